@@ -1,0 +1,3 @@
+from latentgap.cli import main
+
+raise SystemExit(main())

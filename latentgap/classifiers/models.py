@@ -1,0 +1,169 @@
+"""Classifier backbones written in plain torch (torchvision does not install beside the CPU torch here).
+
+- `ResNet`: He et al. 2016. `ResNet.resnet50()` is the paper's image/reconstruction model; smaller depths
+  and widths give the quick profile's model. Input (N, C, H, W), any C.
+- `ConvNeXt`: Liu et al. 2022. `ConvNeXt.tiny()` is the paper's latent model; its stem takes the latent
+  channels. Input (N, C_latent, h, w).
+Both end in a cosine ("normed") head when used with LDAM (Cao et al. 2019), a plain linear head otherwise.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class NormedLinear(nn.Module):
+    """Cosine-similarity head of LDAM (Cao et al. 2019): logits = scale * cos(feature, class weight)."""
+
+    def __init__(self, d_in: int, d_out: int, scale: float = 30.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(d_out, d_in).uniform_(-1, 1).renorm_(2, 0, 1e-5).mul_(1e5))
+        self.scale = scale
+
+    def forward(self, x):
+        return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()
+
+
+def make_head(d_in: int, n_classes: int, normed: bool) -> nn.Module:
+    return NormedLinear(d_in, n_classes) if normed else nn.Linear(d_in, n_classes)
+
+
+# --- ResNet -------------------------------------------------------------------------------------------
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, c_in: int, width: int, stride: int):
+        super().__init__()
+        c_out = width * self.expansion
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, c_out, 1, bias=False), nn.BatchNorm2d(c_out),
+        )  # fmt: skip
+        nn.init.zeros_(self.body[-1].weight)  # zero-init last BN: each block starts as identity
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and c_in == c_out
+            else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        )
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.skip(x))
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, c_in: int, width: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+        )  # fmt: skip
+        nn.init.zeros_(self.body[-1].weight)
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and c_in == width
+            else nn.Sequential(nn.Conv2d(c_in, width, 1, stride, bias=False), nn.BatchNorm2d(width))
+        )
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.skip(x))
+
+
+class ResNet(nn.Module):
+    """ResNet with a 7x7/2 conv + 3x3/2 max-pool stem (4x down) and four stages (x1, x2, x2, x2)."""
+
+    def __init__(self, in_channels: int, n_classes: int, layers=(3, 4, 6, 3), width: int = 64,
+                 block: str = "bottleneck", normed_head: bool = False):  # fmt: skip
+        super().__init__()
+        block_cls = Bottleneck if block == "bottleneck" else BasicBlock
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        )  # fmt: skip
+        stages, c = [], width
+        for i, n in enumerate(layers):
+            w = width * 2**i
+            blocks = []
+            for j in range(n):
+                blocks.append(block_cls(c, w, 2 if (j == 0 and i > 0) else 1))
+                c = w * block_cls.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.head = make_head(c, n_classes, normed_head)
+        self.feature_dim = c
+
+    @classmethod
+    def resnet50(cls, in_channels: int, n_classes: int, normed_head: bool = False) -> "ResNet":
+        return cls(in_channels, n_classes, (3, 4, 6, 3), 64, "bottleneck", normed_head)
+
+    def features(self, x):
+        """(N, C, H, W) -> pooled features (N, feature_dim)."""
+        return self.stages(self.stem(x)).mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+# --- ConvNeXt -----------------------------------------------------------------------------------------
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over channels of an (N, C, H, W) tensor."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, dim: int, drop_path: float, layer_scale: float = 1e-6):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.gamma = nn.Parameter(layer_scale * torch.ones(dim))
+        self.drop_path = drop_path
+
+    def forward(self, x):
+        y = self.mlp(self.norm(self.dwconv(x).permute(0, 2, 3, 1))) * self.gamma
+        if self.training and self.drop_path > 0:  # stochastic depth, per sample
+            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.drop_path
+            y = y * keep / (1 - self.drop_path)
+        return x + y.permute(0, 3, 1, 2)
+
+
+class ConvNeXt(nn.Module):
+    """ConvNeXt; the stem is a `stem_stride` x `stem_stride` patchify conv over the input channels."""
+
+    def __init__(self, in_channels: int, n_classes: int, depths=(3, 3, 9, 3), dims=(96, 192, 384, 768),
+                 stem_stride: int = 4, drop_path: float = 0.1, normed_head: bool = False):  # fmt: skip
+        super().__init__()
+        k = max(stem_stride, 1)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, dims[0], k, k), LayerNorm2d(dims[0]))
+        rates = torch.linspace(0, drop_path, sum(depths)).tolist()
+        self.downsample = nn.ModuleList(
+            [nn.Identity()]
+            + [nn.Sequential(LayerNorm2d(dims[i]), nn.Conv2d(dims[i], dims[i + 1], 2, 2)) for i in range(3)]
+        )
+        self.stages = nn.ModuleList()
+        for i, d in enumerate(depths):
+            start = sum(depths[:i])
+            self.stages.append(nn.Sequential(*[ConvNeXtBlock(dims[i], rates[start + j]) for j in range(d)]))
+        self.norm = nn.LayerNorm(dims[-1])
+        self.head = make_head(dims[-1], n_classes, normed_head)
+        self.feature_dim = dims[-1]
+
+    @classmethod
+    def tiny(cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False) -> "ConvNeXt":
+        return cls(in_channels, n_classes, (3, 3, 9, 3), (96, 192, 384, 768), stem_stride, 0.1, normed_head)
+
+    def features(self, x):
+        """(N, C, h, w) -> pooled, normalised features (N, feature_dim)."""
+        x = self.stem(x)
+        for down, stage in zip(self.downsample, self.stages):
+            x = stage(down(x))
+        return self.norm(x.mean(dim=(2, 3)))
+
+    def forward(self, x):
+        return self.head(self.features(x))

@@ -1,0 +1,138 @@
+"""One training loop for every classifier: the space (image, reconstruction, latent) is only an input.
+
+Long-tail recipe of the paper: LDAM loss (Cao et al. 2019, margins ∝ n_c^-1/4, max 0.5, scale 30) with
+deferred re-weighting (DRW): at `drw_epoch` the learning rate drops 10x and class-balanced weights
+(1-β)/(1-β^n_c), β = 0.9999 (Cui et al. 2019) switch on. Adam; early stopping on validation balanced
+accuracy, restoring the best weights. Plain cross-entropy is the alternative.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.metrics import balanced_accuracy_score
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 1e-4
+    loss: str = "ldam"  # "ldam" | "ce"
+    drw_epoch: int = 10
+    patience: int = 15
+    augment: str = "none"  # "image": flip + rotation 15°; "latent": random masking; "none"
+    mask_ratio: float = 0.2
+    rotation_deg: float = 15.0
+
+    def __post_init__(self):
+        assert self.loss in ("ldam", "ce"), self.loss
+        assert self.augment in ("image", "latent", "none"), self.augment
+
+
+def ldam_margins(class_counts: np.ndarray, max_margin: float = 0.5) -> torch.Tensor:
+    """Per-class margins m_c = C / n_c^(1/4), with C chosen so that max_c m_c = `max_margin`."""
+    m = 1.0 / np.power(np.maximum(class_counts, 1), 0.25)
+    return torch.tensor(m * (max_margin / m.max()), dtype=torch.float32)
+
+
+def class_balanced_weights(class_counts: np.ndarray, beta: float = 0.9999) -> torch.Tensor:
+    """Class-balanced weights (1-β)/(1-β^n_c), normalised to sum to the number of classes."""
+    w = (1.0 - beta) / (1.0 - np.power(beta, np.maximum(class_counts, 1)))
+    return torch.tensor(w / w.sum() * len(class_counts), dtype=torch.float32)
+
+
+class LDAMLoss(nn.Module):
+    """LDAM on logits already scaled by `s` (the `NormedLinear` head): s·(cos − m_y) = logit − s·m_y."""
+
+    def __init__(self, class_counts: np.ndarray, s: float = 30.0, max_margin: float = 0.5):
+        super().__init__()
+        self.register_buffer("margins", ldam_margins(class_counts, max_margin))
+        self.s = s
+
+    def forward(self, logits, target, weight=None):
+        adjusted = logits - F.one_hot(target, logits.shape[1]) * (self.s * self.margins[target])[:, None]
+        return F.cross_entropy(adjusted, target, weight=weight)
+
+
+def _augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Train-time augmentation. x: (N, C, H, W) on its device."""
+    if cfg.augment == "image":
+        n = x.shape[0]
+        flip = torch.rand(n, generator=gen) < 0.5
+        x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(3), x)
+        angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(cfg.rotation_deg)
+        cos, sin = angle.cos(), angle.sin()
+        theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
+        grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    elif cfg.augment == "latent":  # paper: 20 % of latent values masked elementwise
+        keep = torch.rand(x.shape, generator=gen) >= cfg.mask_ratio
+        x = x * keep.to(x.device, x.dtype)
+    return x
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256) -> np.ndarray:
+    """Logits (N, n_classes) for inputs x (N, C, H, W), evaluated in eval mode."""
+    model.eval()
+    out = [model(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: torch.Tensor, y_val: np.ndarray,
+        cfg: TrainConfig, seed: int, device: str = "cpu", desc: str = "train") -> tuple[nn.Module, dict]:  # fmt: skip
+    """Train `model` on (x_train, y_train), select on validation balanced accuracy; returns (best model, history)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    n_classes = int(max(y_train.max(), y_val.max()) + 1)
+    counts = np.bincount(y_train, minlength=n_classes)
+    criterion = LDAMLoss(counts).to(device) if cfg.loss == "ldam" else None
+    cb_weights = class_balanced_weights(counts).to(device)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    y_t = torch.from_numpy(y_train)
+    best, best_state, since_best, history = -1.0, None, 0, []
+    bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", leave=False)
+    for epoch in bar:
+        drw = cfg.loss == "ldam" and epoch >= cfg.drw_epoch
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * (0.1 if epoch >= cfg.drw_epoch else 1.0)
+        model.train()
+        order = torch.randperm(len(x_train), generator=gen)
+        losses = []
+        for i in range(0, len(order), cfg.batch_size):
+            idx = order[i : i + cfg.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            xb = _augment(x_train[idx].to(device), cfg, gen)
+            yb = y_t[idx].to(device)
+            logits = model(xb)
+            if criterion is not None:
+                loss = criterion(logits, yb, weight=cb_weights if drw else None)
+            else:
+                loss = F.cross_entropy(logits, yb)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{desc}: non-finite training loss at epoch {epoch}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        val_bacc = balanced_accuracy_score(y_val, predict_logits(model, x_val, device).argmax(1))
+        history.append(dict(epoch=epoch, loss=float(np.mean(losses)), val_balanced_accuracy=float(val_bacc)))
+        bar.set_postfix(loss=f"{np.mean(losses):.3f}", val_bacc=f"{val_bacc:.3f}")
+        if val_bacc > best:
+            best, best_state, since_best = val_bacc, copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+            if since_best >= cfg.patience:
+                break
+    model.load_state_dict(best_state)
+    return model, dict(epochs_run=len(history), best_val_balanced_accuracy=float(best), history=history)

@@ -1,0 +1,126 @@
+"""Typed specs: a diagnosis request (`DiagnosisSpec`) and the compute budgets it runs under (`Profile`).
+
+Saved as JSON with every result, so a stored number always says how it was made.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from latentgap.classifiers.train import TrainConfig
+from latentgap.errors import LatentgapError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Compute budget. `paper` follows the paper (GPU); `quick` is a CPU-sized scale-down of it."""
+
+    name: str
+    resolution: int  # AE input size, px
+    classifier_resolution: int  # image/reconstruction classifier input size, px
+    n_images: int | None  # images drawn from an embedded benchmark (None: its default)
+    folds: tuple[int, ...]  # of the paper's 5-fold group protocol
+    image_model: dict  # ResNet kwargs
+    latent_model: dict  # ConvNeXt kwargs
+    train: TrainConfig
+    encode_batch: int
+    bootstrap: int  # bootstrap resamples for CIs
+    deviations: str  # how it departs from the paper, written into every result
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        resolution=64,
+        classifier_resolution=64,
+        n_images=2400,
+        folds=(0,),
+        image_model=dict(layers=(1, 1, 1, 1), width=16, block="basic"),
+        latent_model=dict(depths=(1, 1, 1, 1), dims=(32, 64, 128, 256), stem_stride=1, drop_path=0.0),
+        train=TrainConfig(epochs=30, batch_size=64, lr=1e-3, loss="ldam", drw_epoch=20, patience=10),
+        encode_batch=32,
+        bootstrap=500,
+        deviations="CPU scale-down: 64 px inputs; ResNet-10-style (basic blocks, width 16) instead of "
+        "ResNet-50 and a 4-block ConvNeXt (dims 32-256, stride-1 stem for 8x8 latents) instead of "
+        "ConvNeXt-Tiny; 30 epochs (DRW at 20, patience 10), batch 64, lr 1e-3; one fold (fold 0) of 5.",
+    ),
+    "paper": Profile(
+        name="paper",
+        resolution=512,
+        classifier_resolution=256,
+        n_images=None,
+        folds=(0, 1, 2, 3, 4),
+        image_model=dict(layers=(3, 4, 6, 3), width=64, block="bottleneck"),
+        latent_model=dict(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768), stem_stride=4, drop_path=0.1),
+        train=TrainConfig(epochs=60, batch_size=256, lr=1e-4, loss="ldam", drw_epoch=10, patience=15),
+        encode_batch=16,
+        bootstrap=1000,
+        deviations="random initialisation (ImageNet weights are not reachable offline).",
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise LatentgapError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def resolve_home(home: str | os.PathLike | None) -> Path:
+    """Workspace folder: `--home`, else $LATENTGAP_HOME, else ./workspace. Created if missing."""
+    path = Path(home or os.environ.get("LATENTGAP_HOME") or "workspace").expanduser()
+    if path.exists() and not path.is_dir():
+        raise LatentgapError(f"--home {path} is a file, not a folder; give a folder path (it is created if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise LatentgapError(f"--home {path} is not writable ({e.strerror}); choose a folder you can write to") from None
+    return path.resolve()
+
+
+@dataclass(frozen=True)
+class DiagnosisSpec:
+    """One diagnosis: autoencoder x dataset under a profile, seed and device."""
+
+    autoencoder: str
+    dataset: str
+    profile: str = "quick"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
+    latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        get_profile(self.profile)
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
+        if self.latent_norm not in ("paper", "family"):
+            raise LatentgapError(f"latent normalisation {self.latent_norm!r}: choose paper or family")
+        if self.max_samples is not None and self.max_samples < 50:
+            raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["profile_settings"] = asdict(get_profile(self.profile))
+        return d
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> cuda if available, else mps, else cpu; an explicit choice is checked."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LatentgapError("--device cuda: no CUDA GPU is visible to torch; use --device cpu or auto")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise LatentgapError("--device mps: MPS is not available; use --device cpu or auto")
+    return device

@@ -1,0 +1,172 @@
+"""The only module that touches DuckDB: schema, migrations, writes and every named query the UI needs.
+
+One file `latentgap.duckdb` under the workspace. A run and all its records are written in one
+transaction, so readers never see half a run. Connections are short-lived (open, work, close) so a CLI
+diagnosis and the dashboard take turns on the file instead of locking each other out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from latentgap.errors import LatentgapError
+
+SCHEMA_VERSION = 1
+DB_NAME = "latentgap.duckdb"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, autoencoder VARCHAR, family VARCHAR, ae_hash VARCHAR,
+    dataset VARCHAR, synthetic BOOLEAN, profile VARCHAR, seed INTEGER, device VARCHAR,
+    spec JSON, versions JSON, timing JSON, summary JSON
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id VARCHAR, space VARCHAR, metric VARCHAR, value DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
+    fold INTEGER, noise_level DOUBLE
+);
+CREATE TABLE IF NOT EXISTS class_metrics (
+    run_id VARCHAR, space VARCHAR, fold INTEGER, class_index INTEGER, class_name VARCHAR,
+    support INTEGER, accuracy DOUBLE
+);
+CREATE TABLE IF NOT EXISTS confusion (
+    run_id VARCHAR, space VARCHAR, fold INTEGER, true_class INTEGER, pred_class INTEGER, count INTEGER
+);
+"""
+
+TABLE_COLUMNS = {
+    "metrics": ["run_id", "space", "metric", "value", "ci_low", "ci_high", "fold", "noise_level"],
+    "class_metrics": ["run_id", "space", "fold", "class_index", "class_name", "support", "accuracy"],
+    "confusion": ["run_id", "space", "fold", "true_class", "pred_class", "count"],
+}
+
+
+class Store:
+    def __init__(self, home: Path):
+        self.path = Path(home) / DB_NAME
+        with self._connect() as con:
+            self._migrate(con)
+
+    # --- connection -------------------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self, read_only: bool = False, timeout_s: float = 30.0):
+        """Open the database, waiting (up to `timeout_s`) while another process holds the write lock."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
+                break
+            except duckdb.IOException as e:
+                msg = str(e)
+                if "lock" in msg.lower() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                if "lock" in msg.lower():
+                    raise LatentgapError(
+                        f"the store {self.path.name} is busy (another latentgap process is writing); retry when it finishes"
+                    ) from None
+                raise LatentgapError(
+                    f"the store {self.path.name} cannot be opened ({msg.splitlines()[0][:120]}); it may be corrupt: "
+                    "move it aside and rerun (results are rebuilt by re-running diagnose)"
+                ) from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _migrate(self, con) -> None:
+        con.execute(SCHEMA)
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise LatentgapError(
+                f"the store {self.path.name} has schema v{row[0]}, newer than this latentgap (v{SCHEMA_VERSION}); "
+                "upgrade latentgap or use another --home"
+            )
+
+    # --- writes -----------------------------------------------------------------------------------------
+    def write_run(self, run: dict, tables: dict[str, list[dict]]) -> None:
+        """Insert one run and its records (metrics, class_metrics, confusion) in one transaction."""
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    "INSERT INTO runs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run["run_id"], run["autoencoder"], run["family"], run["ae_hash"], run["dataset"],
+                        run["synthetic"], run["profile"], run["seed"], run["device"],
+                        json.dumps(run["spec"]), json.dumps(run["versions"]), json.dumps(run["timing"]),
+                        json.dumps(run.get("summary", {})),
+                    ],
+                )  # fmt: skip
+                for table, rows in tables.items():
+                    if rows:
+                        df = pd.DataFrame(rows, columns=TABLE_COLUMNS[table])  # noqa: F841 (read by DuckDB)
+                        con.execute(f"INSERT INTO {table} SELECT * FROM df")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # --- queries ----------------------------------------------------------------------------------------
+    def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def results(self) -> pd.DataFrame:
+        """Every metric record joined with its run: the `results --json` contract."""
+        return self._query(
+            """SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, m.fold,
+                      m.space, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
+               FROM metrics m JOIN runs r USING (run_id) ORDER BY r.created_at, m.run_id, m.space, m.metric"""
+        )
+
+    def runs(self) -> pd.DataFrame:
+        return self._query(
+            """SELECT run_id, created_at, autoencoder, family, dataset, synthetic, profile, seed, device,
+                      timing, summary FROM runs ORDER BY created_at DESC"""
+        )
+
+    def run_spec(self, run_id: str) -> dict:
+        df = self._query("SELECT spec, versions, timing FROM runs WHERE run_id = ?", [run_id])
+        if df.empty:
+            raise LatentgapError(f"no run {run_id!r} in the store; see `results` for run ids")
+        return {k: json.loads(df.iloc[0][k]) for k in ("spec", "versions", "timing")}
+
+    def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
+        """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs (mean over folds)."""
+        return self._query(
+            """WITH m AS (
+                 SELECT run_id, space, avg(value) AS value, avg(ci_low) AS ci_low, avg(ci_high) AS ci_high,
+                        stddev_samp(value) AS fold_std
+                 FROM metrics WHERE metric = ? AND noise_level IS NULL GROUP BY run_id, space)
+               SELECT r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed,
+                      max(CASE WHEN space = 'image' THEN value END) AS image,
+                      max(CASE WHEN space = 'reconstruction' THEN value END) AS reconstruction,
+                      max(CASE WHEN space = 'latent' THEN value END) AS latent,
+                      max(CASE WHEN space = 'gap' THEN value END) AS gap,
+                      max(CASE WHEN space = 'gap' THEN ci_low END) AS gap_ci_low,
+                      max(CASE WHEN space = 'gap' THEN ci_high END) AS gap_ci_high,
+                      max(CASE WHEN space = 'fidelity_loss' THEN value END) AS fidelity_loss,
+                      max(CASE WHEN space = 'fidelity_loss' THEN ci_low END) AS fidelity_loss_ci_low,
+                      max(CASE WHEN space = 'fidelity_loss' THEN ci_high END) AS fidelity_loss_ci_high,
+                      r.created_at
+               FROM m JOIN runs r USING (run_id)
+               GROUP BY r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
+               ORDER BY r.created_at DESC""",
+            [metric],
+        )
+
+    def fidelity(self) -> pd.DataFrame:
+        """Reconstruction PSNR / SSIM per run."""
+        return self._query(
+            """SELECT r.run_id, r.autoencoder, r.dataset, m.metric, m.value FROM metrics m JOIN runs r USING (run_id)
+               WHERE m.space = 'reconstruction' AND m.metric IN ('psnr', 'ssim') ORDER BY r.created_at DESC"""
+        )

@@ -1,0 +1,33 @@
+"""The Gradio dashboard. `build_app()` does no heavy work at import; handlers read the store and return
+tables and plotly figures built by pure functions in `latentgap.plots`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from latentgap.ui.overview import build_overview
+
+
+def build_app(home: Path):
+    import gradio as gr
+
+    with gr.Blocks(title="latentgap") as app:
+        gr.Markdown(
+            "# latentgap — the learnability gap of image autoencoders\n"
+            "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
+            "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
+            "Embedded benchmarks are **SYNTHETIC** phantoms."
+        )
+        with gr.Tabs():
+            with gr.Tab("Overview"):
+                build_overview(app, home)
+    return app
+
+
+def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    """Serve the dashboard; Gradio's temp files stay inside the workspace."""
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(home) / "gradio-tmp"))
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    app = build_app(home)
+    app.queue().launch(server_name=host, server_port=port, show_error=False, **kwargs)

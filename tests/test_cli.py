@@ -1,0 +1,103 @@
+"""The CLI as a user drives it: real subprocesses, exit codes, stdout/stderr."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from latentgap.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+VERBS = [["diagnose"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"], ["serve"]]
+
+
+def cli(*args, home=None, timeout=600):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    if home:
+        env["LATENTGAP_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "latentgap", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)  # fmt: skip
+
+
+@pytest.mark.parametrize("verb", VERBS, ids=" ".join)
+def test_help_on_every_verb(verb):
+    out = cli(*verb, "--help")
+    assert out.returncode == 0 and "usage:" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["diagnose", "--ae", "no-such-ae"], "unknown autoencoder 'no-such-ae'"),
+        (["diagnose", "--dataset", "no-such-data"], "unknown dataset 'no-such-data'"),
+        (["diagnose", "--max-samples", "3"], "too small"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
+    out = cli(*args, "--home", str(tmp_path))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = [l for l in out.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_bad_home_is_a_user_error(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    out = cli("results", "--home", str(not_a_folder))
+    assert out.returncode == 2 and "is a file, not a folder" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_listings_are_json():
+    zoo = json.loads(cli("zoo", "list", "--json").stdout)
+    assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)
+    data = json.loads(cli("data", "list", "--json").stdout)
+    assert "phantom-chest" in {d["name"] for d in data} and all(d["synthetic"] for d in data)
+
+
+def test_every_cli_option_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    parser = build_parser()
+    stack, options = [parser], set()
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            options.update(o for o in action.option_strings if o.startswith("--") and o != "--help")
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                stack.extend(action.choices.values())
+    missing = sorted(o for o in options if o not in readme)
+    assert not missing, f"options missing from README: {missing}"
+
+
+@pytest.mark.slow
+def test_diagnose_quick_end_to_end(tmp_path):
+    """The quick profile on a reduced benchmark with the embedded AE; then read the records back."""
+    out = cli("diagnose", "--ae", "zoo:sd-vae-mini", "--dataset", "phantom-chest", "--profile", "quick",
+              "--max-samples", "300", "--device", "cpu", "--seed", "1", home=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "gap" in out.stdout
+    records = json.loads(cli("results", "--json", home=tmp_path).stdout)
+    spaces = {r["space"] for r in records}
+    assert spaces == {"image", "reconstruction", "latent", "gap", "fidelity_loss"}
+    for r in records:
+        assert {"run_id", "autoencoder", "dataset", "space", "metric", "value", "seed"} <= r.keys()
+        assert r["seed"] == 1 and r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
+    by = {(r["space"], r["metric"]): r for r in records}
+    for space in ("image", "reconstruction", "latent"):
+        for metric in ("balanced_accuracy", "accuracy", "auroc", "mcc"):
+            r = by[(space, metric)]
+            assert r["ci_low"] <= r["value"] <= r["ci_high"]
+    bacc = {s: by[(s, "balanced_accuracy")]["value"] for s in ("image", "reconstruction", "latent")}
+    assert by[("gap", "balanced_accuracy")]["value"] == pytest.approx(bacc["reconstruction"] - bacc["latent"])
+    assert by[("fidelity_loss", "balanced_accuracy")]["value"] == pytest.approx(bacc["image"] - bacc["reconstruction"])
+    assert by[("reconstruction", "psnr")]["value"] > 20 and 0 < by[("reconstruction", "ssim")]["value"] <= 1
+
+    from latentgap.store import Store
+
+    stored = Store(tmp_path).run_spec(records[0]["run_id"])
+    assert stored["spec"]["profile_settings"]["name"] == "quick" and stored["spec"]["max_samples"] == 300
+    assert stored["versions"]["torch"] and stored["timing"]["total"] > 0
+    assert any(k.startswith("train_latent") for k in stored["timing"])

@@ -1,0 +1,63 @@
+import duckdb
+import pytest
+
+from latentgap import LatentgapError
+from latentgap.store import DB_NAME, SCHEMA_VERSION, Store
+
+
+def _run(run_id="r1"):
+    return dict(run_id=run_id, autoencoder="zoo:x", family="sd-vae", ae_hash="h", dataset="phantom-chest",
+                synthetic=True, profile="quick", seed=0, device="cpu", spec={"a": 1}, versions={}, timing={"total": 1})
+
+
+def _metrics(run_id="r1"):
+    rows = []
+    for space, v in (("image", 0.8), ("reconstruction", 0.78), ("latent", 0.6)):
+        rows.append(dict(run_id=run_id, space=space, metric="balanced_accuracy", value=v, ci_low=v - 0.05,
+                         ci_high=v + 0.05, fold=0))
+    rows.append(dict(run_id=run_id, space="gap", metric="balanced_accuracy", value=0.18, ci_low=0.1, ci_high=0.25, fold=0))
+    rows.append(dict(run_id=run_id, space="fidelity_loss", metric="balanced_accuracy", value=0.02, ci_low=-0.01,
+                     ci_high=0.05, fold=0))
+    return rows
+
+
+def test_write_and_query(tmp_path):
+    store = Store(tmp_path)
+    store.write_run(_run(), {"metrics": _metrics()})
+    results = store.results()
+    assert set(results.space) == {"image", "reconstruction", "latent", "gap", "fidelity_loss"}
+    assert (results.autoencoder == "zoo:x").all() and (results.seed == 0).all()
+    gap = store.gap_table().iloc[0]
+    assert gap.image == 0.8 and gap.latent == 0.6 and gap.gap == 0.18 and gap.gap_ci_low == 0.1
+    assert store.run_spec("r1")["spec"] == {"a": 1}
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    store = Store(tmp_path)
+    store.write_run(_run("r0"), {"metrics": _metrics("r0")})
+    bad = _metrics("r1") + [dict(run_id="r1", space="x", metric="m", value="not a number")]
+    with pytest.raises(Exception):
+        store.write_run(_run("r1"), {"metrics": bad})
+    assert set(store.results().run_id) == {"r0"}  # the earlier run intact, no half of r1
+    assert list(store.runs().run_id) == ["r0"]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    Store(tmp_path)
+    con = duckdb.connect(str(tmp_path / DB_NAME))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+    con.close()
+    with pytest.raises(LatentgapError, match="newer than this latentgap"):
+        Store(tmp_path)
+
+
+def test_corrupt_file_is_refused_not_overwritten(tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"this is not a duckdb file" * 100)
+    with pytest.raises(LatentgapError, match="corrupt"):
+        Store(tmp_path)
+    assert (tmp_path / DB_NAME).read_bytes().startswith(b"this is not")
+
+
+def test_unknown_run(tmp_path):
+    with pytest.raises(LatentgapError, match="no run"):
+        Store(tmp_path).run_spec("nope")

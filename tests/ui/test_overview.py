@@ -1,0 +1,22 @@
+"""The dashboard through its API, as `gradio_client` users call it."""
+
+from gradio_client import Client
+
+from latentgap.store import Store
+from tests.test_store import _metrics, _run
+
+
+def test_gap_table_endpoint_serves_stored_runs(serve, tmp_path):
+    Store(tmp_path).write_run(_run("run-a"), {"metrics": _metrics("run-a")})
+    client = Client(serve(tmp_path), verbose=False)
+    table, plot = client.predict("balanced_accuracy", api_name="/gap_table")
+    row = dict(zip(table["headers"], table["data"][0]))
+    assert row["run_id"] == "run-a" and row["gap"] == 0.18 and row["latent"] == 0.6 and row["synthetic"] is True
+    assert "gap +0.180" in plot["plot"]  # the bar chart annotates the gap
+
+
+def test_empty_store_shows_a_hint(serve, tmp_path):
+    client = Client(serve(tmp_path), verbose=False)
+    table, plot = client.predict("auroc", api_name="/gap_table")
+    assert table["data"] == [] or table["data"] == [[""] * len(table["headers"])]
+    assert "no results yet" in plot["plot"]
