@@ -23,15 +23,18 @@ class Dataset:
     class_names: list[str]
     synthetic: bool
     card: dict = field(default_factory=dict)
+    split: np.ndarray | None = None  # (N,) official split "train" | "val" | "test" where the dataset has one
 
     def __post_init__(self):
         n = len(self.images)
         assert self.images.ndim == 4 and self.images.dtype == np.float32, self.images.shape
         assert len(self.labels) == n and len(self.groups) == n
+        assert self.split is None or len(self.split) == n
 
     def subset(self, idx: np.ndarray) -> "Dataset":
+        split = None if self.split is None else self.split[idx]
         return Dataset(self.name, self.images[idx], self.labels[idx], self.groups[idx], self.class_names,
-                       self.synthetic, self.card)  # fmt: skip
+                       self.synthetic, self.card, split)  # fmt: skip
 
     @property
     def fingerprint(self) -> str:
