@@ -13,6 +13,7 @@ import os
 import sys
 
 from latentgap.errors import LatentgapError
+from latentgap.spec import resolve_home
 
 EPILOG = "Workspace: --home, else $LATENTGAP_HOME, else ./workspace. Docs: README.md."
 
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     p.add_argument("--run", help="only this run id")
+    p.add_argument("--kind", default="metrics", choices=list(RESULT_KINDS),
+                   help="metrics: every metric record (default); structure: latent-structure statistics; "
+                   "tests: paired test of latent vs reconstruction across all stored folds and runs; "
+                   "correlation: how each structure statistic correlates with the gap across runs")  # fmt: skip
 
     p = verbs.add_parser("zoo", help="list or build the embedded autoencoders", epilog=EPILOG,
                          description="The embedded mini-zoo: small autoencoders trained by the project itself.")  # fmt: skip
@@ -99,8 +104,6 @@ def cmd_diagnose(args) -> int:
     spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
                          device=args.device, max_samples=args.max_samples)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
-    from latentgap.spec import resolve_home
-
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]
     print(f"run {run_id}: balanced accuracy image {gap.image:.3f} | reconstruction {gap.reconstruction:.3f} | "
@@ -111,19 +114,44 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
+def _tests(store):
+    import pandas as pd
+
+    from latentgap.stats import paired_test
+
+    rows = []
+    for metric in ("balanced_accuracy", "auroc", "mcc"):
+        paired = store.paired_scores(metric, "latent", "reconstruction")
+        rows.append(dict(comparison="latent - reconstruction", metric=metric, **paired_test(paired)))
+    return pd.DataFrame(rows)
+
+
+def _correlation(store):
+    from latentgap.stats import structure_gap_correlation
+
+    return structure_gap_correlation(store.structure(), store.gap_table())
+
+
+RESULT_KINDS = {
+    "metrics": lambda store: store.results(),
+    "structure": lambda store: store.structure(),
+    "tests": _tests,
+    "correlation": _correlation,
+}
+
+
 def cmd_results(args) -> int:
-    from latentgap.spec import resolve_home
     from latentgap.store import Store
 
-    df = Store(resolve_home(args.home)).results()
-    if args.run:
+    df = RESULT_KINDS[args.kind](Store(resolve_home(args.home)))
+    if args.run and "run_id" in df:
         df = df[df.run_id == args.run]
     if args.json:
         print(json.dumps(_records(df), indent=1))
     elif df.empty:
         print("no results yet: run `python -m latentgap diagnose`")
     else:
-        cols = ["run_id", "autoencoder", "dataset", "fold", "space", "metric", "value", "ci_low", "ci_high"]
+        cols = [c for c in df.columns if c not in ("created_at", "family", "synthetic", "profile")]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 
@@ -159,7 +187,6 @@ def cmd_data(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from latentgap.spec import resolve_home
     from latentgap.ui import launch
 
     launch(resolve_home(args.home), host=args.host, port=args.port)

@@ -10,6 +10,7 @@ import platform
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from latentgap import __version__
 from latentgap.classifiers.models import ConvNeXt, ResNet
+from latentgap.classifiers.probes import PROBES, probe_proba
 from latentgap.classifiers.train import fit, predict_logits
 from latentgap.datasets import registry
 from latentgap.datasets.splits import paper_split
@@ -24,10 +26,14 @@ from latentgap.encode import cached_encode, normalize_latents
 from latentgap.errors import LatentgapError
 from latentgap.metrics import CLASSIFICATION_METRICS, bootstrap_ci, bootstrap_difference, classification_report
 from latentgap.metrics import reconstruction_fidelity
-from latentgap.spec import DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
+from latentgap.noise import evaluation_levels, karras_sigmas
+from latentgap.spec import ARMS, Arm, DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
+from latentgap.structure import pixel_features, structure_statistics
 
-SPACES = ("image", "reconstruction", "latent")
+
+
+NOISE_CURVE_ARMS = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 # Each derived quantity is metric(a) − metric(b), the paper's definitions.
 DIFFERENCES = {"gap": ("reconstruction", "latent"), "fidelity_loss": ("image", "reconstruction")}
 
@@ -65,12 +71,35 @@ def _classifier_input(x: np.ndarray, size: int, mean: float, std: float) -> torc
     return (t - mean) / std
 
 
-def _build_model(space: str, profile: Profile, in_channels: int, n_classes: int, seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)  # identical initialisation for every space of a run
+def _build_model(arm: Arm, profile: Profile, in_channels: int, n_classes: int, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)  # identical initialisation for every arm of a run
     normed = profile.train.loss == "ldam"
-    if space == "latent":
-        return ConvNeXt(in_channels, n_classes, normed_head=normed, **profile.latent_model)
+    if arm.input == "latent" and arm.model == "default":
+        return ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model)
     return ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model)
+
+
+class Records:
+    """Rows for the store's tables, all tagged with one run id."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.tables = {"metrics": [], "class_metrics": [], "confusion": [], "structure": []}
+
+    def add(self, table: str, **row) -> None:
+        self.tables[table].append(dict(run_id=self.run_id, **row))
+
+    def classification(self, space: str, fold: int, y: np.ndarray, report: dict, class_names: list[str],
+                       n_boot: int, seed: int) -> None:  # fmt: skip
+        """Scalars with bootstrap CIs, per-class accuracy and the confusion matrix of one classifier."""
+        for metric, value in report["scalars"].items():
+            lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed)
+            self.add("metrics", space=space, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
+        for c, (acc, n) in enumerate(zip(report["per_class_accuracy"], report["support"])):
+            self.add("class_metrics", space=space, fold=fold, class_index=c, class_name=class_names[c], support=n, accuracy=acc)
+        for t, row in enumerate(report["confusion"]):
+            for p, count in enumerate(row):
+                self.add("confusion", space=space, fold=fold, true_class=t, pred_class=p, count=count)
 
 
 def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
@@ -113,11 +142,21 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     )
     lap("encode")
 
-    # --- train and evaluate, per fold --------------------------------------------------------------------
+    # --- latent structure (once: it does not depend on the fold) -----------------------------------------
+    step("structure", 0.0)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    tables = {"metrics": [], "class_metrics": [], "confusion": []}
+    rec = Records(run_id)
     for name, value in fidelity.items():
-        tables["metrics"].append(dict(run_id=run_id, space="reconstruction", metric=name, value=value))
+        rec.add("metrics", space="reconstruction", metric=name, value=value)
+    pixel_feats = pixel_features(images, int(np.prod(latents.shape[1:])))
+    for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
+        rec.add("structure", **row)
+    lap("structure")
+
+    # --- train and evaluate every arm, per fold ---------------------------------------------------------------
+    sigmas = karras_sigmas(profile.noise_levels)
+    eval_sigmas = evaluation_levels(sigmas, profile.noise_levels_eval)
+    train_sigmas = sigmas[sigmas <= profile.train_sigma_max]
     for fold in profile.folds:
         train, val, test = paper_split(labels, groups, fold)
         z, _, _ = normalize_latents(latents, train)
@@ -127,29 +166,44 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
             "reconstruction": _classifier_input(recons, profile.classifier_resolution, pix_mean, pix_std),
             "latent": torch.from_numpy(z),
         }
-        proba = {}
-        for space in SPACES:
+        proba, teacher_logits = {}, None
+        for space in profile.arms:
+            arm = ARMS[space]
             step(f"train {space}", 0.0)
-            x = inputs[space]
-            model = _build_model(space, profile, x.shape[1], n_classes, spec.seed)
-            cfg = profile.train.__class__(**{**profile.train.__dict__, "augment": "latent" if space == "latent" else "image"})
-            model, _ = fit(model, x[train], labels[train], x[val], labels[val], cfg, spec.seed, device, desc=f"train {space}")
+            x = inputs[arm.input]
+            model = _build_model(arm, profile, x.shape[1], n_classes, spec.seed)
+            cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image",
+                          lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
+            model, _ = fit(model, x[train], labels[train], x[val], labels[val], cfg, spec.seed, device, desc=f"train {space}",
+                           sigmas=train_sigmas if arm.noise else None,
+                           teacher_logits=teacher_logits if arm.distill else None)  # fmt: skip
             report = classification_report(labels[test], predict_logits(model, x[test], device))
             proba[space] = report["proba"]
-            for metric, value in report["scalars"].items():
-                lo, hi = bootstrap_ci(labels[test], proba[space], metric, profile.bootstrap, spec.seed)
-                tables["metrics"].append(dict(run_id=run_id, space=space, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold))
-            for c, (acc, sup) in enumerate(zip(report["per_class_accuracy"], report["support"])):
-                tables["class_metrics"].append(dict(run_id=run_id, space=space, fold=fold, class_index=c,
-                                                    class_name=data.class_names[c], support=sup, accuracy=acc))  # fmt: skip
-            for t, row in enumerate(report["confusion"]):
-                for p, count in enumerate(row):
-                    tables["confusion"].append(dict(run_id=run_id, space=space, fold=fold, true_class=t, pred_class=p, count=count))
+            rec.classification(space, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
+            if space == "image":  # the frozen teacher of the distilled arms: logits on clean train images
+                teacher_logits = predict_logits(model, x[train], device)
+            if space in NOISE_CURVE_ARMS:
+                for sigma in eval_sigmas:
+                    logits = predict_logits(model, x[test], device, sigma=float(sigma), seed=spec.seed)
+                    for metric, value in classification_report(labels[test], logits)["scalars"].items():
+                        if metric in ("balanced_accuracy", "auroc"):
+                            rec.add("metrics", space=space, metric=metric, value=value, fold=fold, noise_level=float(sigma))
             lap(f"train_{space}_fold{fold}")
         for name, (a, b) in DIFFERENCES.items():
             for metric in CLASSIFICATION_METRICS:
                 value, lo, hi = bootstrap_difference(labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed)
-                tables["metrics"].append(dict(run_id=run_id, space=name, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold))
+                rec.add("metrics", space=name, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
+
+        # --- probes on frozen features: latents vs image space -----------------------------------------------
+        step("probes", 0.0)
+        features = {"": z.reshape(len(z), -1), "-image": pixel_feats}
+        for suffix, feats in features.items():
+            for kind in PROBES:
+                p = probe_proba(kind, feats[train], labels[train], feats[test], n_classes, spec.seed)
+                report = classification_report(labels[test], np.log(p + 1e-12))
+                rec.classification(f"probe-{kind}{suffix}", fold, labels[test], report, data.class_names,
+                                   profile.bootstrap, spec.seed)  # fmt: skip
+        lap(f"probes_fold{fold}")
 
     # --- store -------------------------------------------------------------------------------------------
     step("store", 0.0)
@@ -160,6 +214,6 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip
     timing["total"] = round(sum(timing.values()), 2)
-    store.write_run(run, tables)
+    store.write_run(run, rec.tables)
     step("done", 1.0)
     return run_id

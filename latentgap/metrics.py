@@ -7,6 +7,8 @@ over test samples. Reconstruction fidelity: PSNR and SSIM on [0, 1] images.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import softmax
 from sklearn.metrics import (
@@ -34,6 +36,12 @@ def _auroc(y: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
 
 def metric_value(name: str, y: np.ndarray, proba: np.ndarray) -> float:
     """One classification metric from labels (N,) and class probabilities (N, K)."""
+    with warnings.catch_warnings():  # a rare class missing from a bootstrap sample is expected, not news
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        return _metric_value(name, y, proba)
+
+
+def _metric_value(name: str, y: np.ndarray, proba: np.ndarray) -> float:
     pred = proba.argmax(1)
     if name == "balanced_accuracy":
         return float(balanced_accuracy_score(y, pred))

@@ -14,6 +14,26 @@ from latentgap.errors import LatentgapError
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One classifier of a diagnosis: its input space and how it is trained (the paper's ablations)."""
+
+    input: str  # "image" | "reconstruction" | "latent"
+    model: str = "default"  # "default": ResNet for pixels, ConvNeXt for latents; "resnet": ResNet on latents
+    noise: bool = False  # trained across the EDM noise levels (x + σ·ε)
+    film: bool = False  # FiLM-conditioned on σ
+    distill: bool = False  # image-space teacher of the same fold
+
+
+ARMS: dict[str, Arm] = {
+    "image": Arm("image"),
+    "reconstruction": Arm("reconstruction"),
+    "latent": Arm("latent"),
+    "latent-resnet": Arm("latent", model="resnet"),  # ablation: the image architecture on latents
+    "latent-noise": Arm("latent", noise=True),  # ablation: noise training without FiLM
+    "latent-film": Arm("latent", noise=True, film=True),
+    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True),
+}
+@dataclass(frozen=True)
 class Profile:
     """Compute budget. `paper` follows the paper (GPU); `quick` is a CPU-sized scale-down of it."""
 
@@ -28,6 +48,16 @@ class Profile:
     encode_batch: int
     bootstrap: int  # bootstrap resamples for CIs
     deviations: str  # how it departs from the paper, written into every result
+    distill_lr: float = 5e-4  # the paper's learning rate for distillation runs
+    noise_levels: int = 32  # EDM/Karras schedule levels used for noise training
+    train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
+    noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
+    arms: tuple[str, ...] = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", "latent-film",
+                             "latent-film-distilled")  # fmt: skip
+
+    def __post_init__(self):
+        assert self.arms[0] == "image" and {"reconstruction", "latent"} <= set(self.arms), self.arms  # teacher first
+        assert set(self.arms) <= set(ARMS), self.arms
 
 
 PROFILES: dict[str, Profile] = {
@@ -42,9 +72,15 @@ PROFILES: dict[str, Profile] = {
         train=TrainConfig(epochs=30, batch_size=64, lr=1e-3, loss="ldam", drw_epoch=20, patience=10),
         encode_batch=32,
         bootstrap=500,
+        distill_lr=1e-3,
+        noise_levels_eval=10,
+        train_sigma_max=2.0,
         deviations="CPU scale-down: 64 px inputs; ResNet-10-style (basic blocks, width 16) instead of "
         "ResNet-50 and a 4-block ConvNeXt (dims 32-256, stride-1 stem for 8x8 latents) instead of "
-        "ConvNeXt-Tiny; 30 epochs (DRW at 20, patience 10), batch 64, lr 1e-3; one fold (fold 0) of 5.",
+        "ConvNeXt-Tiny; 30 epochs (DRW at 20, patience 10), batch 64, lr 1e-3 (also for distillation); one fold "
+        "(fold 0) of 5; noise training on the 32-level schedule's levels with σ <= 2 (4x σ_data; above it the "
+        "latent is pure noise and 30 epochs on 1,440 images do not suffice to learn through it); noise curves at "
+        "10 of the 32 levels.",
     ),
     "paper": Profile(
         name="paper",

@@ -38,12 +38,14 @@ CREATE TABLE IF NOT EXISTS class_metrics (
 CREATE TABLE IF NOT EXISTS confusion (
     run_id VARCHAR, space VARCHAR, fold INTEGER, true_class INTEGER, pred_class INTEGER, count INTEGER
 );
+CREATE TABLE IF NOT EXISTS structure (run_id VARCHAR, statistic VARCHAR, channel INTEGER, value DOUBLE);
 """
 
 TABLE_COLUMNS = {
     "metrics": ["run_id", "space", "metric", "value", "ci_low", "ci_high", "fold", "noise_level"],
     "class_metrics": ["run_id", "space", "fold", "class_index", "class_name", "support", "accuracy"],
     "confusion": ["run_id", "space", "fold", "true_class", "pred_class", "count"],
+    "structure": ["run_id", "statistic", "channel", "value"],
 }
 
 
@@ -162,6 +164,41 @@ class Store:
                GROUP BY r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
                ORDER BY r.created_at DESC""",
             [metric],
+        )
+
+    def noise_curves(self, run_id: str | None = None) -> pd.DataFrame:
+        """Per-noise-level metrics: (run, space, metric, noise_level) -> mean over folds."""
+        where = "AND m.run_id = ?" if run_id else ""
+        return self._query(
+            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.space, m.metric, m.noise_level, avg(m.value) AS value
+                FROM metrics m JOIN runs r USING (run_id) WHERE m.noise_level IS NOT NULL {where}
+                GROUP BY ALL ORDER BY m.run_id, m.space, m.metric, m.noise_level""",
+            [run_id] if run_id else [],
+        )
+
+    def structure(self) -> pd.DataFrame:
+        """Latent-structure statistics of every run, joined with the run's identity."""
+        return self._query(
+            """SELECT s.run_id, r.autoencoder, r.family, r.dataset, r.profile, r.seed, s.statistic, s.channel, s.value
+               FROM structure s JOIN runs r USING (run_id) ORDER BY r.created_at, s.statistic, s.channel"""
+        )
+
+    def class_metrics(self, run_id: str) -> pd.DataFrame:
+        return self._query(
+            """SELECT space, fold, class_index, class_name, support, accuracy FROM class_metrics WHERE run_id = ?
+               ORDER BY space, fold, class_index""",
+            [run_id],
+        )
+
+    def paired_scores(self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent") -> pd.DataFrame:
+        """Clean test scores of spaces a and b paired by (run, fold): the input of the paired significance test."""
+        return self._query(
+            """SELECT r.run_id, r.autoencoder, r.dataset, r.profile, m.fold,
+                      max(CASE WHEN m.space = ? THEN m.value END) AS a, max(CASE WHEN m.space = ? THEN m.value END) AS b
+               FROM metrics m JOIN runs r USING (run_id)
+               WHERE m.metric = ? AND m.noise_level IS NULL AND m.space IN (?, ?)
+               GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL""",
+            [a, b, metric, a, b],
         )
 
     def fidelity(self) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
     family = detect_family(config, family_override)
     cls = getattr(diffusers, family.diffusers_class)
     try:
-        model = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+        model = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True, low_cpu_mem_usage=False)
     except (OSError, ValueError, RuntimeError) as e:
         raise LatentgapError(f"{folder.name}: could not load the weights ({str(e).splitlines()[0][:200]})") from None
     model.eval().requires_grad_(False)

@@ -3,7 +3,9 @@
 - `ResNet`: He et al. 2016. `ResNet.resnet50()` is the paper's image/reconstruction model; smaller depths
   and widths give the quick profile's model. Input (N, C, H, W), any C.
 - `ConvNeXt`: Liu et al. 2022. `ConvNeXt.tiny()` is the paper's latent model; its stem takes the latent
-  channels. Input (N, C_latent, h, w).
+  channels. Input (N, C_latent, h, w). With `film=True` it is noise-conditioned: σ is embedded as in EDM2
+  (Karras et al. 2024: c_noise = ln σ / 4, Fourier features, two magnitude-preserving linear layers with
+  SiLU) and a zero-initialised FiLM layer after each stage gives per-channel (scale, shift).
 Both end in a cosine ("normed") head when used with LDAM (Cao et al. 2019), a plain linear head otherwise.
 """
 
@@ -108,6 +110,62 @@ class ResNet(nn.Module):
         return self.head(self.features(x))
 
 
+# --- noise conditioning (EDM2 magnitude-preserving layers; written by hand: no library ships them) ---------
+def mp_silu(x):
+    return F.silu(x) / 0.596  # keeps unit magnitude for unit-variance input (EDM2, eq. 81)
+
+
+class MPFourier(nn.Module):
+    """Random Fourier features with unit magnitude: (N,) -> (N, dim)."""
+
+    def __init__(self, dim: int, bandwidth: float = 1.0):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.register_buffer("freqs", 2 * torch.pi * torch.randn(dim, generator=g) * bandwidth)
+        self.register_buffer("phases", 2 * torch.pi * torch.rand(dim, generator=g))
+
+    def forward(self, x):
+        return torch.cos(x.float()[:, None] * self.freqs + self.phases) * 2**0.5
+
+
+class MPLinear(nn.Module):
+    """Magnitude-preserving linear layer (EDM2 MPConv): unit-norm weight rows, so unit-variance input keeps
+    unit variance. EDM2's forced re-normalisation of the stored weights is left out (a training nicety)."""
+
+    def __init__(self, d_in: int, d_out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(d_out, d_in))
+
+    def forward(self, x):
+        return x @ F.normalize(self.weight, dim=1).t()
+
+
+class NoiseEmbedding(nn.Module):
+    """σ (N,) -> embedding (N, dim): c_noise = ln(σ)/4 -> Fourier(256) -> MPLinear -> SiLU -> MPLinear."""
+
+    def __init__(self, dim: int, fourier_dim: int = 256):
+        super().__init__()
+        self.fourier = MPFourier(fourier_dim)
+        self.l1, self.l2 = MPLinear(fourier_dim, dim), MPLinear(dim, dim)
+
+    def forward(self, sigma):
+        return self.l2(mp_silu(self.l1(self.fourier(torch.log(sigma) / 4))))
+
+
+class FiLM(nn.Module):
+    """x <- x·(1 + scale) + shift, per channel; zero-initialised so training starts unconditioned."""
+
+    def __init__(self, emb_dim: int, channels: int):
+        super().__init__()
+        self.proj = nn.Linear(emb_dim, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x, emb):
+        scale, shift = self.proj(F.silu(emb)).chunk(2, dim=1)
+        return x * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+
+
 # --- ConvNeXt -----------------------------------------------------------------------------------------
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over channels of an (N, C, H, W) tensor."""
@@ -137,7 +195,8 @@ class ConvNeXt(nn.Module):
     """ConvNeXt; the stem is a `stem_stride` x `stem_stride` patchify conv over the input channels."""
 
     def __init__(self, in_channels: int, n_classes: int, depths=(3, 3, 9, 3), dims=(96, 192, 384, 768),
-                 stem_stride: int = 4, drop_path: float = 0.1, normed_head: bool = False):  # fmt: skip
+                 stem_stride: int = 4, drop_path: float = 0.1, normed_head: bool = False,
+                 film: bool = False, emb_dim: int = 256):  # fmt: skip
         super().__init__()
         k = max(stem_stride, 1)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, dims[0], k, k), LayerNorm2d(dims[0]))
@@ -153,17 +212,23 @@ class ConvNeXt(nn.Module):
         self.norm = nn.LayerNorm(dims[-1])
         self.head = make_head(dims[-1], n_classes, normed_head)
         self.feature_dim = dims[-1]
+        self.noise_embedding = NoiseEmbedding(emb_dim) if film else None
+        self.films = nn.ModuleList([FiLM(emb_dim, d) for d in dims]) if film else None
 
     @classmethod
-    def tiny(cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False) -> "ConvNeXt":
-        return cls(in_channels, n_classes, (3, 3, 9, 3), (96, 192, 384, 768), stem_stride, 0.1, normed_head)
+    def tiny(cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False,
+             film: bool = False) -> "ConvNeXt":  # fmt: skip
+        return cls(in_channels, n_classes, (3, 3, 9, 3), (96, 192, 384, 768), stem_stride, 0.1, normed_head, film)
 
-    def features(self, x):
-        """(N, C, h, w) -> pooled, normalised features (N, feature_dim)."""
+    def features(self, x, sigma=None):
+        """(N, C, h, w) [+ σ (N,) when noise-conditioned] -> pooled, normalised features (N, feature_dim)."""
+        emb = self.noise_embedding(sigma) if self.films is not None else None
         x = self.stem(x)
-        for down, stage in zip(self.downsample, self.stages):
+        for i, (down, stage) in enumerate(zip(self.downsample, self.stages)):
             x = stage(down(x))
+            if emb is not None:
+                x = self.films[i](x, emb)
         return self.norm(x.mean(dim=(2, 3)))
 
-    def forward(self, x):
-        return self.head(self.features(x))
+    def forward(self, x, sigma=None):
+        return self.head(self.features(x, sigma))

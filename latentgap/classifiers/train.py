@@ -3,7 +3,13 @@
 Long-tail recipe of the paper: LDAM loss (Cao et al. 2019, margins ∝ n_c^-1/4, max 0.5, scale 30) with
 deferred re-weighting (DRW): at `drw_epoch` the learning rate drops 10x and class-balanced weights
 (1-β)/(1-β^n_c), β = 0.9999 (Cui et al. 2019) switch on. Adam; early stopping on validation balanced
-accuracy, restoring the best weights. Plain cross-entropy is the alternative.
+accuracy, restoring the best weights; early stopping only counts once the learning rate has dropped at
+`drw_epoch` (so a slow start, e.g. under noise training, is not cut short). Plain cross-entropy is the
+alternative.
+
+Noise conditioning (the paper's FiLM classifiers): with `sigmas`, each training sample draws a level σ from
+the schedule and sees x + σ·ε; a noise-conditioned model (one with FiLM layers) is also told σ.
+Distillation: with `teacher_logits`, loss = α·(LDAM or CE) + (1 − α)·MSE(student logits, teacher logits).
 """
 
 from __future__ import annotations
@@ -79,19 +85,56 @@ def _augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.T
     return x
 
 
+CLEAN_SIGMA = 0.002  # σ_min of the EDM schedule: what a noise-conditioned model is told for clean input
+SIGMA_DATA = 0.5  # latents are normalised to this std (the paper, after EDM)
+
+
+def is_noise_conditioned(model: nn.Module) -> bool:
+    return getattr(model, "films", None) is not None
+
+
+def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
+    """Add noise σ·ε (when σ (N,) is given) and call the model.
+
+    A noise-trained model (see `fit`) gets EDM's input scaling c_in = 1/sqrt(σ² + σ_data²) (Karras et al.
+    2022, Table 1), so inputs stay at unit scale from σ = 0.002 to 80, and is told σ if it has FiLM layers;
+    clean input counts as σ = `CLEAN_SIGMA`.
+    """
+    if sigma is not None:
+        x = x + sigma.to(x.dtype)[:, None, None, None] * torch.randn_like(x)
+    if not getattr(model, "noise_trained", False):
+        return model(x)
+    if sigma is None:
+        sigma = torch.full((len(x),), CLEAN_SIGMA, device=x.device)
+    x = x / torch.sqrt(sigma**2 + SIGMA_DATA**2).to(x.dtype)[:, None, None, None]
+    return model(x, sigma) if is_noise_conditioned(model) else model(x)
+
+
 @torch.inference_mode()
-def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256) -> np.ndarray:
-    """Logits (N, n_classes) for inputs x (N, C, H, W), evaluated in eval mode."""
+def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256,
+                   sigma: float | None = None, seed: int = 0) -> np.ndarray:  # fmt: skip
+    """Logits (N, n_classes) for inputs x (N, C, H, W) in eval mode, optionally at noise level σ (seeded ε)."""
     model.eval()
-    out = [model(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    torch.manual_seed(seed)
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size].to(device)
+        s = None if sigma is None else torch.full((len(xb),), float(sigma), device=device)
+        out.append(_forward(model, xb, s).float().cpu())
     return torch.cat(out).numpy()
 
 
 def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: torch.Tensor, y_val: np.ndarray,
-        cfg: TrainConfig, seed: int, device: str = "cpu", desc: str = "train") -> tuple[nn.Module, dict]:  # fmt: skip
-    """Train `model` on (x_train, y_train), select on validation balanced accuracy; returns (best model, history)."""
+        cfg: TrainConfig, seed: int, device: str = "cpu", desc: str = "train", sigmas: np.ndarray | None = None,
+        teacher_logits: np.ndarray | None = None, distill_alpha: float = 0.5) -> tuple[nn.Module, dict]:  # fmt: skip
+    """Train `model` on (x_train, y_train), select on clean validation balanced accuracy.
+
+    sigmas: training noise levels (one drawn per sample); teacher_logits (N_train, K): distillation targets.
+    Returns (best model, history).
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    model.noise_trained = sigmas is not None  # read by `_forward`: EDM input scaling for noise-trained models
     n_classes = int(max(y_train.max(), y_val.max()) + 1)
     counts = np.bincount(y_train, minlength=n_classes)
     criterion = LDAMLoss(counts).to(device) if cfg.loss == "ldam" else None
@@ -99,6 +142,8 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     y_t = torch.from_numpy(y_train)
+    sigma_t = None if sigmas is None else torch.as_tensor(np.asarray(sigmas), dtype=torch.float32)
+    teacher_t = None if teacher_logits is None else torch.as_tensor(teacher_logits, dtype=torch.float32)
     best, best_state, since_best, history = -1.0, None, 0, []
     bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", leave=False)
     for epoch in bar:
@@ -114,11 +159,14 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
                 continue
             xb = _augment(x_train[idx].to(device), cfg, gen)
             yb = y_t[idx].to(device)
-            logits = model(xb)
+            sb = None if sigma_t is None else sigma_t[torch.randint(len(sigma_t), (len(idx),), generator=gen)].to(device)
+            logits = _forward(model, xb, sb)
             if criterion is not None:
                 loss = criterion(logits, yb, weight=cb_weights if drw else None)
             else:
                 loss = F.cross_entropy(logits, yb)
+            if teacher_t is not None:
+                loss = distill_alpha * loss + (1 - distill_alpha) * F.mse_loss(logits, teacher_t[idx].to(device))
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{desc}: non-finite training loss at epoch {epoch}")
             opt.zero_grad(set_to_none=True)
@@ -132,7 +180,7 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
             best, best_state, since_best = val_bacc, copy.deepcopy(model.state_dict()), 0
         else:
             since_best += 1
-            if since_best >= cfg.patience:
+            if since_best >= cfg.patience and epoch >= cfg.drw_epoch:
                 break
     model.load_state_dict(best_state)
     return model, dict(epochs_run=len(history), best_val_balanced_accuracy=float(best), history=history)

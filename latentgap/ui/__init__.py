@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from latentgap.ui.noise import build_noise_tab
 from latentgap.ui.overview import build_overview
 
 
@@ -22,6 +23,8 @@ def build_app(home: Path):
         with gr.Tabs():
             with gr.Tab("Overview"):
                 build_overview(app, home)
+            with gr.Tab("Noise curves"):
+                build_noise_tab(app, home)
     return app
 
 
