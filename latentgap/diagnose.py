@@ -29,7 +29,7 @@ from latentgap.metrics import reconstruction_fidelity
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.spec import ARMS, Arm, DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
-from latentgap.structure import pixel_features, structure_statistics
+from latentgap.structure import pixel_features, pooled_latents, structure_statistics
 
 
 
@@ -148,7 +148,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     rec = Records(run_id)
     for name, value in fidelity.items():
         rec.add("metrics", space="reconstruction", metric=name, value=value)
-    pixel_feats = pixel_features(images, int(np.prod(latents.shape[1:])))
+    pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
     lap("structure")
@@ -196,7 +196,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
 
         # --- probes on frozen features: latents vs image space -----------------------------------------------
         step("probes", 0.0)
-        features = {"": z.reshape(len(z), -1), "-image": pixel_feats}
+        features = {"": pooled_latents(z), "-image": pixel_feats}
         for suffix, feats in features.items():
             for kind in PROBES:
                 p = probe_proba(kind, feats[train], labels[train], feats[test], n_classes, spec.seed)

@@ -49,10 +49,13 @@ def knn_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
 
 def structure_statistics(latents: np.ndarray, image_features: np.ndarray, labels: np.ndarray, seed: int = 0,
                          max_samples: int = 1000) -> list[dict]:  # fmt: skip
-    """All statistics as records {statistic, channel, value}; latents (N, C, h, w), image_features (N, D)."""
+    """All statistics as records {statistic, channel, value}; latents (N, C, h, w), image_features (N, D).
+
+    Global statistics use the pooled latents (`pooled_latents`), comparable in size to `image_features`.
+    """
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(labels))[:max_samples]
-    z = latents[idx].reshape(len(idx), -1).astype(np.float64)
+    z = pooled_latents(latents[idx]).astype(np.float64)
     img, y = image_features[idx].astype(np.float64), labels[idx]
     z_std = (z - z.mean(0)) / (z.std(0) + 1e-8)
     img_std = (img - img.mean(0)) / (img.std(0) + 1e-8)
@@ -67,6 +70,16 @@ def structure_statistics(latents: np.ndarray, image_features: np.ndarray, labels
         dict(statistic="trustworthiness_image_to_latent", value=float(trustworthiness(img_std, z_std, n_neighbors=10))),
     ]
     return [{"channel": None, **r} for r in rows]
+
+
+def pooled_latents(latents: np.ndarray, side: int = 4) -> np.ndarray:
+    """Latents (N, C, h, w) average-pooled to (N, C·side·side): the probes' features (few enough dimensions
+    for a linear probe to generalise from a few thousand samples)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))
+    return F.adaptive_avg_pool2d(x, min(side, x.shape[-1])).flatten(1).numpy()
 
 
 def pixel_features(images: np.ndarray, n_values: int) -> np.ndarray:

@@ -81,11 +81,17 @@ def test_diagnose_quick_end_to_end(tmp_path):
     assert "gap" in out.stdout
     records = json.loads(cli("results", "--json", home=tmp_path).stdout)
     spaces = {r["space"] for r in records}
-    assert spaces == {"image", "reconstruction", "latent", "gap", "fidelity_loss"}
+    assert spaces == {"image", "reconstruction", "latent", "gap", "fidelity_loss", "latent-resnet", "latent-noise",
+                      "latent-film", "latent-film-distilled", "probe-linear", "probe-knn", "probe-linear-image",
+                      "probe-knn-image"}  # fmt: skip
     for r in records:
-        assert {"run_id", "autoencoder", "dataset", "space", "metric", "value", "seed"} <= r.keys()
+        assert {"run_id", "autoencoder", "dataset", "space", "metric", "value", "seed", "fold", "noise_level"} <= r.keys()
         assert r["seed"] == 1 and r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
-    by = {(r["space"], r["metric"]): r for r in records}
+    curves = [r for r in records if r["noise_level"] is not None]
+    for space in ("latent", "latent-noise", "latent-film", "latent-film-distilled"):
+        levels = {r["noise_level"] for r in curves if r["space"] == space and r["metric"] == "balanced_accuracy"}
+        assert len(levels) == 10 and min(levels) == pytest.approx(0.002) and max(levels) == pytest.approx(80)
+    by = {(r["space"], r["metric"]): r for r in records if r["noise_level"] is None}
     for space in ("image", "reconstruction", "latent"):
         for metric in ("balanced_accuracy", "accuracy", "auroc", "mcc"):
             r = by[(space, metric)]
@@ -101,3 +107,7 @@ def test_diagnose_quick_end_to_end(tmp_path):
     assert stored["spec"]["profile_settings"]["name"] == "quick" and stored["spec"]["max_samples"] == 300
     assert stored["versions"]["torch"] and stored["timing"]["total"] > 0
     assert any(k.startswith("train_latent") for k in stored["timing"])
+    structure = json.loads(cli("results", "--json", "--kind", "structure", home=tmp_path).stdout)
+    assert {"effective_rank", "fisher_ratio", "channel_kurtosis"} <= {r["statistic"] for r in structure}
+    tests = json.loads(cli("results", "--json", "--kind", "tests", home=tmp_path).stdout)
+    assert tests[0]["n_pairs"] == 1 and tests[0]["t_test_p"] is None  # one fold: no p-value yet

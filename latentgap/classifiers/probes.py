@@ -19,7 +19,7 @@ def probe_proba(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.
                 seed: int = 0) -> np.ndarray:  # fmt: skip
     """Class probabilities (N_test, n_classes) of a `kind` probe fitted on (x_train, y_train)."""
     if kind == "linear":
-        clf = LogisticRegression(max_iter=2000, class_weight="balanced", C=0.1, random_state=seed)
+        clf = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed)
     elif kind == "knn":
         clf = KNeighborsClassifier(n_neighbors=15, weights="distance")
     else:
