@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# One command for the tests: create .venv, install runtime + test dependencies, run the whole suite.
-# Extra arguments go to pytest (e.g. -m "not slow" to skip the end-to-end runs locally).
+# One command for the tests: create .venv, install runtime + test dependencies (and Debian's chromium for
+# the browser tests, when missing), run the whole suite. Extra arguments go to pytest, e.g.
+# -m "not slow" to skip the end-to-end and browser runs locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium for the browser tests (apt-get)" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+    || echo "could not install chromium: the browser tests will fail with a message saying so" >&2
+fi
 set +e
 .venv/bin/python -m pytest -q "$@"
 code=$?

@@ -21,3 +21,22 @@ def tiny_ae_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-ae")
     ae.save_pretrained(path, safe_serialization=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def diagnosed_home(tmp_path_factory):
+    """A workspace holding one real quick-profile diagnosis (embedded AE, reduced benchmark, seed 1), via the CLI."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path_factory.mktemp("diagnosed")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-m", "latentgap", "diagnose", "--ae", "zoo:sd-vae-mini", "--dataset", "phantom-chest",
+         "--profile", "quick", "--max-samples", "300", "--device", "cpu", "--seed", "1", "--home", str(home)],
+        capture_output=True, text=True, timeout=900, env=env, cwd=root,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return home, out
