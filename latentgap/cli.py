@@ -40,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Encode the benchmark, train image / reconstruction / latent classifiers with "
                          "one recipe, and store metrics, gap, fidelity loss, PSNR and SSIM.")  # fmt: skip
     p.add_argument("--ae", default=DEFAULT_AE, help=f"zoo:NAME or a local diffusers folder (default {DEFAULT_AE})")
-    p.add_argument("--dataset", default=DEFAULT_DATASET, help=f"embedded benchmark name (default {DEFAULT_DATASET})")
+    p.add_argument("--dataset", default=DEFAULT_DATASET,
+                   help=f"embedded benchmark name (default {DEFAULT_DATASET}) or a dataset file/folder on disk")  # fmt: skip
+    p.add_argument("--format", dest="data_format", choices=_format_names(),
+                   help="format of a --dataset path (detected when omitted)")  # fmt: skip
+    p.add_argument("--data-root", help="folder that a manifest's image paths are relative to (default: its folder)")
     p.add_argument("--profile", default="quick", choices=list(PROFILES),
                    help="quick: CPU scale-down (minutes); paper: the paper's budget (GPU hours)")  # fmt: skip
     _add_home(p)
@@ -81,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_names() -> list[str]:
+    from latentgap.datasets.formats import FORMATS
+
+    return list(FORMATS)
+
+
 def _records(df) -> list[dict]:
     """DataFrame -> JSON-safe records (NaN -> null, timestamps -> ISO strings)."""
     out = []
@@ -102,7 +112,8 @@ def cmd_diagnose(args) -> int:
     from latentgap.store import Store
 
     spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
-                         device=args.device, max_samples=args.max_samples)  # fmt: skip
+                         device=args.device, max_samples=args.max_samples, data_format=args.data_format,
+                         data_root=args.data_root)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]

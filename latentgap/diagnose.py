@@ -108,7 +108,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     profile = get_profile(spec.profile)
     home = resolve_home(home)
     store = Store(home)  # fail early on a bad store, dataset or device, before any compute
-    registry.get_benchmark(spec.dataset)
+    registry.check_dataset(spec.dataset)
     device = resolve_device(spec.device)
     timing, t0 = {}, time.perf_counter()
 
@@ -124,7 +124,9 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     ae = load_autoencoder(spec.autoencoder)
     if profile.resolution % ae.downsampling_factor:
         raise LatentgapError(f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}")
-    data = registry.load(spec.dataset, profile.resolution, profile.n_images, seed=0, cache_dir=home / "cache" / "datasets")
+    is_path = spec.dataset not in registry.BENCHMARKS
+    data = registry.load(spec.dataset, profile.resolution, None if is_path else profile.n_images, seed=0,
+                         cache_dir=home / "cache" / "datasets", data_format=spec.data_format, data_root=spec.data_root)  # fmt: skip
     if spec.max_samples and spec.max_samples < len(data.labels):
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups

@@ -129,6 +129,8 @@ class DiagnosisSpec:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
+    data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats.py
+    data_root: str | None = None  # folder that manifest paths are relative to (default: the manifest's folder)
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
     extra: dict = field(default_factory=dict)
 

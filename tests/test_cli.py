@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentgap.cli import build_parser
@@ -109,3 +110,29 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     assert {"effective_rank", "fisher_ratio", "channel_kurtosis"} <= {r["statistic"] for r in structure}
     tests = json.loads(cli("results", "--json", "--kind", "tests", home=tmp_path).stdout)
     assert tests[0]["n_pairs"] == 1 and tests[0]["t_test_p"] is None  # one fold: no p-value yet
+
+
+@pytest.mark.slow
+def test_diagnose_a_dataset_on_disk(tmp_path):
+    """A generic manifest of PNG files (real-data route): detected, split by patient, diagnosed, stored."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows = ["path,label,patient_id"]
+    for i in range(120):
+        label = ["normal", "lesion"][i % 2]
+        img = rng.uniform(60, 120, size=(40, 48)).astype(np.uint8)
+        if label == "lesion":
+            img[10:30, 12:32] += 80  # a bright square: easy, so the test is about the route, not the science
+        Image.fromarray(img).save(tmp_path / f"img{i}.png")
+        rows.append(f"img{i}.png,{label},p{i // 2}")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    home = tmp_path / "home"
+    out = cli("diagnose", "--dataset", str(tmp_path / "manifest.csv"), "--device", "cpu", "--home", str(home))
+    assert out.returncode == 0, out.stderr[-2000:]
+    records = json.loads(cli("results", "--json", "--home", str(home)).stdout)
+    image = {r["metric"]: r["value"] for r in records if r["space"] == "image" and r["noise_level"] is None}
+    assert {r["dataset"] for r in records} == {"manifest"}  # named after the file; no full path stored
+    assert image["balanced_accuracy"] > 0.8
+    bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
+    assert bad.returncode == 2 and "unknown dataset" in bad.stderr

@@ -88,10 +88,25 @@ def get_benchmark(name: str) -> Benchmark:
     return BENCHMARKS[name]
 
 
-def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0, cache_dir: Path | None = None):
-    """Generate (or read from `cache_dir`) embedded benchmark `name` at `resolution` px."""
+def check_dataset(name_or_path: str) -> None:
+    """Fail fast: an embedded benchmark name or an existing file/folder."""
+    if name_or_path not in BENCHMARKS and not Path(name_or_path).expanduser().exists():
+        get_benchmark(name_or_path)  # raises, listing the embedded benchmarks
+
+
+def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0, cache_dir: Path | None = None,
+         data_format: str | None = None, data_root: str | None = None) -> Dataset:  # fmt: skip
+    """Embedded benchmark `name` at `resolution` px (generated, or read from `cache_dir`), or a dataset on disk.
+
+    A path is read by `formats.load_path` (format detected unless `data_format` names it); `n_images` then
+    caps the images read (whole patients).
+    """
     from latentgap.datasets import phantoms
 
+    if name not in BENCHMARKS and Path(name).expanduser().exists():
+        from latentgap.datasets.formats import load_path
+
+        return load_path(name, data_format, data_root, resolution, n_images)
     bench = get_benchmark(name)
     n = n_images or bench.default_size
     if resolution <= 0 or resolution % 8:

@@ -11,7 +11,9 @@ def test_every_benchmark_loads_and_is_labelled_synthetic(tmp_path):
     for name in registry.BENCHMARKS:
         d = registry.load(name, 32, n_images=60, cache_dir=tmp_path)
         assert d.synthetic and "SYNTHETIC" in d.card["modality"] + d.card["description"]
-        assert d.images.shape[0] == 60 and len(d.class_names) == d.labels.max() + 1 or d.labels.max() < len(d.class_names)
+        assert (
+            d.images.shape[0] == 60 and len(d.class_names) == d.labels.max() + 1 or d.labels.max() < len(d.class_names)
+        )
         json.dumps(registry.describe(name))
 
 
