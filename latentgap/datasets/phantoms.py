@@ -23,6 +23,13 @@ CHEST_SIGNALS = {
 }
 
 
+def _streams(seed: int):
+    """Two generators: labels, groups and patient parameters from one, pixel noise from the other, so the
+    label set is the same at every resolution (pixel draws depend on the image size)."""
+    meta, pixels = np.random.default_rng(seed).spawn(2)
+    return meta, pixels
+
+
 def _bandpass(rng: np.random.Generator, size: int, low: float, high: float) -> np.ndarray:
     """Unit-std noise keeping spatial scales between `low` and `high` (sigmas in pixels): a DoG filter."""
     white = rng.normal(size=(size, size))
@@ -100,20 +107,203 @@ def _chest_image(rng: np.random.Generator, p: dict, label: int, size: int) -> np
 
 def phantom_chest(n_images: int, size: int, seed: int = 0) -> dict:
     """Generate phantom-chest: images (N, 1, size, size) float32 in [0, 1], labels (N,), groups (N,)."""
-    rng = np.random.default_rng(seed)
+    meta, pixels = _streams(seed)
     images, labels, groups = [], [], []
     patient = 0
     while len(images) < n_images:
-        anatomy = _patient(rng)
-        for _ in range(min(int(rng.integers(1, 5)), n_images - len(images))):  # 1-4 images per patient
-            label = int(rng.choice(len(CHEST_CLASSES), p=CHEST_PREVALENCE))
-            images.append(_chest_image(rng, anatomy, label, size))
+        anatomy = _patient(meta)
+        for _ in range(min(int(meta.integers(1, 5)), n_images - len(images))):  # 1-4 images per patient
+            label = int(meta.choice(len(CHEST_CLASSES), p=CHEST_PREVALENCE))
+            images.append(_chest_image(pixels, anatomy, label, size))
             labels.append(label)
             groups.append(patient)
         patient += 1
     return dict(
-        images=np.stack(images)[:, None],
+        images=np.stack(images)[:, None].astype(np.float32),
         labels=np.asarray(labels, np.int64),
         groups=np.asarray(groups, np.int64),
         class_names=list(CHEST_CLASSES),
     )
+
+
+def _grid(size: int):
+    return np.mgrid[0:size, 0:size].astype(np.float32) / size
+
+
+def _blob(yy, xx, cy, cx, sigma):
+    return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+
+
+def _generate(n_images: int, size: int, seed: int, classes: list, prevalence: list, per_group: tuple, draw) -> dict:
+    """Shared loop: groups of `per_group` (low, high) images; `draw(rng, group_params, label, size)` makes one.
+
+    `draw` returns an image (C, size, size) in [0, 1], or (image, value) for benchmarks with a continuous target.
+    Each group (patient, lesion, study) has one label.
+    """
+    meta, pixels = _streams(seed)
+    images, labels, groups, values = [], [], [], []
+    group = 0
+    while len(images) < n_images:
+        label = int(meta.choice(len(classes), p=prevalence))
+        params = draw(meta, None, label, size)  # group-level parameters
+        for _ in range(min(int(meta.integers(*per_group)), n_images - len(images))):
+            out = draw(pixels, params, label, size)
+            img, value = out if isinstance(out, tuple) else (out, np.nan)
+            images.append(np.clip(img, 0, 1).astype(np.float32))
+            labels.append(label)
+            groups.append(group)
+            values.append(value)
+        group += 1
+    return dict(images=np.stack(images), labels=np.asarray(labels, np.int64), groups=np.asarray(groups, np.int64),
+                values=np.asarray(values, np.float32), class_names=list(classes))  # fmt: skip
+
+
+# --- phantom-derm: dermatoscopy-like RGB, ISIC-2019 classes and imbalance -------------------------------------
+DERM_CLASSES = ["NV", "MEL", "BCC", "BKL", "AK", "SCC", "VASC", "DF"]
+DERM_PREVALENCE = [0.51, 0.18, 0.13, 0.10, 0.034, 0.025, 0.011, 0.01]  # ISIC-2019 training-set proportions
+DERM_SIGNALS = {
+    "NV": "round, evenly brown lesion with a regular border",
+    "MEL": "asymmetric lesion, irregular border (radial wobble ~0.05 w) and dark blotches (sigma 0.04 w)",
+    "BCC": "pinkish lesion with thin branching red vessel lines (width ~1 px)",
+    "BKL": "light waxy lesion with small white dots (milia-like, sigma 0.015 w)",
+    "AK": "reddish patch with rough scaly texture (period 2-4 px)",
+    "SCC": "pink-red nodule with a whitish keratin centre (sigma 0.06 w)",
+    "VASC": "several red-purple round lacunae (sigma 0.03 w)",
+    "DF": "brown ring around a central white patch (sigma 0.05 w)",
+}
+
+
+def _derm(rng, p, label, s):
+    if p is None:  # lesion-level parameters: several dermatoscopy images per lesion
+        return dict(skin=rng.uniform([0.75, 0.55, 0.45], [0.95, 0.75, 0.65]), r=rng.uniform(0.18, 0.3),
+                    brown=rng.uniform([0.35, 0.2, 0.1], [0.55, 0.35, 0.25]), seed=int(rng.integers(1 << 30)))  # fmt: skip
+    yy, xx = _grid(s)
+    cy, cx = 0.5 + rng.normal(0, 0.03, 2)
+    ang = np.arctan2(yy - cy, xx - cx)
+    lrng = np.random.default_rng(p["seed"])  # the same lesion shape in every image of the lesion
+    wobble = 0.05 if label == 1 else 0.01
+    border = p["r"] * (1 + sum(lrng.uniform(0, wobble) * np.cos(k * ang + lrng.uniform(0, 6.3)) for k in (2, 3, 5)))
+    inside = gaussian_filter((np.hypot(yy - cy, xx - cx) < border).astype(np.float32), s * 0.01)
+    img = np.ones((3, s, s), np.float32) * p["skin"][:, None, None]
+    img *= 1 + 0.03 * _bandpass(rng, s, s * 0.01, s * 0.04)[None]  # skin texture
+    colour = {2: [0.8, 0.5, 0.5], 3: [0.65, 0.5, 0.35], 4: [0.75, 0.4, 0.35], 5: [0.85, 0.5, 0.5], 6: [0.55, 0.2, 0.35]}
+    lesion = (0.6 * p["brown"] + 0.4 * np.asarray(colour.get(label, p["brown"])))[:, None, None]  # a hint, not a giveaway
+    img = img * (1 - inside) + lesion * inside
+    rr = lambda: (cy + rng.uniform(-0.6, 0.6) * p["r"], cx + rng.uniform(-0.6, 0.6) * p["r"])  # noqa: E731
+    if label == 1:
+        for _ in range(3):
+            img -= 0.18 * _blob(yy, xx, *rr(), 0.04)[None] * inside
+    elif label == 2:
+        for _ in range(3):
+            y0, x0 = rr()
+            t = rng.uniform(0, np.pi)
+            line = np.abs((yy - y0) * np.cos(t) - (xx - x0) * np.sin(t)) < 0.6 / s
+            img += (line * inside * _blob(yy, xx, y0, x0, 0.12))[None] * np.array([0.2, -0.15, -0.15])[:, None, None]
+    elif label == 3:
+        for _ in range(5):
+            img += 0.25 * _blob(yy, xx, *rr(), 0.015)[None] * inside
+    elif label == 4:
+        img += 0.08 * _bandpass(rng, s, 0.5, s * 0.03)[None] * inside
+    elif label == 5:
+        img += 0.25 * _blob(yy, xx, cy, cx, 0.06)[None]
+    elif label == 6:
+        for _ in range(4):
+            img -= 0.2 * _blob(yy, xx, *rr(), 0.03)[None] * inside * np.array([0.2, 1, 0.5])[:, None, None]
+    elif label == 7:
+        img += 0.3 * _blob(yy, xx, cy, cx, 0.05)[None]
+    img = img * rng.uniform(0.9, 1.1) + rng.normal(0, 0.02, img.shape)
+    return img.astype(np.float32)
+
+
+def phantom_derm(n_images: int, size: int, seed: int = 0) -> dict:
+    """phantom-derm: (N, 3, size, size) RGB in [0, 1], 8 ISIC classes, 1-3 images per synthetic lesion."""
+    return _generate(n_images, size, seed, DERM_CLASSES, DERM_PREVALENCE, (1, 4), _derm)
+
+
+# --- phantom-ct: axial chest CT-like slices, several slices per patient ---------------------------------------
+CT_CLASSES = ["normal", "nodule", "emphysema", "effusion", "consolidation"]
+CT_PREVALENCE = [0.5, 0.2, 0.12, 0.1, 0.08]
+CT_SIGNALS = {
+    "normal": "body, lungs with fine vessels, mediastinum and spine",
+    "nodule": "one round soft-tissue density in a lung, sigma 0.025 w (~1.6 px), +0.25",
+    "emphysema": "many small low-attenuation holes in the lungs (sigma ~0.012 w), -0.12",
+    "effusion": "dependent (posterior) fluid crescent in one lung, thickness 0.04-0.08 w",
+    "consolidation": "dense patch (+0.2) with band-limited texture (period 6-10 px) in one lung",
+}
+
+
+def _ct(rng, p, label, s):
+    if p is None:  # patient-level: body habitus and the finding's site, shared by all slices
+        return dict(bw=rng.uniform(0.38, 0.45), bh=rng.uniform(0.28, 0.34), site=rng.uniform(-1, 1, 2),
+                    side=int(rng.integers(2)))  # fmt: skip
+    yy, xx = _grid(s)
+    z = rng.uniform(0.8, 1.0)  # slice level: lungs shrink towards the apex
+    body = (((xx - 0.5) / p["bw"]) ** 2 + ((yy - 0.5) / p["bh"]) ** 2) < 1
+    img = 0.05 + 0.45 * gaussian_filter(body.astype(np.float32), s * 0.005)  # air outside, soft tissue inside
+    lungs = []
+    for side in (-1, 1):
+        m = (((xx - 0.5 - side * p["bw"] * 0.48) / (p["bw"] * 0.38 * z)) ** 2 + ((yy - 0.48) / (p["bh"] * 0.75 * z)) ** 2) < 1
+        lungs.append(m)
+    lung = (lungs[0] | lungs[1]).astype(np.float32)
+    img -= 0.37 * gaussian_filter(lung, s * 0.006)
+    img += 0.05 * np.clip(_bandpass(rng, s, s * 0.006, s * 0.02), 0, None) * lung  # vessels
+    img += 0.35 * _blob(yy, xx, 0.72, 0.5, 0.04)  # spine
+    img += 0.1 * _blob(yy, xx, 0.47, 0.5, 0.07)  # mediastinum
+    mask = lungs[p["side"]]
+    ys, xs = np.nonzero(mask)
+    if label in (1, 4) and len(ys):
+        k = int((p["site"][0] * 0.5 + 0.5) * (len(ys) - 1))
+        cy, cx = ys[k] / s, xs[k] / s
+        if label == 1:
+            img += 0.25 * _blob(yy, xx, cy, cx, 0.025)
+        else:
+            region = _blob(yy, xx, cy, cx, 0.07) * mask
+            img += (0.2 + 0.08 * _bandpass(rng, s, s * 0.03, s * 0.06)) * region
+    elif label == 2:
+        holes = np.clip(_bandpass(rng, s, s * 0.008, s * 0.02), 1.0, None) - 1.0
+        img -= 0.12 * holes * lung
+    elif label == 3 and len(ys):
+        depth = rng.uniform(0.04, 0.08)
+        img += 0.3 * gaussian_filter((mask & (yy > ys.max() / s - depth)).astype(np.float32), s * 0.005)
+    return (img + rng.normal(0, 0.025, img.shape))[None].astype(np.float32)
+
+
+def phantom_ct(n_images: int, size: int, seed: int = 0) -> dict:
+    """phantom-ct: (N, 1, size, size) in [0, 1], 5 findings, 3-6 slices per synthetic patient (label per patient)."""
+    return _generate(n_images, size, seed, CT_CLASSES, CT_PREVALENCE, (3, 7), _ct)
+
+
+# --- phantom-echo: frames of synthetic echo cine loops of a beating heart --------------------------------------
+ECHO_CLASSES = ["normal", "abnormal"]
+ECHO_PREVALENCE = [0.7, 0.3]
+ECHO_SIGNALS = {
+    "normal": "ejection fraction (EF) >= 50 %: left ventricle contracts strongly over the cycle",
+    "abnormal": "EF < 50 % and a dilated left ventricle with a thinner wall (end-diastolic radius x1.2, "
+    "wall 0.6x); frames are random phases of the cycle, so one frame shows EF only through size and wall",
+}
+
+
+def _echo(rng, p, label, s):
+    if p is None:  # study-level: the heart's ejection fraction and size
+        ef = float(np.clip(rng.normal(62, 6), 50, 80) if label == 0 else np.clip(rng.normal(38, 7), 15, 49.9))
+        return dict(ef=ef, r_ed=rng.uniform(0.13, 0.16) * (1.2 if label else 1.0), wall=0.05 * (0.6 if label else 1.0),
+                    tilt=rng.uniform(-0.3, 0.3))  # fmt: skip
+    yy, xx = _grid(s)
+    phase = rng.uniform()
+    area_frac = 1 - (p["ef"] / 100) * (0.5 - 0.5 * np.cos(2 * np.pi * phase))  # volume ratio over the cycle
+    r = p["r_ed"] * area_frac ** (1 / 3)  # volume ~ r^3
+    ang = np.arctan2(xx - 0.5, yy - 0.05)
+    sector = (np.abs(ang) < 0.6) & (np.hypot(yy - 0.05, xx - 0.5) < 0.95)  # the ultrasound fan
+    cy, cx = 0.55, 0.5 + 0.1 * p["tilt"]
+    d = np.sqrt(((yy - cy) / 1.6) ** 2 + (xx - cx) ** 2)
+    myocardium = (d > r) & (d < r + p["wall"])
+    tissue = 0.25 + 0.45 * myocardium + 0.1 * (d >= r + p["wall"])
+    speckle = rng.rayleigh(0.6, size=(s, s)).astype(np.float32)  # multiplicative speckle
+    img = gaussian_filter(tissue * speckle, s * 0.006) * sector
+    return img[None].astype(np.float32), p["ef"]
+
+
+def phantom_echo(n_images: int, size: int, seed: int = 0) -> dict:
+    """phantom-echo: (N, 1, size, size) frames in [0, 1], normal vs abnormal (EF < 50 %), 4-8 frames per study;
+    `values` holds each frame's study EF (%) for regression."""
+    return _generate(n_images, size, seed, ECHO_CLASSES, ECHO_PREVALENCE, (4, 9), _echo)

@@ -24,6 +24,7 @@ class Dataset:
     synthetic: bool
     card: dict = field(default_factory=dict)
     split: np.ndarray | None = None  # (N,) official split "train" | "val" | "test" where the dataset has one
+    values: np.ndarray | None = None  # (N,) continuous target where there is one (phantom-echo: EF in %)
 
     def __post_init__(self):
         n = len(self.images)
@@ -33,8 +34,9 @@ class Dataset:
 
     def subset(self, idx: np.ndarray) -> "Dataset":
         split = None if self.split is None else self.split[idx]
+        values = None if self.values is None else self.values[idx]
         return Dataset(self.name, self.images[idx], self.labels[idx], self.groups[idx], self.class_names,
-                       self.synthetic, self.card, split)  # fmt: skip
+                       self.synthetic, self.card, split, values)  # fmt: skip
 
     @property
     def fingerprint(self) -> str:
@@ -59,20 +61,25 @@ class Benchmark:
 
 
 def _benchmarks() -> dict[str, Benchmark]:
-    from latentgap.datasets import phantoms
+    from latentgap.datasets import phantoms as P
 
+    entries = [
+        ("phantom-chest", "chest radiography", "radiograph-like phantoms, 6 long-tailed findings, 1-4 images per "
+         "synthetic patient; mirrors the paper's MIMIC-CXR (CXR-LT) set", P.CHEST_CLASSES, "phantom_chest", P.CHEST_SIGNALS),
+        ("phantom-derm", "dermatoscopy", "dermatoscopy-like colour images of 8 lesion types with ISIC-2019 "
+         "proportions, 1-3 images per synthetic lesion; mirrors the paper's ISIC-2019 set", P.DERM_CLASSES,
+         "phantom_derm", P.DERM_SIGNALS),
+        ("phantom-ct", "computed tomography", "axial chest-CT-like slices, 5 findings, 3-6 slices per synthetic "
+         "patient (label per patient); mirrors the paper's CT-RATE 2D slices", P.CT_CLASSES, "phantom_ct", P.CT_SIGNALS),
+        ("phantom-echo", "echocardiography", "frames of synthetic echo cine loops of a beating heart, 4-8 per study, "
+         "abnormal (EF < 50 %) vs normal, EF kept for regression; mirrors the paper's Cardium frames",
+         P.ECHO_CLASSES, "phantom_echo", P.ECHO_SIGNALS),
+    ]  # fmt: skip
     return {
-        "phantom-chest": Benchmark(
-            name="phantom-chest",
-            modality="chest radiography (SYNTHETIC, procedural)",
-            description="SYNTHETIC radiograph-like phantoms, 6 long-tailed findings, 1-4 images per synthetic "
-            "patient; mirrors the paper's MIMIC-CXR (CXR-LT) set.",
-            class_names=tuple(phantoms.CHEST_CLASSES),
-            default_size=2400,
-            resolutions=(64, 128),
-            generator="phantom_chest",
-            signals=phantoms.CHEST_SIGNALS,
-        )
+        name: Benchmark(name=name, modality=f"{modality} (SYNTHETIC, procedural)", description=f"SYNTHETIC {desc}.",
+                        class_names=tuple(classes), default_size=2400, resolutions=(64, 128), generator=gen,
+                        signals=signals)  # fmt: skip
+        for name, modality, desc, classes, gen, signals in entries
     }
 
 
@@ -116,7 +123,7 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
     if data is None:
         data = getattr(phantoms, bench.generator)(n, resolution, seed=seed)
         if cache:
-            atomic_savez(cache, images=data["images"], labels=data["labels"], groups=data["groups"])
+            atomic_savez(cache, **{k: data[k] for k in ("images", "labels", "groups", "values") if k in data})
     return Dataset(
         name=name,
         images=data["images"],
@@ -124,14 +131,23 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
         groups=data["groups"],
         class_names=list(bench.class_names),
         synthetic=bench.synthetic,
-        card=dict(modality=bench.modality, description=bench.description, signals=bench.signals, seed=seed),
+        card=dict(modality=bench.modality, description=bench.description, signals=bench.signals, seed=seed,
+                  generator=f"latentgap.datasets.phantoms.{bench.generator}", sources="procedural (no real pixels)"),
+        values=data.get("values"),
     )
 
 
 def describe(name: str) -> dict:
-    """Metadata for `data list`: classes, default size, resolutions, signals, synthetic flag."""
+    """Metadata for `data list`: classes, class counts, groups, default size, resolutions, signals, synthetic flag."""
+    from latentgap.datasets import phantoms
+
     b = get_benchmark(name)
+    d = getattr(phantoms, b.generator)(b.default_size, 8, seed=0)  # counts do not depend on resolution: 8 px is enough
+    counts = np.bincount(d["labels"], minlength=len(b.class_names))
     return dict(
+        class_counts=dict(zip(b.class_names, counts.tolist())),
+        groups=int(len(np.unique(d["groups"]))),
+        imbalance_ratio=round(float(counts.max() / max(counts.min(), 1)), 1),
         name=b.name,
         modality=b.modality,
         description=b.description,

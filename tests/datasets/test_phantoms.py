@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from latentgap.datasets.phantoms import CHEST_CLASSES, CHEST_PREVALENCE, CHEST_SIGNALS, phantom_chest
 
@@ -34,3 +35,14 @@ def test_findings_change_the_pixels_where_documented():
 
 def test_any_resolution_multiple_of_8():
     assert phantom_chest(4, 256, seed=0)["images"].shape == (4, 1, 256, 256)
+
+
+@pytest.mark.parametrize("name", ["phantom_chest", "phantom_derm", "phantom_ct", "phantom_echo"])
+def test_labels_and_groups_do_not_depend_on_resolution(name):
+    from latentgap.datasets import phantoms
+
+    small, large = getattr(phantoms, name)(150, 16, seed=2), getattr(phantoms, name)(150, 64, seed=2)
+    assert np.array_equal(small["labels"], large["labels"]) and np.array_equal(small["groups"], large["groups"])
+    assert large["images"].shape[-1] == 64 and large["images"].dtype == np.float32
+    assert 0 <= large["images"].min() and large["images"].max() <= 1
+    assert len(np.unique(large["groups"])) < 150  # several images per group
