@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
     p.add_argument("--seed", type=int, default=0, help="seed of classifier initialisation and training (default 0)")
     p.add_argument("--max-samples", type=int, help="use at most N images (whole patients); for previews and tests")
+    p.add_argument("--folds", help="'0' or '0,2': those folds of the paper's 5-fold patient-grouped split; 'all'; "
+                   "'official': the dataset's own split (default: the official split where one exists, else the "
+                   "profile's folds: 0 in quick, all in paper)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
 
     p = verbs.add_parser("results", help="print stored results", epilog=EPILOG,
@@ -113,7 +116,7 @@ def cmd_diagnose(args) -> int:
 
     spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
                          device=args.device, max_samples=args.max_samples, data_format=args.data_format,
-                         data_root=args.data_root)  # fmt: skip
+                         data_root=args.data_root, folds=args.folds)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]

@@ -21,7 +21,7 @@ from latentgap.classifiers.models import ConvNeXt, ResNet
 from latentgap.classifiers.probes import PROBES, probe_proba
 from latentgap.classifiers.train import fit, predict_logits
 from latentgap.datasets import registry
-from latentgap.datasets.splits import paper_split
+from latentgap.datasets.splits import OFFICIAL, official_split, paper_split, parse_folds
 from latentgap.encode import cached_encode, normalize_latents
 from latentgap.errors import LatentgapError
 from latentgap.metrics import CLASSIFICATION_METRICS, bootstrap_ci, bootstrap_difference, classification_report
@@ -159,8 +159,15 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     sigmas = karras_sigmas(profile.noise_levels)
     eval_sigmas = evaluation_levels(sigmas, profile.noise_levels_eval)
     train_sigmas = sigmas[sigmas <= profile.train_sigma_max]
-    for fold in profile.folds:
-        train, val, test = paper_split(labels, groups, fold)
+    default_folds = (OFFICIAL,) if data.split is not None else profile.folds  # a dataset's own split comes first
+    folds = parse_folds(spec.folds, default_folds)
+    if OFFICIAL in folds and data.split is None:
+        raise LatentgapError(f"{data.name} has no official split; use --folds 0 or --folds all")
+    for fold in folds:
+        if fold == OFFICIAL:
+            train, val, test = official_split(data.split, labels, groups)
+        else:
+            train, val, test = paper_split(labels, groups, fold)
         z, _, _ = normalize_latents(latents, train)
         pix_mean, pix_std = float(images[train].mean()), float(images[train].std() + 1e-8)
         inputs = {
@@ -211,7 +218,11 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     step("store", 0.0)
     summary = dict(n_images=int(len(labels)), n_classes=n_classes, class_names=data.class_names,
                    class_counts=np.bincount(labels, minlength=n_classes).tolist(), latent_shape=list(latents.shape[1:]),
-                   ae_parameters=ae.parameters, synthetic=data.synthetic, deviations=profile.deviations)  # fmt: skip
+                   ae_parameters=ae.parameters, synthetic=data.synthetic, deviations=profile.deviations,
+                   folds=list(folds), dataset_card=data.card, input_channels=int(images.shape[1]),
+                   ae_input=f"{ae.in_channels} channels in [-1, 1] at {profile.resolution} px "
+                   f"({'grayscale repeated to RGB' if images.shape[1] == 1 and ae.in_channels == 3 else 'native channels'})",
+                   latent_normalisation="per channel to mean 0 / std 0.5 over the training split")  # fmt: skip
     run = dict(run_id=run_id, autoencoder=ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip

@@ -131,6 +131,7 @@ class DiagnosisSpec:
     max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
     data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats.py
     data_root: str | None = None  # folder that manifest paths are relative to (default: the manifest's folder)
+    folds: str | None = None  # None: the profile's folds (or the dataset's official split); "all"; "0,2"; "official"
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
     extra: dict = field(default_factory=dict)
 
@@ -140,6 +141,10 @@ class DiagnosisSpec:
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
             raise LatentgapError(f"latent normalisation {self.latent_norm!r}: choose paper or family")
+        if self.folds is not None:
+            from latentgap.datasets.splits import parse_folds
+
+            parse_folds(self.folds, ())
         if self.max_samples is not None and self.max_samples < 50:
             raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
 

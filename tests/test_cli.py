@@ -114,18 +114,20 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
 
 @pytest.mark.slow
 def test_diagnose_a_dataset_on_disk(tmp_path):
-    """A generic manifest of PNG files (real-data route): detected, split by patient, diagnosed, stored."""
+    """A generic manifest of PNG files with its own split (real-data route): detected, diagnosed on the official
+    split (stored as fold -1), stored."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    rows = ["path,label,patient_id"]
+    rows = ["path,label,split,patient_id"]
     for i in range(120):
         label = ["normal", "lesion"][i % 2]
         img = rng.uniform(60, 120, size=(40, 48)).astype(np.uint8)
         if label == "lesion":
             img[10:30, 12:32] += 80  # a bright square: easy, so the test is about the route, not the science
         Image.fromarray(img).save(tmp_path / f"img{i}.png")
-        rows.append(f"img{i}.png,{label},p{i // 2}")
+        part = "train" if i < 80 else "val" if i < 100 else "test"
+        rows.append(f"img{i}.png,{label},{part},p{i // 2}")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
     home = tmp_path / "home"
     out = cli("diagnose", "--dataset", str(tmp_path / "manifest.csv"), "--device", "cpu", "--home", str(home))
@@ -133,6 +135,7 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     records = json.loads(cli("results", "--json", "--home", str(home)).stdout)
     image = {r["metric"]: r["value"] for r in records if r["space"] == "image" and r["noise_level"] is None}
     assert {r["dataset"] for r in records} == {"manifest"}  # named after the file; no full path stored
+    assert {r["fold"] for r in records if r["fold"] is not None} == {-1}  # the official split
     assert image["balanced_accuracy"] > 0.8
     bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr

@@ -278,15 +278,16 @@ ECHO_CLASSES = ["normal", "abnormal"]
 ECHO_PREVALENCE = [0.7, 0.3]
 ECHO_SIGNALS = {
     "normal": "ejection fraction (EF) >= 50 %: left ventricle contracts strongly over the cycle",
-    "abnormal": "EF < 50 % and a dilated left ventricle with a thinner wall (end-diastolic radius x1.2, "
-    "wall 0.6x); frames are random phases of the cycle, so one frame shows EF only through size and wall",
+    "abnormal": "EF < 50 % and a mildly dilated left ventricle with a thinner wall (end-diastolic radius x1.05, "
+    "wall 0.95x, radius ~0.14 w = 9 px, wall ~3 px); frames are random phases of the cycle, so one frame shows EF only "
+    "through cavity size and wall thickness",
 }
 
 
 def _echo(rng, p, label, s):
     if p is None:  # study-level: the heart's ejection fraction and size
         ef = float(np.clip(rng.normal(62, 6), 50, 80) if label == 0 else np.clip(rng.normal(38, 7), 15, 49.9))
-        return dict(ef=ef, r_ed=rng.uniform(0.13, 0.16) * (1.2 if label else 1.0), wall=0.05 * (0.6 if label else 1.0),
+        return dict(ef=ef, r_ed=rng.uniform(0.12, 0.16) * (1.05 if label else 1.0), wall=0.05 * (0.95 if label else 1.0),
                     tilt=rng.uniform(-0.3, 0.3))  # fmt: skip
     yy, xx = _grid(s)
     phase = rng.uniform()

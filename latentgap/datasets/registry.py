@@ -118,7 +118,8 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
     n = n_images or bench.default_size
     if resolution <= 0 or resolution % 8:
         raise LatentgapError(f"resolution {resolution} must be a positive multiple of 8")
-    cache = Path(cache_dir) / f"{name}-{resolution}px-n{n}-seed{seed}.npz" if cache_dir else None
+    code = hashlib.sha256(Path(phantoms.__file__).read_bytes()).hexdigest()[:8]  # a generator change invalidates
+    cache = Path(cache_dir) / f"{name}-{resolution}px-n{n}-seed{seed}-{code}.npz" if cache_dir else None
     data = load_npz(cache) if cache else None
     if data is None:
         data = getattr(phantoms, bench.generator)(n, resolution, seed=seed)

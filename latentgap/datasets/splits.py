@@ -21,3 +21,45 @@ def paper_split(labels: np.ndarray, groups: np.ndarray, fold: int, n_splits: int
     for a, b in ((train, val), (train, test), (val, test)):
         assert not set(groups[a]) & set(groups[b]), "a group crosses splits"
     return train, val, test
+
+
+def official_split(split: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: int = 0):
+    """(train, val, test) from a dataset's own split column ("train" | "val" | "test").
+
+    Without a validation part, one fifth of the training groups becomes validation (stratified, grouped).
+    """
+    idx = {part: np.flatnonzero(split == part) for part in ("train", "val", "test")}
+    if not len(idx["train"]) or not len(idx["test"]):
+        raise LatentgapError("the official split needs 'train' and 'test' parts; use --folds to cross-validate instead")
+    if not len(idx["val"]):
+        tr = idx["train"]
+        cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+        keep, val = next(cv.split(np.zeros(len(tr)), labels[tr], groups[tr]))
+        idx["train"], idx["val"] = tr[keep], tr[val]
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        crossing = set(groups[idx[a]]) & set(groups[idx[b]])
+        if crossing:
+            raise LatentgapError(f"{len(crossing)} groups sit in both the {a} and {b} split (e.g. {sorted(crossing)[:3]}); "
+                                 "fix the split column or use --folds")  # fmt: skip
+    return idx["train"], idx["val"], idx["test"]
+
+
+def parse_folds(text: str | None, default: tuple[int, ...], n_splits: int = 5) -> tuple[int, ...]:
+    """`--folds`: None -> the profile's default, "all" -> every fold, "0,2" -> those folds, "official" -> (-1,)."""
+    if text is None:
+        return default
+    if text == "all":
+        return tuple(range(n_splits))
+    if text == "official":
+        return (OFFICIAL,)
+    try:
+        folds = tuple(sorted({int(f) for f in text.split(",")}))
+    except ValueError:
+        raise LatentgapError(f"--folds {text!r}: give 'all', 'official' or fold numbers like 0 or 0,2") from None
+    bad = [f for f in folds if not 0 <= f < n_splits]
+    if bad:
+        raise LatentgapError(f"--folds {text!r}: folds run 0..{n_splits - 1}")
+    return folds
+
+
+OFFICIAL = -1  # the fold number stored for runs on a dataset's official split

@@ -29,3 +29,14 @@ def test_bad_requests_are_user_errors():
         registry.load("nope", 64)
     with pytest.raises(LatentgapError, match="multiple of 8"):
         registry.load("phantom-chest", 60)
+
+
+def test_cache_is_keyed_by_generator_code(tmp_path):
+    registry.load("phantom-chest", 32, n_images=20, cache_dir=tmp_path)
+    (name,) = [p.name for p in tmp_path.glob("*.npz")]
+    import hashlib
+    from pathlib import Path
+
+    from latentgap.datasets import phantoms
+
+    assert hashlib.sha256(Path(phantoms.__file__).read_bytes()).hexdigest()[:8] in name
