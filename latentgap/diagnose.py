@@ -139,9 +139,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     latents, recons = cached_encode(ae, images, key, home / "cache" / "latents", profile.encode_batch, device)
     if not (np.isfinite(latents).all() and np.isfinite(recons).all()):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
-    fidelity = reconstruction_fidelity(
-        np.repeat(images, recons.shape[1], 1) if images.shape[1] != recons.shape[1] else images, recons
-    )
+    fidelity = reconstruction_fidelity(images, recons)
     lap("encode")
 
     # --- latent structure (once: it does not depend on the fold) -----------------------------------------

@@ -96,8 +96,14 @@ def bootstrap_ci(y: np.ndarray, proba: np.ndarray, metric: str, n_boot: int = 10
 
 
 def reconstruction_fidelity(images: np.ndarray, recon: np.ndarray) -> dict:
-    """Mean PSNR (dB) and SSIM of reconstructions; both (N, C, H, W) in [0, 1]."""
+    """Mean PSNR (dB) and SSIM of reconstructions; both (N, C, H, W) in [0, 1].
+
+    A grayscale image against an RGB reconstruction is compared as the image repeated to RGB (how it was encoded).
+    """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    if images.shape[1] == 1 and recon.shape[1] == 3:
+        images = np.repeat(images, 3, axis=1)
 
     psnr, ssim = [], []
     for a, b in zip(images, recon):

@@ -50,3 +50,8 @@ def test_reconstruction_fidelity():
     assert 19 < fid["psnr"] < 22  # sigma 0.1 noise: ~20 dB
     assert 0 < fid["ssim"] < 0.95
     assert metrics.reconstruction_fidelity(x, x)["ssim"] == pytest.approx(1.0)
+
+
+def test_fidelity_of_grayscale_against_rgb_reconstruction():
+    x = np.random.default_rng(0).uniform(size=(2, 1, 16, 16)).astype(np.float32)
+    assert metrics.reconstruction_fidelity(x, np.repeat(x, 3, axis=1))["ssim"] == pytest.approx(1.0)

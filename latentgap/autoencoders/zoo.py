@@ -136,8 +136,6 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
 
 def evaluate(name: str, folder: Path | None = None, n: int = 256, size: int = 64) -> dict:
     """Reconstruction PSNR/SSIM on held-out general-domain crops and on each embedded benchmark."""
-    import numpy as np
-
     from latentgap.autoencoders.loading import load_autoencoder
     from latentgap.datasets import registry
     from latentgap.datasets.corpus import CorpusSampler
@@ -150,7 +148,7 @@ def evaluate(name: str, folder: Path | None = None, n: int = 256, size: int = 64
     for bench in registry.BENCHMARKS:
         images = registry.load(bench, size, n_images=n, seed=1).images  # seed 1: not the diagnosis data
         recon = encode_decode(ae, images, 32, "cpu")[1]
-        out[f"{bench} ({size} px)"] = reconstruction_fidelity(np.repeat(images, recon.shape[1], 1), recon)
+        out[f"{bench} ({size} px)"] = reconstruction_fidelity(images, recon)
     return {k: {m: round(v, 4) for m, v in d.items()} for k, d in out.items()}
 
 
