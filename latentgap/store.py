@@ -8,6 +8,7 @@ diagnosis and the dashboard take turns on the file instead of locking each other
 from __future__ import annotations
 
 import json
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,17 @@ TABLE_COLUMNS = {
 }
 
 
+# DuckDB refuses two connections to one file with different configurations (read-only vs read-write) in
+# one process; the dashboard answers requests on several threads, so connections to a file take turns.
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.RLock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(str(path.resolve()), threading.RLock())
+
+
 class Store:
     def __init__(self, home: Path):
         self.path = Path(home) / DB_NAME
@@ -59,11 +71,23 @@ class Store:
     @contextmanager
     def _connect(self, read_only: bool = False, timeout_s: float = 30.0):
         """Open the database, waiting (up to `timeout_s`) while another process holds the write lock."""
+        lock = _file_lock(self.path)
+        if not lock.acquire(timeout=timeout_s):
+            raise LatentgapError(f"the store {self.path.name} is busy in this process; retry in a moment")
+        try:
+            con = self._open(read_only, timeout_s)
+            try:
+                yield con
+            finally:
+                con.close()
+        finally:
+            lock.release()
+
+    def _open(self, read_only: bool, timeout_s: float):
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
-                break
+                return duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
             except duckdb.IOException as e:
                 msg = str(e)
                 if "lock" in msg.lower() and time.monotonic() < deadline:
@@ -77,10 +101,6 @@ class Store:
                     f"the store {self.path.name} cannot be opened ({msg.splitlines()[0][:120]}); it may be corrupt: "
                     "move it aside and rerun (results are rebuilt by re-running diagnose)"
                 ) from None
-        try:
-            yield con
-        finally:
-            con.close()
 
     def _migrate(self, con) -> None:
         con.execute(SCHEMA)

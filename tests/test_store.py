@@ -61,3 +61,17 @@ def test_corrupt_file_is_refused_not_overwritten(tmp_path):
 def test_unknown_run(tmp_path):
     with pytest.raises(LatentgapError, match="no run"):
         Store(tmp_path).run_spec("nope")
+
+
+def test_concurrent_readers_in_one_process(tmp_path):
+    """The dashboard queries on several threads at once (page load fires every tab's handler)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    Store(tmp_path).write_run(_run("run-a"), {"metrics": _metrics("run-a")})
+
+    def query(_):
+        store = Store(tmp_path)  # opens read-write to migrate, then reads read-only
+        return len(store.gap_table()), len(store.runs())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(query, range(32))) == {(1, 1)}

@@ -1,0 +1,27 @@
+"""diagnose() in-process on every embedded benchmark (reduced), checking what lands in the store."""
+
+import numpy as np
+import pytest
+
+from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
+from latentgap.diagnose import diagnose, subsample_groups
+from latentgap.spec import DiagnosisSpec
+from latentgap.store import Store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", [b for b in BENCHMARKS if b != DEFAULT_DATASET])  # the default: test_cli
+def test_diagnose_every_embedded_benchmark(dataset, tmp_path):
+    run_id = diagnose(DiagnosisSpec("zoo:sd-vae-mini", dataset, max_samples=150, device="cpu"), tmp_path)
+    store = Store(tmp_path)
+    gap = store.gap_table().iloc[0]
+    assert gap.run_id == run_id and gap.dataset == dataset and gap.synthetic
+    assert gap.gap == pytest.approx(gap.reconstruction - gap.latent, abs=1e-9)
+    summary = store.runs().iloc[0].summary
+    assert '"dataset_card"' in summary and "SYNTHETIC" in summary
+
+
+def test_subsample_keeps_whole_groups():
+    groups = np.repeat(np.arange(40), 3)
+    idx = subsample_groups(np.zeros(120, int), groups, 50, seed=0)
+    assert len(idx) <= 50 and all(np.sum(groups[idx] == g) == 3 for g in np.unique(groups[idx]))
