@@ -39,7 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("diagnose", help="diagnose an autoencoder on a benchmark", epilog=EPILOG,
                          description="Encode the benchmark, train image / reconstruction / latent classifiers with "
                          "one recipe, and store metrics, gap, fidelity loss, PSNR and SSIM.")  # fmt: skip
-    p.add_argument("--ae", default=DEFAULT_AE, help=f"zoo:NAME or a local diffusers folder (default {DEFAULT_AE})")
+    p.add_argument("--ae", default=DEFAULT_AE, help=f"zoo:NAME, a diffusers folder, a weights file (.safetensors, "
+                   f".ckpt; diffusers or LDM keys) or a hub id (default {DEFAULT_AE}); see `inspect`")  # fmt: skip
+    _add_family(p)
+    p.add_argument("--vq-latent", default="prequant", choices=["prequant", "quantized"],
+                   help="VQ autoencoders: take the latent before the codebook (default) or after it")  # fmt: skip
+    p.add_argument("--latent-norm", default="paper", choices=["paper", "family"],
+                   help="paper: each latent channel to mean 0 / std 0.5 over the training split (default); "
+                   "family: the family's own scaling factor and shift")  # fmt: skip
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"embedded benchmark name (default {DEFAULT_DATASET}) or a dataset file/folder on disk")  # fmt: skip
     p.add_argument("--format", dest="data_format", choices=_format_names(),
@@ -55,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "'official': the dataset's own split (default: the official split where one exists, else the "
                    "profile's folds: 0 in quick, all in paper)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
+
+    p = verbs.add_parser("inspect", help="detect an autoencoder's family without diagnosing it", epilog=EPILOG,
+                         description="Load an autoencoder (zoo:NAME, folder, weights file or hub id) and print "
+                         "its family, key layout, latent channels, downsampling factor, parameters and content hash.")  # fmt: skip
+    p.add_argument("ae", metavar="PATH_OR_ID", help="zoo:NAME, a diffusers folder, a weights file or a hub id")
+    _add_family(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = verbs.add_parser("results", help="print stored results", epilog=EPILOG,
                          description="Print every stored metric record (one per run, space, metric, fold).")  # fmt: skip
@@ -88,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_family(p: argparse.ArgumentParser) -> None:
+    from latentgap.autoencoders.families import FAMILIES
+
+    p.add_argument("--family", choices=list(FAMILIES), help="override the detected family (SD vs SDXL and "
+                   "FLUX.1 vs SD3 share an architecture: detection picks the first)")  # fmt: skip
+
+
 def _format_names() -> list[str]:
     from latentgap.datasets.formats import FORMATS
 
@@ -116,7 +137,8 @@ def cmd_diagnose(args) -> int:
 
     spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
                          device=args.device, max_samples=args.max_samples, data_format=args.data_format,
-                         data_root=args.data_root, folds=args.folds)  # fmt: skip
+                         data_root=args.data_root, folds=args.folds, family=args.family, vq_latent=args.vq_latent,
+                         latent_norm=args.latent_norm)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]
@@ -170,6 +192,21 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_inspect(args) -> int:
+    from latentgap.autoencoders.loading import load_autoencoder
+
+    info = load_autoencoder(args.ae, family=args.family).describe()
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        alt = f" (same architecture as {', '.join(info['alternatives'])}: --family to choose)" if info["alternatives"] else ""
+        print(f"{info['name']}: family {info['family']}{alt}, {info['layout']} keys, {info['latent_channels']} latent "
+              f"channels, f{info['downsampling_factor']}, {info['parameters']:,} parameters, hash {info['hash']}")
+        for note in info["notes"]:
+            print(f"  - {note}")
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from latentgap.autoencoders import zoo
 
@@ -207,7 +244,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"diagnose": cmd_diagnose, "results": cmd_results, "zoo": cmd_zoo, "data": cmd_data, "serve": cmd_serve}
+COMMANDS = {"diagnose": cmd_diagnose, "inspect": cmd_inspect, "results": cmd_results, "zoo": cmd_zoo, "data": cmd_data, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,7 +121,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     from latentgap.autoencoders.loading import load_autoencoder
 
     step("load", 0.0)
-    ae = load_autoencoder(spec.autoencoder)
+    ae = load_autoencoder(spec.autoencoder, family=spec.family, vq_latent=spec.vq_latent)
     if profile.resolution % ae.downsampling_factor:
         raise LatentgapError(f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}")
     is_path = spec.dataset not in registry.BENCHMARKS
@@ -135,7 +135,8 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
 
     # --- encode ------------------------------------------------------------------------------------------
     step("encode", 0.0)
-    key = f"{ae.weights_hash}-{data.fingerprint}-{profile.resolution}px"
+    variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
+    key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
     latents, recons = cached_encode(ae, images, key, home / "cache" / "latents", profile.encode_batch, device)
     if not (np.isfinite(latents).all() and np.isfinite(recons).all()):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
@@ -166,7 +167,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
             train, val, test = official_split(data.split, labels, groups)
         else:
             train, val, test = paper_split(labels, groups, fold)
-        z, _, _ = normalize_latents(latents, train)
+        z = normalize_latents(latents, train)[0] if spec.latent_norm == "paper" else ae.family_normalize(latents)
         pix_mean, pix_std = float(images[train].mean()), float(images[train].std() + 1e-8)
         inputs = {
             "image": _classifier_input(images, profile.classifier_resolution, pix_mean, pix_std),
@@ -183,7 +184,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                           lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
             model, _ = fit(model, x[train], labels[train], x[val], labels[val], cfg, spec.seed, device, desc=f"train {space}",
                            sigmas=train_sigmas if arm.noise else None,
-                           teacher_logits=teacher_logits if arm.distill else None)  # fmt: skip
+                           teacher_logits=teacher_logits if arm.distill else None, n_classes=n_classes)  # fmt: skip
             report = classification_report(labels[test], predict_logits(model, x[test], device))
             proba[space] = report["proba"]
             rec.classification(space, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
@@ -220,7 +221,10 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                    folds=list(folds), dataset_card=data.card, input_channels=int(images.shape[1]),
                    ae_input=f"{ae.in_channels} channels in [-1, 1] at {profile.resolution} px "
                    f"({'grayscale repeated to RGB' if images.shape[1] == 1 and ae.in_channels == 3 else 'native channels'})",
-                   latent_normalisation="per channel to mean 0 / std 0.5 over the training split")  # fmt: skip
+                   latent_normalisation="per channel to mean 0 / std 0.5 over the training split (the paper)"
+                   if spec.latent_norm == "paper" else f"the {ae.family.name} family's own scaling and shift",
+                   ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
+                   ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes)  # fmt: skip
     run = dict(run_id=run_id, autoencoder=ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip

@@ -28,14 +28,14 @@ def to_ae_input(images: torch.Tensor, in_channels: int) -> torch.Tensor:
 @torch.inference_mode()
 def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: str = "encode") -> tuple:
     """Encode to posterior-mode latents (N, c, h, w) and decode to reconstructions (N, C_ae, H, W) in [0, 1]."""
-    model = ae.model.to(device)
+    ae.model.to(device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
     latents, recons = [], []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False):
         x = to_ae_input(torch.from_numpy(images[i : i + batch_size]), ae.in_channels).to(device)
         with autocast:
-            z = model.encode(x).latent_dist.mode()
-            r = model.decode(z).sample
+            z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
+            r = ae.decode(z)
         latents.append(z.float().cpu())
         recons.append(((r.float().cpu() + 1) / 2).clamp(0, 1))
     return torch.cat(latents).numpy(), torch.cat(recons).numpy()

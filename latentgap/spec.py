@@ -82,6 +82,24 @@ PROFILES: dict[str, Profile] = {
         "latent is pure noise and 30 epochs on 1,440 images do not suffice to learn through it); noise curves at "
         "10 of the 32 levels.",
     ),
+    "smoke": Profile(
+        name="smoke",
+        resolution=64,
+        classifier_resolution=64,
+        n_images=600,
+        folds=(0,),
+        image_model=dict(layers=(1, 1, 1, 1), width=8, block="basic"),
+        latent_model=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), stem_stride=1, drop_path=0.0),
+        train=TrainConfig(epochs=3, batch_size=64, lr=1e-3, loss="ldam", drw_epoch=2, patience=3),
+        encode_batch=32,
+        bootstrap=50,
+        distill_lr=1e-3,
+        noise_levels_eval=3,
+        train_sigma_max=2.0,
+        arms=("image", "reconstruction", "latent", "latent-film"),
+        deviations="SMOKE TEST, not a measurement: checks that an autoencoder runs through every step in seconds "
+        "(3 epochs, width-8 ResNet, 4 classifiers, 50 bootstrap resamples, 3 noise levels); use quick or paper for numbers.",
+    ),
     "paper": Profile(
         name="paper",
         resolution=512,
@@ -133,6 +151,8 @@ class DiagnosisSpec:
     data_root: str | None = None  # folder that manifest paths are relative to (default: the manifest's folder)
     folds: str | None = None  # None: the profile's folds (or the dataset's official split); "all"; "0,2"; "official"
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
+    family: str | None = None  # override the detected autoencoder family (SD vs SDXL, FLUX.1 vs SD3 look alike)
+    vq_latent: str = "prequant"  # VQ autoencoders: the latent before ("prequant") or after ("quantized") the codebook
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -141,6 +161,12 @@ class DiagnosisSpec:
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
             raise LatentgapError(f"latent normalisation {self.latent_norm!r}: choose paper or family")
+        if self.vq_latent not in ("prequant", "quantized"):
+            raise LatentgapError(f"--vq-latent {self.vq_latent!r}: choose prequant or quantized")
+        if self.family is not None:
+            from latentgap.autoencoders.families import get_family
+
+            get_family(self.family)
         if self.folds is not None:
             from latentgap.datasets.splits import parse_folds
 

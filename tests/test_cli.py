@@ -12,7 +12,7 @@ import pytest
 from latentgap.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-VERBS = [["diagnose"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"], ["serve"]]
+VERBS = [["diagnose"], ["inspect"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"], ["serve"]]
 
 
 def cli(*args, home=None, timeout=600):
@@ -57,6 +57,23 @@ def test_listings_are_json():
     assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)
     data = json.loads(cli("data", "list", "--json").stdout)
     assert "phantom-chest" in {d["name"] for d in data} and all(d["synthetic"] for d in data)
+
+
+def test_inspect_a_single_file_in_ldm_layout(tmp_path):
+    from safetensors.torch import save_file
+
+    from tests.autoencoders.conftest import tiny_model, to_ldm_layout
+
+    sd = {f"first_stage_model.{k}": v.contiguous() for k, v in to_ldm_layout(tiny_model("flux1-vae").state_dict()).items()}
+    save_file(sd, str(tmp_path / "flux.safetensors"))
+    info = json.loads(cli("inspect", str(tmp_path / "flux.safetensors"), "--json").stdout)
+    assert info["family"] == "flux1-vae" and info["alternatives"] == ["sd3-vae"] and info["layout"] == "ldm"
+    assert info["latent_channels"] == 16 and info["downsampling_factor"] == 8 and len(info["hash"]) == 16
+    assert info["parameters"] == sum(v.numel() for v in tiny_model("flux1-vae").state_dict().values())
+    text = cli("inspect", str(tmp_path / "flux.safetensors"), "--family", "sd3-vae").stdout
+    assert "family sd3-vae" in text and "ldm keys" in text
+    bad = cli("inspect", str(tmp_path / "missing.safetensors"))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown autoencoder")
 
 
 def test_every_cli_option_is_in_the_readme():

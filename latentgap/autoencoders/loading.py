@@ -1,29 +1,54 @@
-"""Load an autoencoder from what the user has: a zoo name or a local diffusers folder.
+"""Load an autoencoder from whatever the user has, safely: a zoo name, a hub id, a diffusers folder, a single file.
 
-Weights are identified by content hash (so a re-upload reuses cached latents). Only safetensors are read:
-nothing from a file is ever executed.
+Intake routes (`load_autoencoder`):
+1. `zoo:NAME` — the embedded mini-zoo (`zoo.py`);
+2. a local diffusers folder (`config.json` + weights; a pipeline folder's `vae/` subfolder is found);
+3. a single file (`.safetensors`, also `.ckpt`/`.pt`/`.bin`/`.pth`) in diffusers or CompVis/LDM key layout,
+   bare or inside a full Stable Diffusion checkpoint (`first_stage_model.` / `vae.` prefixes); the family
+   is detected from keys and shapes (`detection.py`), the config built from those shapes on top of the
+   offline template in `data/configs/`;
+4. a hub id (`stabilityai/sd-vae-ft-mse`) — through the local Hugging Face cache when offline.
+
+Nothing from a file is executed: safetensors, or `torch.load(weights_only=True)` (pickled code is refused).
+Weights are identified by content hash, so a re-upload reuses cached latents.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from latentgap.autoencoders.families import FAMILIES, Family, get_family
+from latentgap.autoencoders.detection import Detection, detect, kl_latent_channels
+from latentgap.autoencoders.families import LATENT_KINDS, VQ_LATENTS, Family, downsampling_factor, get_family
 from latentgap.autoencoders.zoo import ZOO, get_zoo_model, is_built, zoo_path
 from latentgap.errors import LatentgapError
+
+WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+MAX_CHECKPOINT_MB = float(os.environ.get("LATENTGAP_MAX_CHECKPOINT_MB", 8192))  # full SD checkpoints are 2–7 GB
+MAX_ZIP_ENTRIES = 20_000  # a torch zip holds one entry per tensor; a full SD checkpoint has ~1,200
+WRAPPER_PREFIXES = ("first_stage_model.", "vae.", "module.", "model.")
+UNET_PREFIX = "model.diffusion_model."
+NOT_CHECKPOINTS = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+                   b"%PDF": "a PDF document", b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image"}  # fmt: skip
 
 
 @dataclass
 class LoadedAutoencoder:
     name: str  # what the user asked for, e.g. "zoo:sd-vae-mini"
     family: Family
-    model: object  # a diffusers autoencoder in eval mode
+    model: object  # a diffusers-style autoencoder in eval mode
     weights_hash: str  # sha256 of the weights file(s), 16 hex digits
-    source: str  # "zoo" | "diffusers-folder"
+    source: str  # "zoo" | "diffusers-folder" | "single-file" | "hub"
     config: dict
+    layout: str = "diffusers"  # key layout of the weights as found: "diffusers" | "ldm"
+    alternatives: tuple[str, ...] = ()  # families with the same architecture (detection is a best guess)
+    vq_latent: str = "prequant"  # VQ families: latent before or after the codebook
+    notes: list[str] = field(default_factory=list)  # what the loader did (prefix stripped, UNet dropped, ...)
 
     @property
     def latent_channels(self) -> int:
@@ -35,11 +60,42 @@ class LoadedAutoencoder:
 
     @property
     def downsampling_factor(self) -> int:
-        return 2 ** (len(self.config.get("block_out_channels", [0] * 4)) - 1)
+        return downsampling_factor(self.family, self.config)
 
     @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    def encode(self, x):
+        """(N, in_channels, H, W) in [-1, 1] -> latent (N, c, H/f, W/f): the posterior mode for KL families."""
+        return LATENT_KINDS[self.family.latent_kind][0](self.model, x, self.vq_latent)
+
+    def decode(self, z):
+        """Latent (N, c, h, w) -> pixels (N, out_channels, h·f, w·f) in [-1, 1] (not clamped)."""
+        return LATENT_KINDS[self.family.latent_kind][1](self.model, z)
+
+    def family_normalize(self, latents):
+        """The family's own latent scaling, (z − shift)·scale — the alternative to the paper's per-channel
+        normalisation; FLUX.2 standardises 2x2 patches with its batch-norm statistics instead."""
+        import numpy as np
+
+        if self.family.name != "flux2-vae":
+            return ((latents - self.family.shift_factor) * self.family.scaling_factor).astype(np.float32)
+        bn, (ph, pw) = self.model.bn, self.config.get("patch_size", (2, 2))
+        n, c, h, w = latents.shape
+        p = latents.reshape(n, c, h // ph, ph, w // pw, pw).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * ph * pw, h // ph, w // pw)
+        mean = bn.running_mean.numpy()[None, :, None, None]
+        std = np.sqrt(bn.running_var.numpy() + self.config.get("batch_norm_eps", 1e-4))[None, :, None, None]
+        p = (p - mean) / std
+        return p.reshape(n, c, ph, pw, h // ph, w // pw).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h, w).astype(np.float32)
+
+    def describe(self) -> dict:
+        """What `inspect --json` prints."""
+        return dict(name=self.name, family=self.family.name, alternatives=list(self.alternatives), layout=self.layout,
+                    source=self.source, latent_channels=self.latent_channels, in_channels=self.in_channels,
+                    downsampling_factor=self.downsampling_factor, parameters=self.parameters, hash=self.weights_hash,
+                    scaling_factor=self.family.scaling_factor, shift_factor=self.family.shift_factor,
+                    model_class=self.family.model_class, notes=self.notes)  # fmt: skip
 
 
 def file_hash(paths: list[Path]) -> str:
@@ -53,19 +109,28 @@ def file_hash(paths: list[Path]) -> str:
 
 def detect_family(config: dict, override: str | None = None) -> Family:
     """Family of a diffusers config: class name + latent channels (SD vs SDXL share one: best guess)."""
+    from latentgap.autoencoders.families import FAMILIES
+
     if override:
         return get_family(override)
     cls, ch = config.get("_class_name"), config.get("latent_channels")
-    matches = [f for f in FAMILIES.values() if f.diffusers_class == cls and f.latent_channels == ch]
+    if cls == "AutoencoderKL" and ch == 16 and config.get("use_quant_conv", True) is False:
+        return FAMILIES["flux1-vae" if config.get("shift_factor") != 0.0609 else "sd3-vae"]
+    if cls == "AutoencoderKL" and ch == 4 and config.get("scaling_factor") == 0.13025:
+        return FAMILIES["sdxl-vae"]
+    matches = [f for f in FAMILIES.values() if f.model_class.rpartition(".")[2] == cls]
+    if cls == "AutoencoderKL":
+        matches = [f for f in matches if f.latent_channels == ch]
     if not matches:
-        tried = ", ".join(f"{f.name} ({f.diffusers_class}, {f.latent_channels} ch)" for f in FAMILIES.values())
+        tried = ", ".join(f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values())
         raise LatentgapError(f"no known family matches {cls} with {ch} latent channels; tried: {tried}")
     return matches[0]
 
 
+# --- folders -------------------------------------------------------------------------------------------------
 def _load_diffusers_folder(folder: Path, family_override: str | None):
-    import diffusers
-
+    if not (folder / "config.json").exists() and (folder / "vae" / "config.json").exists():
+        folder = folder / "vae"  # a whole pipeline folder: its autoencoder
     config_file = folder / "config.json"
     weights = sorted(folder.glob("*.safetensors"))
     if not config_file.exists() or not weights:
@@ -77,17 +142,233 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
     except json.JSONDecodeError as e:
         raise LatentgapError(f"{folder.name}/config.json is not valid JSON ({e.msg}, line {e.lineno})") from None
     family = detect_family(config, family_override)
-    cls = getattr(diffusers, family.diffusers_class)
     try:
-        model = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True, low_cpu_mem_usage=False)
-    except (OSError, ValueError, RuntimeError) as e:
+        model = family.build_class().from_pretrained(folder, local_files_only=True, use_safetensors=True,
+                                                     low_cpu_mem_usage=False)  # fmt: skip
+    except (OSError, ValueError, RuntimeError, TypeError) as e:
         raise LatentgapError(f"{folder.name}: could not load the weights ({str(e).splitlines()[0][:200]})") from None
     model.eval().requires_grad_(False)
-    return model, family, config, file_hash(weights)
+    _check_finite(model.state_dict(), folder.name)
+    return model, family, dict(model.config), file_hash(weights)
 
 
-def load_autoencoder(name_or_path: str, family: str | None = None) -> LoadedAutoencoder:
-    """`zoo:NAME`, a bare zoo NAME, or a local diffusers folder."""
+# --- single files: read safely, unwrap, detect, build ---------------------------------------------------------
+def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict, dict]:
+    """(state dict of tensors, safetensors metadata) from one file, executing nothing it contains."""
+    import torch
+
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > max_mb:
+        raise LatentgapError(f"{path.name} is {size_mb:,.0f} MB, over the {max_mb:,.0f} MB cap; "
+                             "raise LATENTGAP_MAX_CHECKPOINT_MB if it is genuine")  # fmt: skip
+    with open(path, "rb") as f:
+        head = f.read(132)
+    for magic, what in NOT_CHECKPOINTS.items():
+        if head.startswith(magic):
+            raise LatentgapError(f"{path.name} is {what}, not a checkpoint; give .safetensors (preferred) or .ckpt weights")
+    if head[128:132] == b"DICM":
+        raise LatentgapError(f"{path.name} is a DICOM image, not a checkpoint; give .safetensors (preferred) or .ckpt weights")
+    if path.suffix == ".safetensors" or _looks_like_safetensors(head, path):
+        return _read_safetensors(path)
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+        if len(names) > MAX_ZIP_ENTRIES:
+            raise LatentgapError(f"{path.name} is a zip with {len(names):,} entries (cap {MAX_ZIP_ENTRIES:,}); refused")
+        if not any(n.endswith("data.pkl") for n in names):
+            raise LatentgapError(f"{path.name} is a zip archive but not a torch checkpoint (no data.pkl); refused")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
+    except Exception as e:  # torch raises many types for bad pickles; all mean "refused"
+        msg = str(e).splitlines()[0][:160]
+        if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
+            raise LatentgapError(f"{path.name} was refused: its pickle asks to run code or build objects that plain "
+                                 f"weights do not need ({msg}); convert it to .safetensors") from None  # fmt: skip
+        raise LatentgapError(f"{path.name} is not a readable checkpoint ({msg})") from None
+    if not isinstance(obj, dict):
+        raise LatentgapError(f"{path.name} holds a {type(obj).__name__}, not a state dict of tensors")
+    return obj, {}
+
+
+def _looks_like_safetensors(head: bytes, path: Path) -> bool:
+    return path.suffix not in (".ckpt", ".pt", ".pth", ".bin") and len(head) > 9 and head[8:9] == b"{"
+
+
+def _read_safetensors(path: Path) -> tuple[dict, dict]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            return {k: f.get_tensor(k) for k in f.keys()}, metadata
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise LatentgapError(f"{path.name} is not a valid safetensors file ({str(e).splitlines()[0][:160]}); "
+                             "it may be truncated: download it again") from None  # fmt: skip
+
+
+def unwrap_state_dict(obj: dict, name: str) -> tuple[dict, list[str]]:
+    """The autoencoder's tensors with wrapper prefixes removed; a full SD checkpoint keeps only its VAE."""
+    import torch
+
+    notes = []
+    for nest in ("state_dict", "model_state_dict", "model", "module"):
+        if isinstance(obj.get(nest), dict):
+            obj, notes = obj[nest], [f"read the nested {nest!r} dict"]
+            break
+    sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not sd:
+        raise LatentgapError(f"{name} holds no tensors; is it a checkpoint?")
+    if any(k.startswith(UNET_PREFIX) for k in sd):
+        vae = {k: v for k, v in sd.items() if k.startswith(("first_stage_model.", "vae."))}
+        if not vae:
+            raise LatentgapError(f"{name} is a diffusion-model checkpoint without autoencoder weights")
+        notes.append(f"full diffusion checkpoint: kept its {len(vae)} autoencoder tensors, dropped {len(sd) - len(vae)}")
+        sd = vae
+    for prefix in WRAPPER_PREFIXES:
+        if all(k.startswith(prefix) for k in sd):
+            sd = {k[len(prefix) :]: v for k, v in sd.items()}
+            notes.append(f"stripped the {prefix!r} prefix")
+    return sd, notes
+
+
+def _check_finite(sd: dict, name: str) -> None:
+    import torch
+
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise LatentgapError(f"{name} has NaN/Inf weights in {len(bad)} tensors (e.g. {bad[0]}); the file is damaged")
+
+
+def _count(shapes: dict, pattern: str) -> int:
+    return len({m.group(1) for k in shapes if (m := re.match(pattern, k))})
+
+
+def infer_config(det: Detection, sd: dict, metadata: dict) -> dict:
+    """A full config for the checkpoint: its own saved config, else its shapes on top of the family template."""
+    fam = det.family
+    if "config" in metadata:
+        return json.loads(metadata["config"])
+    if fam.name == "medvae":
+        from latentgap.autoencoders.medvae import config_from_state_dict
+
+        return {"_class_name": "MedVAE", **config_from_state_dict(sd)}
+    shapes = {k: tuple(v.shape) for k, v in sd.items()}
+    config = fam.config_template()
+    if fam.latent_kind not in ("kl", "vq"):
+        return config  # DC-AE / TAESD: full-size template; a different size needs its config.json
+    ldm = det.layout == "ldm"
+    block = (r"encoder\.down\.(\d+)\.block\.0\.conv1\.weight", "encoder.down.{}.block.0.conv1.weight") if ldm else (
+        r"encoder\.down_blocks\.(\d+)\.resnets\.0\.conv1\.weight", "encoder.down_blocks.{}.resnets.0.conv1.weight")
+    n_blocks = _count(shapes, block[0])
+    channels = [shapes[block[1].format(i)][0] for i in range(n_blocks)]
+    per_block = r"encoder\.down\.0\.block\.(\d+)\.conv1" if ldm else r"encoder\.down_blocks\.0\.resnets\.(\d+)\.conv1"
+    attn = "encoder.mid.attn_1.q.weight" if ldm else "encoder.mid_block.attentions.0.to_q.weight"
+    groups = config.get("norm_num_groups", 32)
+    if any(c % groups for c in channels):  # GroupNorm groups are not in the weights: the largest that fits
+        groups = next(g for g in (32, 16, 8, 4, 2, 1) if all(c % g == 0 for c in channels))
+    config.update(block_out_channels=channels, layers_per_block=_count(shapes, per_block),
+                  down_block_types=["DownEncoderBlock2D"] * n_blocks, up_block_types=["UpDecoderBlock2D"] * n_blocks,
+                  in_channels=shapes["encoder.conv_in.weight"][1], out_channels=shapes["decoder.conv_out.weight"][0],
+                  norm_num_groups=groups, mid_block_add_attention=attn in shapes)  # fmt: skip
+    if fam.latent_kind == "kl":
+        config.update(latent_channels=kl_latent_channels(shapes))
+        if fam.model_class.endswith("AutoencoderKL"):
+            config.update(use_quant_conv="quant_conv.weight" in shapes, use_post_quant_conv="post_quant_conv.weight" in shapes)
+    else:
+        emb = shapes["quantize.embedding.weight"]
+        config.update(latent_channels=shapes["encoder.conv_out.weight"][0], num_vq_embeddings=emb[0], vq_embed_dim=emb[1])
+    return config
+
+
+def to_diffusers_keys(sd: dict, det: Detection, config: dict) -> dict:
+    """LDM-layout KL/VQ weights -> diffusers names (diffusers' own converter); other layouts pass through."""
+    if det.layout != "ldm" or det.family.name == "medvae":
+        return sd
+    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
+
+    converted = convert_ldm_vae_checkpoint(sd, config)
+    for key in ("quantize.embedding.weight", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"):
+        if key in sd:  # not part of the KL mapping
+            converted[key] = sd[key]
+    return converted
+
+
+def _build(family: Family, config: dict, sd: dict, name: str):
+    cls = family.build_class()
+    kwargs = {k: v for k, v in config.items() if not k.startswith("_")}
+    try:
+        model = cls.from_config(kwargs)
+    except (TypeError, ValueError) as e:
+        raise LatentgapError(f"{name}: config does not fit {family.name} ({str(e)[:160]})") from None
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in sd and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in sd if k not in expected]
+    wrong = [k for k, v in sd.items() if k in expected and tuple(v.shape) != tuple(expected[k].shape)]
+    if missing or unexpected or wrong:
+        detail = (f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}), "
+                  f"{len(wrong)} with wrong shapes (e.g. {wrong[:2]})")  # fmt: skip
+        raise LatentgapError(f"{name} does not match a {family.name} autoencoder: {detail}; if it is another family "
+                             "pass --family, or give a diffusers folder with its config.json")  # fmt: skip
+    model.load_state_dict(sd, strict=False)  # strict in substance: checked above (BN counters may be absent)
+    return model.eval().requires_grad_(False)
+
+
+def _load_single_file(path: Path, family_override: str | None, max_mb: float):
+    raw, metadata = read_checkpoint(path, max_mb)
+    sd, notes = unwrap_state_dict(raw, path.name)
+    if family_override is None and "family" in metadata:
+        family_override = metadata["family"]
+    shapes = {k: tuple(v.shape) for k, v in sd.items()}
+    det = detect(shapes, family_override)
+    if det.family.name == "medvae":
+        from latentgap.autoencoders.medvae import strip_prefix
+
+        sd = strip_prefix(sd)
+    config = infer_config(det, sd, metadata)
+    try:
+        sd = to_diffusers_keys(sd, det, config)
+    except (KeyError, IndexError, ValueError, RuntimeError) as e:
+        raise LatentgapError(f"{path.name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete") from None
+    _check_finite(sd, path.name)
+    model = _build(det.family, config, sd, path.name)
+    return model, det, dict(model.config), notes
+
+
+def export_single_file(ae: LoadedAutoencoder, path: Path) -> Path:
+    """Save the weights as one .safetensors whose metadata carries family and config (loads without guessing)."""
+    from safetensors.torch import save_file
+
+    sd = {k: v.contiguous() for k, v in ae.model.state_dict().items()}
+    meta = {"family": ae.family.name, "config": json.dumps({k: v for k, v in ae.config.items() if not k.startswith("_")})}
+    save_file(sd, str(path), metadata=meta)
+    return path
+
+
+# --- hub ids ----------------------------------------------------------------------------------------------------
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _hub_folder(repo_id: str) -> Path:
+    """A local snapshot of a hub repo's autoencoder files (from the cache when offline)."""
+    from huggingface_hub import snapshot_download
+
+    patterns = ["config.json", "*.safetensors", "vae/config.json", "vae/*.safetensors"]
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as e:  # offline, unknown repo, gated repo: all end in the same advice
+        raise LatentgapError(
+            f"hub id {repo_id!r} could not be fetched ({type(e).__name__}; the hub is unreachable or the repo is not "
+            f"cached). Download it where there is network (`huggingface-cli download {repo_id} --local-dir DIR`) "
+            "and pass --ae DIR"
+        ) from None
+
+
+# --- the one entry point ----------------------------------------------------------------------------------------
+def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: str = "prequant",
+                     max_mb: float = MAX_CHECKPOINT_MB) -> LoadedAutoencoder:  # fmt: skip
+    """`zoo:NAME` (or a bare zoo NAME), a diffusers folder, a single weights file, or a hub id."""
+    if vq_latent not in VQ_LATENTS:
+        raise LatentgapError(f"--vq-latent {vq_latent!r}: choose {' or '.join(VQ_LATENTS)}")
     path = Path(name_or_path).expanduser()
     if name_or_path.startswith("zoo:") or (name_or_path in ZOO and not path.exists()):
         spec = get_zoo_model(name_or_path)
@@ -96,11 +377,20 @@ def load_autoencoder(name_or_path: str, family: str | None = None) -> LoadedAuto
                 f"zoo model {spec.name!r} has no weights in {zoo_path(spec.name)}; run `python -m latentgap zoo build`"
             )
         model, fam, config, h = _load_diffusers_folder(zoo_path(spec.name), family or spec.family)
-        return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, h, "zoo", config)
+        return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, h, "zoo", config, vq_latent=vq_latent)
     if path.is_dir():
         model, fam, config, h = _load_diffusers_folder(path, family)
-        return LoadedAutoencoder(str(name_or_path), fam, model, h, "diffusers-folder", config)
+        return LoadedAutoencoder(str(name_or_path), fam, model, h, "diffusers-folder", config, vq_latent=vq_latent)
+    if path.is_file():
+        if path.suffix.lower() not in WEIGHT_SUFFIXES:
+            raise LatentgapError(f"{path.name}: expected a weights file ({', '.join(WEIGHT_SUFFIXES)}) or a folder")
+        model, det, config, notes = _load_single_file(path, family, max_mb)
+        return LoadedAutoencoder(str(name_or_path), det.family, model, file_hash([path]), "single-file", config,
+                                 det.layout, det.alternatives, vq_latent, notes)  # fmt: skip
+    if HUB_ID.match(name_or_path) and not name_or_path.startswith(("./", "../")):
+        model, fam, config, h = _load_diffusers_folder(_hub_folder(name_or_path), family)
+        return LoadedAutoencoder(name_or_path, fam, model, h, "hub", config, vq_latent=vq_latent)
     raise LatentgapError(
         f"unknown autoencoder {name_or_path!r}: give a zoo name ({', '.join('zoo:' + n for n in ZOO)}; see "
-        "`zoo list`) or a local diffusers folder holding config.json + *.safetensors"
+        "`zoo list`), a local diffusers folder, a weights file (.safetensors, .ckpt) or a hub id (owner/name)"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from latentgap.errors import LatentgapError
@@ -38,19 +38,52 @@ class ZooModel:
     description: str
     config: dict  # diffusers config overrides on top of the family template
     recipe: ZooRecipe = field(default_factory=ZooRecipe)
+    init_from: str | None = None  # fine-tune: start from this zoo model's weights ...
+    data: str = "corpus"  # ... on "corpus" (general-domain photographs) or "benchmarks" (embedded SYNTHETIC phantoms)
 
+
+KL_MINI = dict(block_out_channels=[32, 64, 128, 128], layers_per_block=1, norm_num_groups=16, sample_size=64)
+SHORT = ZooRecipe(steps_small=500, steps_large=100)  # ~3 min on a 2-core CPU: the rest of the zoo stays cheap
+FINE_TUNE = ZooRecipe(steps_small=0, steps_large=250, lr=2e-4)  # medical fine-tuning at the quick resolution
 
 ZOO: dict[str, ZooModel] = {
     m.name: m
     for m in [
-        ZooModel(
-            name="sd-vae-mini",
-            family="sd-vae",
-            description="SD-architecture KL-f8 VAE, 4 latent channels, 3.9 M parameters, general-domain pretrained",
-            config=dict(block_out_channels=[32, 64, 128, 128], layers_per_block=1, norm_num_groups=16, sample_size=64),
-        ),
+        ZooModel("sd-vae-mini", "sd-vae", "SD-architecture KL-f8 VAE, 4 latent channels, 3.9 M parameters, "
+                 "general-domain pretrained", KL_MINI),
+        ZooModel("sdxl-vae-mini", "sdxl-vae", "SDXL-architecture KL-f8 VAE (same layout as SD, own training run), "
+                 "4 latent channels", KL_MINI, replace(SHORT, seed=1)),
+        ZooModel("flux1-vae-mini", "flux1-vae", "FLUX.1-architecture KL-f8 VAE, 16 latent channels, no quant convs",
+                 {**KL_MINI, "latent_channels": 16, "use_quant_conv": False, "use_post_quant_conv": False}, SHORT),
+        ZooModel("sd3-vae-mini", "sd3-vae", "SD3-architecture KL-f8 VAE, 16 latent channels, no quant convs",
+                 {**KL_MINI, "latent_channels": 16, "use_quant_conv": False, "use_post_quant_conv": False},
+                 replace(SHORT, seed=1)),
+        ZooModel("flux2-vae-mini", "flux2-vae", "FLUX.2-architecture KL-f8 VAE, 32 latent channels, batch-norm "
+                 "statistics over 2x2 patches", {**KL_MINI, "latent_channels": 32}, SHORT),
+        ZooModel("medvae-mini", "medvae", "MedVAE-architecture 4x1 (f4, 1 latent channel, 1-channel input) KL AE "
+                 "with its channel-projection head, general-domain pretrained (grayscale)",
+                 dict(ch=16, ch_mult=[1, 2, 4], num_res_blocks=1, norm_num_groups=16), SHORT),
+        ZooModel("medvae-mini-ft", "medvae", "medvae-mini fine-tuned on the embedded SYNTHETIC benchmarks (the paper's "
+                 "'MedVAE fine-tuned')", dict(ch=16, ch_mult=[1, 2, 4], num_res_blocks=1, norm_num_groups=16),
+                 FINE_TUNE, init_from="medvae-mini", data="benchmarks"),
+        ZooModel("sd-vae-mini-ft", "sd-vae", "sd-vae-mini fine-tuned on the embedded SYNTHETIC benchmarks", KL_MINI,
+                 FINE_TUNE, init_from="sd-vae-mini", data="benchmarks"),
+        ZooModel("dc-ae-mini", "dc-ae", "DC-AE-architecture f32 deep-compression AE, 32 latent channels",
+                 dict(encoder_block_out_channels=[16, 32, 64, 64, 128, 128], decoder_block_out_channels=[16, 32, 64, 64, 128, 128],
+                      encoder_layers_per_block=[1, 1, 1, 1, 1, 1], decoder_layers_per_block=[1, 1, 1, 1, 1, 1],
+                      encoder_block_types=["ResBlock"] * 4 + ["EfficientViTBlock"] * 2,
+                      decoder_block_types=["ResBlock"] * 4 + ["EfficientViTBlock"] * 2, attention_head_dim=16,
+                      encoder_qkv_multiscales=[[], [], [], [], [5], [5]], decoder_qkv_multiscales=[[], [], [], [], [5], [5]],
+                      decoder_norm_types="rms_norm", decoder_act_fns="silu", upsample_block_type="pixel_shuffle",
+                      downsample_block_type="pixel_unshuffle"), SHORT),
+        ZooModel("taesd-mini", "taesd", "TAESD-architecture tiny AE, f8, 4 latent channels",
+                 dict(encoder_block_out_channels=[32, 32, 32, 32], decoder_block_out_channels=[32, 32, 32, 32],
+                      num_encoder_blocks=[1, 2, 2, 2], num_decoder_blocks=[2, 2, 2, 1]), SHORT),
+        ZooModel("vq-f4-mini", "vq", "VQ-f4 (LDM VQ-GAN architecture), 3 latent channels, 1,024 codes",
+                 dict(block_out_channels=[32, 64, 128], layers_per_block=1, norm_num_groups=16, num_vq_embeddings=1024,
+                      vq_embed_dim=3, sample_size=64), SHORT),
     ]
-}
+}  # fmt: skip
 
 DEFAULT_AE = "zoo:sd-vae-mini"
 
@@ -73,13 +106,73 @@ def is_built(name: str) -> bool:
 def build_config(model: ZooModel) -> dict:
     from latentgap.autoencoders.families import get_family
 
-    return {**get_family(model.family).config_template, **model.config}
+    return {**get_family(model.family).config_template(), **model.config}
+
+
+class BenchmarkSampler:
+    """Random flipped 64 px images of every embedded SYNTHETIC benchmark, drawn with generation seed 1 (the
+    diagnoses use seed 0, so fine-tuning never sees an image a diagnosis tests on). Same API as CorpusSampler."""
+
+    def __init__(self, seed: int, n_per_benchmark: int = 600, size: int = 64):
+        import numpy as np
+
+        from latentgap.datasets import registry
+
+        self.rng = np.random.default_rng(seed)
+        images = [registry.load(b, size, n_images=n_per_benchmark, seed=1).images for b in registry.BENCHMARKS]
+        self.images = np.concatenate([np.repeat(im, 3, axis=1) if im.shape[1] == 1 else im for im in images])
+
+    def batch(self, batch_size: int, size: int):
+        import torch
+
+        idx = self.rng.integers(0, len(self.images), batch_size)
+        x = torch.from_numpy(self.images[idx]) * 2 - 1
+        if size != x.shape[-1]:
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+        return torch.where(torch.from_numpy(self.rng.random(batch_size) < 0.5)[:, None, None, None], x.flip(3), x)
+
+
+def _reconstruction_loss(ae, family, x, recipe: ZooRecipe):
+    """L1 + image-gradient L1 + the family's regulariser (KL for KL AEs, commitment for VQ)."""
+    from latentgap.autoencoders.families import LATENT_KINDS
+
+    reg = 0.0
+    if family.latent_kind == "kl":
+        posterior = ae.encode(x).latent_dist
+        rec = ae.decode(posterior.sample()).sample
+        reg = recipe.kl_weight * posterior.kl().mean()
+    elif family.latent_kind == "vq":
+        out = ae.decode(ae.encode(x).latents)  # quantises; straight-through gradients
+        rec, reg = out.sample, out.commit_loss.mean()
+    else:
+        encode, decode = LATENT_KINDS[family.latent_kind]
+        rec = decode(ae, encode(ae, x, None))
+    loss = (rec - x).abs().mean() + reg
+    for dim in (2, 3):
+        loss = loss + recipe.grad_weight * (rec.diff(dim=dim) - x.diff(dim=dim)).abs().mean()
+    return loss
+
+
+def _fit_batch_norm(ae, sampler, batches: int = 32, batch_size: int = 16, size: int = 64) -> None:
+    """FLUX.2 keeps batch-norm statistics of its 2x2-patchified latents: estimate them from training data."""
+    import torch
+
+    ph, pw = ae.config.patch_size
+    ae.bn.reset_running_stats()
+    ae.bn.momentum = None  # cumulative average over the batches
+    ae.bn.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            z = ae.encode(sampler.batch(batch_size, size)).latent_dist.mode()
+            n, c, h, w = z.shape
+            p = z.view(n, c, h // ph, ph, w // pw, pw).permute(0, 1, 3, 5, 2, 4).reshape(n, c * ph * pw, h // ph, w // pw)
+            ae.bn(p)
+    ae.bn.momentum = ae.config.batch_norm_momentum
 
 
 def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> Path:
-    """Train zoo model `name` from scratch with its seeded recipe; returns the saved diffusers folder.
-
-    `steps_scale` < 1 shortens the recipe (tests); the shipped weights use 1.0.
+    """Train zoo model `name` with its seeded recipe (from scratch, or fine-tuned from `init_from`); returns the
+    saved diffusers folder. `steps_scale` < 1 shortens the recipe (tests); the shipped weights use 1.0.
     """
     import diffusers
     import torch
@@ -89,30 +182,38 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
     from latentgap.datasets.corpus import CorpusSampler
 
     model_spec = get_zoo_model(name)
-    recipe = model_spec.recipe
+    recipe, family = model_spec.recipe, get_family(model_spec.family)
     torch.manual_seed(recipe.seed)
-    cls = getattr(diffusers, get_family(model_spec.family).diffusers_class)
-    ae = cls(**build_config(model_spec))
-    sampler = CorpusSampler(seed=recipe.seed)
+    cls = family.build_class()
+    if model_spec.init_from:
+        if not is_built(model_spec.init_from):
+            raise LatentgapError(f"{name} fine-tunes {model_spec.init_from}: build that first")
+        ae = cls.from_pretrained(zoo_path(model_spec.init_from), local_files_only=True)
+    else:
+        ae = cls(**{k: v for k, v in build_config(model_spec).items() if not k.startswith("_")})
+    sampler = BenchmarkSampler(recipe.seed) if model_spec.data == "benchmarks" else CorpusSampler(seed=recipe.seed)
+    gray = ae.config.in_channels == 1
     opt = torch.optim.AdamW(ae.parameters(), lr=recipe.lr, weight_decay=0.0)
     n_small, n_large = round(recipe.steps_small * steps_scale), round(recipe.steps_large * steps_scale)
     total = n_small + n_large
-    sched = torch.optim.lr_scheduler.LambdaLR(  # 100-step warm-up, then cosine to 5 %
-        opt, lambda s: min(1.0, (s + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / max(total, 1))))
+    warmup = 0 if model_spec.init_from else 100
+    sched = torch.optim.lr_scheduler.LambdaLR(  # warm-up from scratch, then cosine to 5 %
+        opt, lambda s: min(1.0, (s + 1) / max(warmup, 1)) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / max(total, 1))))
     )
     started = time.time()
     ae.train()
     for step in tqdm(range(total), desc=f"train {model_spec.name}", unit="step"):
         x = sampler.batch(recipe.batch_size, recipe.crop_small if step < n_small else recipe.crop_large)
-        posterior = ae.encode(x).latent_dist
-        rec = ae.decode(posterior.sample()).sample
-        loss = (rec - x).abs().mean() + recipe.kl_weight * posterior.kl().mean()
-        for dim in (2, 3):
-            loss = loss + recipe.grad_weight * (rec.diff(dim=dim) - x.diff(dim=dim)).abs().mean()
+        if gray:
+            x = x.mean(1, keepdim=True)
+        loss = _reconstruction_loss(ae, family, x, recipe)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
+    ae.eval()
+    if family.name == "flux2-vae":
+        _fit_batch_norm(ae, sampler)
     out_dir = Path(out_dir) if out_dir else zoo_path(name)
     ae.eval()
     ae.save_pretrained(out_dir, safe_serialization=True)
@@ -121,6 +222,8 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
             {
                 "zoo_model": model_spec.name,
                 "family": model_spec.family,
+                "init_from": model_spec.init_from,
+                "data": model_spec.data,
                 "recipe": asdict(recipe),
                 "steps_scale": steps_scale,
                 "steps": total,
@@ -171,15 +274,28 @@ def write_card(name: str, folder: Path | None = None) -> dict:
         f"- family: `{spec.family}`; parameters: {params:,}",
         f"- trained by `python -m latentgap zoo build {spec.name}`: {training['steps']} steps, seed "
         f"{spec.recipe.seed}, {training['train_seconds']:.0f} s on CPU; recipe {asdict(spec.recipe)}",
-        "- training data (general domain, no medical images): random crops of the photographs below plus "
-        "procedural textures (gratings, smooth noise, ellipses)",
-        *[f"  - `{src}`: {lic}" for src, lic in PHOTO_SOURCES.items()],
+        *_data_lines(spec),
         "", "| evaluation set | PSNR (dB) | SSIM |", "|---|---|---|",
         *[f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} |" for k, v in card["reconstruction"].items()],
         "", "Benchmarks are SYNTHETIC (see `python -m latentgap data list`).",
     ]  # fmt: skip
     (folder / "README.md").write_text("\n".join(lines) + "\n")
     return card
+
+
+def _data_lines(spec: ZooModel) -> list[str]:
+    from latentgap.datasets.corpus import PHOTO_SOURCES
+
+    lines = []
+    if spec.init_from:
+        lines.append(f"- fine-tuned from `zoo:{spec.init_from}` (whose card lists its general-domain training data)")
+    if spec.data == "benchmarks":
+        return lines + ["- fine-tuning data: the four embedded SYNTHETIC benchmarks (phantom-chest, -derm, -ct, -echo) at "
+                        "64 px, generated with seed 1 — never the seed-0 images that diagnoses test on; generated by "
+                        "this project's code (no patient data)"]  # fmt: skip
+    return lines + ["- training data (general domain, no medical images): random crops of the photographs below plus "
+                    "procedural textures (gratings, smooth noise, ellipses)",
+                    *[f"  - `{src}`: {lic}" for src, lic in PHOTO_SOURCES.items()]]  # fmt: skip
 
 
 def build(name: str) -> dict:

@@ -126,16 +126,18 @@ def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: i
 
 def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: torch.Tensor, y_val: np.ndarray,
         cfg: TrainConfig, seed: int, device: str = "cpu", desc: str = "train", sigmas: np.ndarray | None = None,
-        teacher_logits: np.ndarray | None = None, distill_alpha: float = 0.5) -> tuple[nn.Module, dict]:  # fmt: skip
+        teacher_logits: np.ndarray | None = None, distill_alpha: float = 0.5,
+        n_classes: int | None = None) -> tuple[nn.Module, dict]:  # fmt: skip
     """Train `model` on (x_train, y_train), select on clean validation balanced accuracy.
 
     sigmas: training noise levels (one drawn per sample); teacher_logits (N_train, K): distillation targets.
+    n_classes: the model's output size (a rare class may be absent from a small training split).
     Returns (best model, history).
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model.noise_trained = sigmas is not None  # read by `_forward`: EDM input scaling for noise-trained models
-    n_classes = int(max(y_train.max(), y_val.max()) + 1)
+    n_classes = n_classes or int(max(y_train.max(), y_val.max()) + 1)
     counts = np.bincount(y_train, minlength=n_classes)
     criterion = LDAMLoss(counts).to(device) if cfg.loss == "ldam" else None
     cb_weights = class_balanced_weights(counts).to(device)
