@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", help="'0' or '0,2': those folds of the paper's 5-fold patient-grouped split; 'all'; "
                    "'official': the dataset's own split (default: the official split where one exists, else the "
                    "profile's folds: 0 in quick, all in paper)")  # fmt: skip
+    p.add_argument("--image-weights", help="ResNet backbone weights (.safetensors/.pth; torchvision or latentgap "
+                   "layout) for the image and reconstruction classifiers, as the paper's ImageNet init; adds an "
+                   "image-random-init ablation (default: random init)")  # fmt: skip
+    p.add_argument("--latent-weights", help="ConvNeXt backbone weights for the latent classifiers (stem replaced for "
+                   "the latent channels); adds a latent-random-init ablation (default: random init)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
 
     p = verbs.add_parser("inspect", help="detect an autoencoder's family without diagnosing it", epilog=EPILOG,
@@ -138,7 +143,8 @@ def cmd_diagnose(args) -> int:
     spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
                          device=args.device, max_samples=args.max_samples, data_format=args.data_format,
                          data_root=args.data_root, folds=args.folds, family=args.family, vq_latent=args.vq_latent,
-                         latent_norm=args.latent_norm)  # fmt: skip
+                         latent_norm=args.latent_norm, image_weights=args.image_weights,
+                         latent_weights=args.latent_weights)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]

@@ -71,12 +71,21 @@ def _classifier_input(x: np.ndarray, size: int, mean: float, std: float) -> torc
     return (t - mean) / std
 
 
-def _build_model(arm: Arm, profile: Profile, in_channels: int, n_classes: int, seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)  # identical initialisation for every arm of a run
+def _build_model(arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: int, n_classes: int,
+                 init_reports: dict) -> torch.nn.Module:  # fmt: skip
+    """The arm's classifier: random init (same seed for every arm), or the user's backbone weights when given."""
+    torch.manual_seed(spec.seed)  # identical initialisation for every arm of a run
     normed = profile.train.loss == "ldam"
     if arm.input == "latent" and arm.model == "default":
-        return ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model)
-    return ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model)
+        model, weights = ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model), spec.latent_weights
+    else:
+        model, weights = ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model), spec.image_weights
+    if weights and arm.pretrained:
+        from latentgap.classifiers.pretrained import load_backbone
+
+        report = load_backbone(model, weights)
+        init_reports[report["source"]] = {k: v for k, v in report.items() if k != "random_init"}
+    return model
 
 
 class Records:
@@ -147,6 +156,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     step("structure", 0.0)
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     rec = Records(run_id)
+    init_reports = {}  # backbone weight files used, with how much of each model they initialised
     for name, value in fidelity.items():
         rec.add("metrics", space="reconstruction", metric=name, value=value)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
@@ -175,11 +185,11 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
             "latent": torch.from_numpy(z),
         }
         proba, teacher_logits = {}, None
-        for space in profile.arms:
+        for space in spec.arms():
             arm = ARMS[space]
             step(f"train {space}", 0.0)
             x = inputs[arm.input]
-            model = _build_model(arm, profile, x.shape[1], n_classes, spec.seed)
+            model = _build_model(arm, spec, profile, x.shape[1], n_classes, init_reports)
             cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image",
                           lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
             model, _ = fit(model, x[train], labels[train], x[val], labels[val], cfg, spec.seed, device, desc=f"train {space}",
@@ -224,7 +234,8 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                    latent_normalisation="per channel to mean 0 / std 0.5 over the training split (the paper)"
                    if spec.latent_norm == "paper" else f"the {ae.family.name} family's own scaling and shift",
                    ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
-                   ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes)  # fmt: skip
+                   ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes,
+                   classifier_init=init_reports or "random (no backbone weights given)")  # fmt: skip
     run = dict(run_id=run_id, autoencoder=ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip

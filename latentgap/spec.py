@@ -22,6 +22,7 @@ class Arm:
     noise: bool = False  # trained across the EDM noise levels (x + σ·ε)
     film: bool = False  # FiLM-conditioned on σ
     distill: bool = False  # image-space teacher of the same fold
+    pretrained: bool = True  # start from the user's backbone weights when given (--image-weights / --latent-weights)
 
 
 ARMS: dict[str, Arm] = {
@@ -32,6 +33,9 @@ ARMS: dict[str, Arm] = {
     "latent-noise": Arm("latent", noise=True),  # ablation: noise training without FiLM
     "latent-film": Arm("latent", noise=True, film=True),
     "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True),
+    # ablations added only when backbone weights are given: the same arm from random initialisation
+    "image-random-init": Arm("image", pretrained=False),
+    "latent-random-init": Arm("latent", pretrained=False),
 }
 @dataclass(frozen=True)
 class Profile:
@@ -153,6 +157,8 @@ class DiagnosisSpec:
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
     family: str | None = None  # override the detected autoencoder family (SD vs SDXL, FLUX.1 vs SD3 look alike)
     vq_latent: str = "prequant"  # VQ autoencoders: the latent before ("prequant") or after ("quantized") the codebook
+    image_weights: str | None = None  # ResNet backbone weights for image/reconstruction classifiers (else random init)
+    latent_weights: str | None = None  # ConvNeXt backbone weights for latent classifiers (stem replaced; else random)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -171,8 +177,16 @@ class DiagnosisSpec:
             from latentgap.datasets.splits import parse_folds
 
             parse_folds(self.folds, ())
+        for option, path in (("--image-weights", self.image_weights), ("--latent-weights", self.latent_weights)):
+            if path is not None and not Path(path).expanduser().is_file():
+                raise LatentgapError(f"{option} {path}: no such file; give a .safetensors or .pth backbone state dict")
         if self.max_samples is not None and self.max_samples < 50:
             raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
+
+    def arms(self) -> tuple[str, ...]:
+        """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""
+        extra = ("image-random-init",) * bool(self.image_weights) + ("latent-random-init",) * bool(self.latent_weights)
+        return get_profile(self.profile).arms + extra
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -163,11 +163,12 @@ class Store:
         return {k: json.loads(df.iloc[0][k]) for k in ("spec", "versions", "timing")}
 
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
-        """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs (mean over folds)."""
+        """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs — means over folds,
+        with the fold standard deviation (`*_fold_std`, null for one fold) and `n_folds`."""
         return self._query(
             """WITH m AS (
                  SELECT run_id, space, avg(value) AS value, avg(ci_low) AS ci_low, avg(ci_high) AS ci_high,
-                        stddev_samp(value) AS fold_std
+                        stddev_samp(value) AS fold_std, count(*) AS n_folds
                  FROM metrics WHERE metric = ? AND noise_level IS NULL GROUP BY run_id, space)
                SELECT r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed,
                       max(CASE WHEN space = 'image' THEN value END) AS image,
@@ -179,6 +180,11 @@ class Store:
                       max(CASE WHEN space = 'fidelity_loss' THEN value END) AS fidelity_loss,
                       max(CASE WHEN space = 'fidelity_loss' THEN ci_low END) AS fidelity_loss_ci_low,
                       max(CASE WHEN space = 'fidelity_loss' THEN ci_high END) AS fidelity_loss_ci_high,
+                      max(CASE WHEN space = 'image' THEN fold_std END) AS image_fold_std,
+                      max(CASE WHEN space = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
+                      max(CASE WHEN space = 'latent' THEN fold_std END) AS latent_fold_std,
+                      max(CASE WHEN space = 'gap' THEN fold_std END) AS gap_fold_std,
+                      max(CASE WHEN space = 'gap' THEN n_folds END) AS n_folds,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
                GROUP BY r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed, r.created_at

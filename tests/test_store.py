@@ -75,3 +75,14 @@ def test_concurrent_readers_in_one_process(tmp_path):
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(query, range(32))) == {(1, 1)}
+
+
+def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
+    rows = []
+    for fold, (rec, lat) in enumerate([(0.8, 0.6), (0.7, 0.6), (0.9, 0.6)]):
+        for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", lat), ("gap", rec - lat)):
+            rows.append(dict(run_id="r", space=space, metric="balanced_accuracy", value=v, ci_low=v, ci_high=v, fold=fold))
+    Store(tmp_path).write_run(_run("r"), {"metrics": rows})
+    row = Store(tmp_path).gap_table().iloc[0]
+    assert row.n_folds == 3 and row.gap == pytest.approx(0.2) and row.gap_fold_std == pytest.approx(0.1)
+    assert row.reconstruction_fold_std == pytest.approx(0.1) and row.latent_fold_std == pytest.approx(0.0)

@@ -183,6 +183,7 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
 
     model_spec = get_zoo_model(name)
     recipe, family = model_spec.recipe, get_family(model_spec.family)
+    torch.set_flush_denormal(True)  # decaying weights turn denormal and slow CPU steps ~50x (measured on vq-f4-mini)
     torch.manual_seed(recipe.seed)
     cls = family.build_class()
     if model_spec.init_from:

@@ -7,7 +7,7 @@ from pathlib import Path
 from latentgap.metrics import CLASSIFICATION_METRICS
 
 TABLE_COLUMNS = ["autoencoder", "dataset", "synthetic", "profile", "seed", "image", "reconstruction", "latent",
-                 "gap", "gap_ci_low", "gap_ci_high", "fidelity_loss", "run_id"]  # fmt: skip
+                 "gap", "gap_ci_low", "gap_ci_high", "gap_fold_std", "n_folds", "fidelity_loss", "run_id"]  # fmt: skip
 
 
 def gap_view(home: Path, metric: str):
