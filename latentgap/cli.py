@@ -99,11 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     q = data_verbs.add_parser("list", help="list benchmarks with classes, sizes and signals")
     q.add_argument("--json", action="store_true", help="print JSON")
 
+    p = verbs.add_parser("worker", help="run queued dashboard jobs (the app starts one itself)", epilog=EPILOG,
+                         description="Claim diagnosis jobs queued in the store (by the dashboard) and run them one "
+                         "at a time; `serve` starts and supervises one worker, so this is for extra or remote workers.")  # fmt: skip
+    _add_home(p)
+    p.add_argument("--parent-pid", type=int, help="exit when this process (the app) exits")
+    p.add_argument("--max-jobs", type=int, help="exit after this many jobs (default: run until stopped)")
+
     p = verbs.add_parser("serve", help="serve the dashboard", epilog=EPILOG,
                          description="Serve the Gradio dashboard over the store in --home.")  # fmt: skip
     _add_home(p)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", default=os.environ.get("LATENTGAP_AUTH"),
+                   help="require a login, USER:PASSWORD (default: $LATENTGAP_AUTH; none on 127.0.0.1)")  # fmt: skip
+    p.add_argument("--max-upload-mb", type=float, default=2048, help="largest checkpoint upload (default 2048 MB)")
     return parser
 
 
@@ -243,14 +253,29 @@ def cmd_data(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    from latentgap.ui import launch
+def cmd_worker(args) -> int:
+    from latentgap.jobs import work
 
-    launch(resolve_home(args.home), host=args.host, port=args.port)
+    ran = work(resolve_home(args.home), parent_pid=args.parent_pid, max_jobs=args.max_jobs)
+    print(f"worker ran {ran} job(s)", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"diagnose": cmd_diagnose, "inspect": cmd_inspect, "results": cmd_results, "zoo": cmd_zoo, "data": cmd_data, "serve": cmd_serve}
+def cmd_serve(args) -> int:
+    from latentgap.ui import launch
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not (user and sep and password):
+            raise LatentgapError("--auth must be USER:PASSWORD (or set LATENTGAP_AUTH)")
+        auth = (user, password)
+    launch(resolve_home(args.home), host=args.host, port=args.port, auth=auth, max_upload_mb=args.max_upload_mb)
+    return 0
+
+
+COMMANDS = {"diagnose": cmd_diagnose, "inspect": cmd_inspect, "results": cmd_results, "zoo": cmd_zoo,
+            "data": cmd_data, "worker": cmd_worker, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: the jobs table (v1 stores are migrated by creating it)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = """
@@ -40,7 +40,13 @@ CREATE TABLE IF NOT EXISTS confusion (
     run_id VARCHAR, space VARCHAR, fold INTEGER, true_class INTEGER, pred_class INTEGER, count INTEGER
 );
 CREATE TABLE IF NOT EXISTS structure (run_id VARCHAR, statistic VARCHAR, channel INTEGER, value DOUBLE);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, updated_at TIMESTAMP, status VARCHAR, label VARCHAR,
+    spec JSON, progress DOUBLE, step VARCHAR, run_id VARCHAR, error VARCHAR, attempts INTEGER, worker_pid INTEGER
+);
 """
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
 
 TABLE_COLUMNS = {
     "metrics": ["run_id", "space", "metric", "value", "ci_low", "ci_high", "fold", "noise_level"],
@@ -107,6 +113,8 @@ class Store:
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(row[0]) < SCHEMA_VERSION:  # older stores only lack tables that SCHEMA just created
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
         elif int(row[0]) > SCHEMA_VERSION:
             raise LatentgapError(
                 f"the store {self.path.name} has schema v{row[0]}, newer than this latentgap (v{SCHEMA_VERSION}); "
@@ -232,4 +240,83 @@ class Store:
         return self._query(
             """SELECT r.run_id, r.autoencoder, r.dataset, m.metric, m.value FROM metrics m JOIN runs r USING (run_id)
                WHERE m.space = 'reconstruction' AND m.metric IN ('psnr', 'ssim') ORDER BY r.created_at DESC"""
+        )
+
+    # --- jobs: the dashboard's queue; the worker process claims, reports progress and finishes them ---------
+    def submit_job(self, spec: dict, label: str) -> str:
+        import uuid
+
+        job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        with self._connect() as con:
+            con.execute("INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
+                        [job_id, label, json.dumps(spec)])  # fmt: skip
+        return job_id
+
+    def claim_job(self, worker_pid: int) -> tuple[str, dict] | None:
+        """Atomically mark the oldest queued job running for this worker; (job_id, spec) or None."""
+        with self._connect() as con:
+            row = con.execute(
+                """UPDATE jobs SET status = 'running', worker_pid = ?, attempts = attempts + 1, updated_at = now(),
+                          step = 'starting'
+                   WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY created_at, job_id LIMIT 1)
+                   RETURNING job_id, spec""",
+                [worker_pid],
+            ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def update_job(self, job_id: str, **fields) -> None:
+        """Set some of status, progress, step, run_id, error (only while the job is not cancelled)."""
+        assert set(fields) <= {"status", "progress", "step", "run_id", "error"}, fields
+        assert fields.get("status", "queued") in JOB_STATES, fields
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._connect() as con:
+            con.execute(f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled'",
+                        [*fields.values(), job_id])  # fmt: skip
+
+    def job_status(self, job_id: str) -> str | None:
+        df = self._query("SELECT status FROM jobs WHERE job_id = ?", [job_id])
+        return None if df.empty else df.status.iloc[0]
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel a queued or running job (a running one stops at its next step); False if it had ended."""
+        with self._connect() as con:
+            row = con.execute(
+                """UPDATE jobs SET status = 'cancelled', step = 'cancelled', updated_at = now()
+                   WHERE job_id = ? AND status IN ('queued', 'running') RETURNING job_id""",
+                [job_id],
+            ).fetchone()
+        return row is not None
+
+    def retry_job(self, job_id: str) -> bool:
+        """Queue a failed or cancelled job again; False if it is not in one of those states."""
+        with self._connect() as con:
+            row = con.execute(
+                """UPDATE jobs SET status = 'queued', step = 'queued', progress = 0, error = NULL, attempts = 0,
+                          updated_at = now() WHERE job_id = ? AND status IN ('failed', 'cancelled') RETURNING job_id""",
+                [job_id],
+            ).fetchone()
+        return row is not None
+
+    def recover_jobs(self, alive: callable) -> list[str]:
+        """After a crash: running jobs whose worker is gone go back to the queue (cached latents make the rerun
+        cheap), or fail once they have been tried MAX_ATTEMPTS times. Returns the ids touched."""
+        touched = []
+        with self._connect() as con:
+            rows = con.execute("SELECT job_id, worker_pid, attempts FROM jobs WHERE status = 'running'").fetchall()
+            for job_id, pid, attempts in rows:
+                if pid is not None and alive(pid):
+                    continue
+                if attempts >= MAX_ATTEMPTS:
+                    con.execute("""UPDATE jobs SET status = 'failed', updated_at = now(), error = ?
+                                   WHERE job_id = ?""", [f"the worker stopped {attempts} times while running it", job_id])  # fmt: skip
+                else:
+                    con.execute("""UPDATE jobs SET status = 'queued', step = 'requeued after a worker stop',
+                                   worker_pid = NULL, updated_at = now() WHERE job_id = ?""", [job_id])  # fmt: skip
+                touched.append(job_id)
+        return touched
+
+    def jobs(self) -> pd.DataFrame:
+        return self._query(
+            """SELECT job_id, status, round(100 * progress) AS progress_pct, step, label, run_id, error, attempts,
+                      created_at, updated_at FROM jobs ORDER BY created_at DESC, job_id DESC"""
         )

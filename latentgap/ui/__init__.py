@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from latentgap.ui.diagnose import build_diagnose_tab
 from latentgap.ui.noise import build_noise_tab
 from latentgap.ui.overview import build_overview
 
 
-def build_app(home: Path):
+def build_app(home: Path, supervisor=None):
     import gradio as gr
 
     with gr.Blocks(title="latentgap") as app:
@@ -25,12 +26,23 @@ def build_app(home: Path):
                 build_overview(app, home)
             with gr.Tab("Noise curves"):
                 build_noise_tab(app, home)
+            with gr.Tab("Diagnose"):
+                build_diagnose_tab(app, home, supervisor)
     return app
 
 
-def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, **kwargs):
-    """Serve the dashboard; Gradio's temp files stay inside the workspace."""
+def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           max_upload_mb: float = 2048, **kwargs):  # fmt: skip
+    """Serve the dashboard with a supervised job worker; Gradio's temp files stay inside the workspace."""
+    from latentgap.jobs import WorkerSupervisor
+
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(home) / "gradio-tmp"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app = build_app(home)
-    app.queue().launch(server_name=host, server_port=port, show_error=False, **kwargs)
+    supervisor = WorkerSupervisor(home)
+    supervisor.ensure_running()  # requeues jobs a previous app left running
+    app = build_app(home, supervisor)
+    try:
+        app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=False, auth=auth,
+                                                      max_file_size=f"{max_upload_mb}mb", **kwargs)  # fmt: skip
+    finally:
+        supervisor.stop()

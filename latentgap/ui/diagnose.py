@@ -1,0 +1,161 @@
+"""Diagnose tab: upload a checkpoint (or name a zoo model, local path or hub id), see the detected family, queue
+diagnoses, and follow the jobs (progress, cancel, retry). Long work runs in the worker process (`jobs.py`);
+handlers only validate, enqueue and read the queue, so a page reload loses nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from latentgap.errors import LatentgapError
+
+UPLOAD_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+JOB_COLUMNS = ["job_id", "status", "progress_pct", "step", "label", "run_id", "error", "updated_at"]
+
+
+def store_upload(home: Path, uploaded: str) -> tuple[Path, str]:
+    """Copy an upload into the workspace under a content-derived name; (stored path, display label).
+
+    The stored name is `<sha256[:16]><suffix>`: the user's file name never becomes a path (no `../`, no odd
+    characters), and the same bytes uploaded twice land on the same file (so cached latents are reused).
+    """
+    src = Path(uploaded)
+    suffix = src.suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise LatentgapError(f"{src.name[:80]}: upload a weights file ({', '.join(UPLOAD_SUFFIXES)})")
+    h = hashlib.sha256()
+    with open(src, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    dest_dir = Path(home) / "uploads"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{h.hexdigest()[:16]}{suffix}"
+    if not dest.exists():
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)  # complete or absent
+    label = "".join(c for c in src.name if c.isalnum() or c in "._-")[:60] or dest.name
+    return dest, f"upload:{label}"
+
+
+def resolve_source(home: Path, uploaded: str | None, reference: str | None) -> tuple[str, str]:
+    """(what load_autoencoder takes, a label safe to show) from an upload or a typed reference."""
+    if uploaded:
+        path, label = store_upload(home, uploaded)
+        return str(path), label
+    ref = (reference or "").strip()
+    if not ref:
+        raise LatentgapError("upload a checkpoint, or type a zoo name (zoo:sd-vae-mini), a local path or a hub id")
+    return ref, ref if ref.startswith("zoo:") or not Path(ref).is_absolute() else Path(ref).name
+
+
+def detect(home: Path, uploaded: str | None, reference: str | None, family: str) -> dict:
+    """What the loader sees, without diagnosing: the `inspect` verb's record (no paths)."""
+    from latentgap.autoencoders.loading import load_autoencoder
+
+    source, label = resolve_source(home, uploaded, reference)
+    info = load_autoencoder(source, family=None if family in (None, "", "auto") else family).describe()
+    return {**info, "name": label}
+
+
+def submit(home: Path, uploaded, reference, family, datasets, profile, max_samples, seed) -> list[str]:
+    """Validate the autoencoder now (a bad file fails here, not in the queue) and queue one job per benchmark."""
+    from latentgap.spec import DiagnosisSpec
+    from latentgap.store import Store
+
+    if not datasets:
+        raise LatentgapError("choose at least one benchmark")
+    info = detect(home, uploaded, reference, family)
+    source, label = resolve_source(home, uploaded, reference)
+    store, ids = Store(home), []
+    for dataset in datasets:
+        spec = DiagnosisSpec(autoencoder=source, dataset=dataset, profile=profile, seed=int(seed or 0),
+                             family=None if family in (None, "", "auto") else family,
+                             max_samples=int(max_samples) if max_samples else None)  # fmt: skip
+        job_label = f"{label} ({info['family']}) · {dataset} · {profile}"
+        ids.append(store.submit_job({k: v for k, v in spec.to_dict().items() if k != "profile_settings"}, job_label))
+    return ids
+
+
+def jobs_table(home: Path):
+    from latentgap.store import Store
+
+    return Store(home).jobs()[JOB_COLUMNS]
+
+
+def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
+    import gradio as gr
+
+    from latentgap.autoencoders.families import FAMILIES
+    from latentgap.autoencoders.zoo import ZOO
+    from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
+    from latentgap.spec import PROFILES
+
+    def guarded(fn):
+        def run(*args):
+            try:
+                return fn(*args)
+            except LatentgapError as e:
+                raise gr.Error(str(e)) from None
+
+        return run
+
+    gr.Markdown("Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
+                "`weights_only=True`, nothing in a file is executed) **or** name one, check the detected family, "
+                "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
+                "page reload. Embedded benchmarks are **SYNTHETIC**.")  # fmt: skip
+    with gr.Row():
+        upload = gr.File(label="checkpoint file", file_types=list(UPLOAD_SUFFIXES), type="filepath", scale=2)
+        with gr.Column(scale=2):
+            reference = gr.Dropdown([f"zoo:{n}" for n in ZOO], value="zoo:sd-vae-mini", allow_custom_value=True,
+                                    label="…or a zoo model, local path or hub id")  # fmt: skip
+            family = gr.Dropdown(["auto", *FAMILIES], value="auto", label="family (auto: detected)")
+            detect_btn = gr.Button("Detect family")
+    detected = gr.JSON(label="detected")
+    with gr.Row():
+        datasets = gr.CheckboxGroup(list(BENCHMARKS), value=[DEFAULT_DATASET], label="benchmarks")
+        profile = gr.Radio(list(PROFILES), value="quick", label="profile (smoke: seconds; quick: minutes on CPU)")
+        max_samples = gr.Number(value=None, precision=0, label="max images (optional; whole patients)")
+        seed = gr.Number(value=0, precision=0, label="seed")
+    submit_btn = gr.Button("Diagnose", variant="primary")
+    message = gr.Markdown()
+    jobs = gr.Dataframe(label="jobs (refreshes every 2 s)", interactive=False)
+    with gr.Row():
+        job_id = gr.Textbox(label="job id", scale=3)
+        cancel_btn = gr.Button("Cancel", scale=1)
+        retry_btn = gr.Button("Retry", scale=1)
+
+    def on_submit(*args):
+        ids = submit(home, *args)
+        return f"queued {len(ids)} job(s): {', '.join(ids)}", jobs_table(home)
+
+    def on_refresh():
+        if supervisor is not None:
+            supervisor.ensure_running()  # a crashed worker is restarted and its job requeued
+        return jobs_table(home)
+
+    def on_cancel(jid):
+        from latentgap.store import Store
+
+        ok = Store(home).cancel_job((jid or "").strip())
+        return ("cancelled " if ok else "nothing to cancel for ") + (jid or "(no id)"), jobs_table(home)
+
+    def on_retry(jid):
+        from latentgap.store import Store
+
+        ok = Store(home).retry_job((jid or "").strip())
+        return ("requeued " if ok else "only failed or cancelled jobs can be retried: ") + (jid or "(no id)"), jobs_table(home)
+
+    inputs = [upload, reference, family, datasets, profile, max_samples, seed]
+    detect_btn.click(guarded(lambda u, r, f: detect(home, u, r, f)), [upload, reference, family], detected,
+                     api_name="detect")  # fmt: skip
+    submit_btn.click(guarded(on_submit), inputs, [message, jobs], api_name="diagnose")
+    cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")
+    retry_btn.click(on_retry, job_id, [message, jobs], api_name="retry")
+    def on_select(evt: gr.SelectData):
+        return evt.row_value[0] if evt.row_value else ""
+
+    jobs.select(on_select, None, job_id, api_name=False)  # clicking a job fills its id
+    gr.Timer(2.0).tick(on_refresh, outputs=jobs, api_name=False)
+    app.load(on_refresh, outputs=jobs, api_name="jobs")

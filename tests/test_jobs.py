@@ -1,0 +1,66 @@
+"""The job queue and worker: lifecycle, cancel, retry, recovery after a dead worker, one real job end to end."""
+
+import os
+
+import pytest
+
+from latentgap.jobs import pid_alive, spec_from_dict, step_names, work
+from latentgap.spec import DiagnosisSpec
+from latentgap.store import Store
+
+SMOKE = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="smoke", max_samples=60, device="cpu")
+
+
+def _spec(**kw):
+    d = {**SMOKE.__dict__, **kw}
+    d.pop("extra", None)
+    return d
+
+
+def test_queue_lifecycle_cancel_retry(tmp_path):
+    store = Store(tmp_path)
+    a, b = store.submit_job(_spec(), "a"), store.submit_job(_spec(seed=1), "b")
+    job_id, spec = store.claim_job(os.getpid())
+    assert job_id == a and spec_from_dict(spec) == SMOKE and store.job_status(a) == "running"
+    assert store.cancel_job(b) and store.job_status(b) == "cancelled" and not store.cancel_job(b)
+    assert store.claim_job(os.getpid()) is None  # nothing left queued
+    store.update_job(a, status="failed", error="boom")
+    assert store.retry_job(a) and store.job_status(a) == "queued" and not store.retry_job(a)
+    jobs = store.jobs()
+    assert set(jobs.job_id) == {a, b} and jobs.set_index("job_id").loc[a, "attempts"] == 0
+
+
+def test_a_dead_workers_job_is_requeued_then_failed(tmp_path):
+    store = Store(tmp_path)
+    job = store.submit_job(_spec(), "x")
+    for attempt in range(1, 4):
+        assert store.claim_job(999_999_999)[0] == job  # a pid that does not exist
+        assert store.recover_jobs(pid_alive) == [job]
+        expected = "queued" if attempt < 3 else "failed"
+        assert store.job_status(job) == expected
+    assert "stopped 3 times" in store.jobs().error.iloc[0]
+
+
+def test_a_live_workers_job_is_left_alone(tmp_path):
+    store = Store(tmp_path)
+    store.submit_job(_spec(), "x")
+    store.claim_job(os.getpid())
+    assert store.recover_jobs(pid_alive) == []
+
+
+def test_progress_steps_cover_every_arm():
+    names = step_names(SMOKE)
+    assert names[:2] == ["load", "encode"] and "train latent-film" in names and names[-1] == "done"
+
+
+@pytest.mark.slow
+def test_worker_runs_a_job_and_reports_a_bad_one(tmp_path):
+    store = Store(tmp_path)
+    good = store.submit_job(_spec(), "good")
+    bad = store.submit_job(_spec(autoencoder=str(tmp_path / "missing.safetensors")), "bad")
+    assert work(tmp_path, max_jobs=2, poll_s=0.1) == 2
+    jobs = store.jobs().set_index("job_id")
+    assert jobs.loc[good, "status"] == "done" and jobs.loc[good, "progress_pct"] == 100
+    assert jobs.loc[good, "run_id"] in set(store.gap_table().run_id)
+    assert jobs.loc[bad, "status"] == "failed" and "unknown autoencoder" in jobs.loc[bad, "error"]
+    assert len(store.runs()) == 1  # the failed job wrote nothing
