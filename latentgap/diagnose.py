@@ -236,7 +236,7 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                    ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
                    ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes,
                    classifier_init=init_reports or "random (no backbone weights given)")  # fmt: skip
-    run = dict(run_id=run_id, autoencoder=ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
+    run = dict(run_id=run_id, autoencoder=spec.label or ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip
     timing["total"] = round(sum(timing.values()), 2)

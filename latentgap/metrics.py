@@ -98,12 +98,15 @@ def bootstrap_ci(y: np.ndarray, proba: np.ndarray, metric: str, n_boot: int = 10
 def reconstruction_fidelity(images: np.ndarray, recon: np.ndarray) -> dict:
     """Mean PSNR (dB) and SSIM of reconstructions; both (N, C, H, W) in [0, 1].
 
-    A grayscale image against an RGB reconstruction is compared as the image repeated to RGB (how it was encoded).
+    A grayscale image against an RGB reconstruction is compared as the image repeated to RGB, and an RGB image
+    against a grayscale reconstruction (1-channel AEs such as MedVAE 4x1) as its channel mean — how each was encoded.
     """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     if images.shape[1] == 1 and recon.shape[1] == 3:
         images = np.repeat(images, 3, axis=1)
+    elif images.shape[1] == 3 and recon.shape[1] == 1:
+        images = images.mean(axis=1, keepdims=True)
 
     psnr, ssim = [], []
     for a, b in zip(images, recon):

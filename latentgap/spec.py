@@ -157,6 +157,7 @@ class DiagnosisSpec:
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift
     family: str | None = None  # override the detected autoencoder family (SD vs SDXL, FLUX.1 vs SD3 look alike)
     vq_latent: str = "prequant"  # VQ autoencoders: the latent before ("prequant") or after ("quantized") the codebook
+    label: str | None = None  # how results name the autoencoder (e.g. an upload's original file name)
     image_weights: str | None = None  # ResNet backbone weights for image/reconstruction classifiers (else random init)
     latent_weights: str | None = None  # ConvNeXt backbone weights for latent classifiers (stem replaced; else random)
     extra: dict = field(default_factory=dict)

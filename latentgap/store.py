@@ -67,6 +67,18 @@ def _file_lock(path: Path) -> threading.RLock:
         return _FILE_LOCKS.setdefault(str(path.resolve()), threading.RLock())
 
 
+def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
+    """A DataFrame to CSV or Parquet with DuckDB's own writers (no pyarrow needed)."""
+    assert fmt in ("csv", "parquet"), fmt
+    con = duckdb.connect()
+    try:
+        con.register("frame", df)
+        con.execute(f"COPY frame TO '{Path(path).as_posix()}' (FORMAT {fmt.upper()}{', HEADER' if fmt == 'csv' else ''})")
+    finally:
+        con.close()
+    return Path(path)
+
+
 class Store:
     def __init__(self, home: Path):
         self.path = Path(home) / DB_NAME
@@ -221,6 +233,13 @@ class Store:
         return self._query(
             """SELECT space, fold, class_index, class_name, support, accuracy FROM class_metrics WHERE run_id = ?
                ORDER BY space, fold, class_index""",
+            [run_id],
+        )
+
+    def confusion(self, run_id: str) -> pd.DataFrame:
+        return self._query(
+            """SELECT space, fold, true_class, pred_class, count FROM confusion WHERE run_id = ?
+               ORDER BY space, fold, true_class, pred_class""",
             [run_id],
         )
 

@@ -12,7 +12,8 @@ import pytest
 from latentgap.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-VERBS = [["diagnose"], ["inspect"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"], ["serve"]]
+VERBS = [["diagnose"], ["inspect"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"],
+         ["worker"], ["serve"]]  # fmt: skip
 
 
 def cli(*args, home=None, timeout=600):

@@ -55,3 +55,10 @@ def test_reconstruction_fidelity():
 def test_fidelity_of_grayscale_against_rgb_reconstruction():
     x = np.random.default_rng(0).uniform(size=(2, 1, 16, 16)).astype(np.float32)
     assert metrics.reconstruction_fidelity(x, np.repeat(x, 3, axis=1))["ssim"] == pytest.approx(1.0)
+
+
+def test_fidelity_of_rgb_against_grayscale_reconstruction():
+    rgb = np.random.default_rng(1).uniform(size=(2, 3, 16, 16)).astype(np.float32)
+    gray = rgb.mean(axis=1, keepdims=True)
+    assert metrics.reconstruction_fidelity(rgb, gray)["ssim"] == pytest.approx(1.0)
+    assert metrics.reconstruction_fidelity(rgb, gray * 0.9)["psnr"] < 40

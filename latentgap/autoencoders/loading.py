@@ -39,7 +39,7 @@ NOT_CHECKPOINTS = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b
 
 @dataclass
 class LoadedAutoencoder:
-    name: str  # what the user asked for, e.g. "zoo:sd-vae-mini"
+    name: str  # how results name it: "zoo:sd-vae-mini", a hub id, or a file/folder name (never a full path)
     family: Family
     model: object  # a diffusers-style autoencoder in eval mode
     weights_hash: str  # sha256 of the weights file(s), 16 hex digits
@@ -380,12 +380,12 @@ def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: st
         return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, h, "zoo", config, vq_latent=vq_latent)
     if path.is_dir():
         model, fam, config, h = _load_diffusers_folder(path, family)
-        return LoadedAutoencoder(str(name_or_path), fam, model, h, "diffusers-folder", config, vq_latent=vq_latent)
+        return LoadedAutoencoder(path.name, fam, model, h, "diffusers-folder", config, vq_latent=vq_latent)
     if path.is_file():
         if path.suffix.lower() not in WEIGHT_SUFFIXES:
             raise LatentgapError(f"{path.name}: expected a weights file ({', '.join(WEIGHT_SUFFIXES)}) or a folder")
         model, det, config, notes = _load_single_file(path, family, max_mb)
-        return LoadedAutoencoder(str(name_or_path), det.family, model, file_hash([path]), "single-file", config,
+        return LoadedAutoencoder(path.name, det.family, model, file_hash([path]), "single-file", config,
                                  det.layout, det.alternatives, vq_latent, notes)  # fmt: skip
     if HUB_ID.match(name_or_path) and not name_or_path.startswith(("./", "../")):
         model, fam, config, h = _load_diffusers_folder(_hub_folder(name_or_path), family)

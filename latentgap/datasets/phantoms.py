@@ -195,13 +195,13 @@ CHEST_PREVALENCE = [0.55, 0.15, 0.12, 0.09, 0.06, 0.03]  # long tail like CXR-LT
 CHEST_SIGNALS = {
     "no_finding": "the real radiograph's anatomy (warped per patient), heart width x0.83-1.17 of the source's, "
     "synthetic fine lung markings; no inserted finding",
-    "nodule": "one round opacity, Gaussian sigma 0.03 w (~2 px), +0.16 intensity, random site in either lung",
-    "effusion": "homogeneous opacity at one lung base rising laterally (meniscus), height 0.08-0.16 w (5-10 px), +0.12",
-    "cardiomegaly": "heart shadow widened by a local warp of the real pixels: heart width x1.24 (cardiothoracic ratio "
-    "~0.52 vs ~0.42 scaled), global, tens of px",
-    "consolidation": "patchy band-limited texture, period ~0.1-0.15 w (6-10 px), +0.16, in a region of one lung",
+    "nodule": "one round opacity, Gaussian sigma 0.03 w (~2 px), +0.25 intensity, random site in either lung",
+    "effusion": "homogeneous opacity at one lung base rising laterally (meniscus), height 0.08-0.16 w (5-10 px), +0.18",
+    "cardiomegaly": "heart shadow widened by a local warp of the real pixels: heart width x1.19 of the patient's "
+    "(cardiothoracic ratio ~0.50 vs ~0.42, patients vary by sd 0.035), global, tens of px",
+    "consolidation": "patchy band-limited texture, period ~0.1-0.15 w (6-10 px), +0.25, in a region of one lung",
     "pneumothorax": "lateral rim of one lung with its markings removed (smoothed, synthetic markings absent) and "
-    "0.06 darker, bounded by a thin bright pleural line (~1 px)",
+    "0.10 darker, bounded by a thin bright pleural line (~1 px, +0.18)",
 }
 CHEST_COMPOSITION = (
     "SYNTHETIC composite: a real computed-radiography chest image (RG1_UNCR.dcm) is the anatomy and texture of every "
@@ -278,7 +278,7 @@ def _chest_image(rng: np.random.Generator, p: dict, label: int, size: int) -> np
     scale = (p["zoom"] * p["lung_h"] / 0.33, p["zoom"] * p["thorax_w"] / 0.39)
     qy, qx = _warp(p, s, scale=scale, offset=jitter)
     # heart size: a horizontal bulge of the real pixels around the heart, width x k at its border
-    k = (p["ctr"] + (0.10 if label == 3 else 0.0) + rng.normal(0, 0.01)) / 0.42
+    k = (p["ctr"] + (0.08 if label == 3 else 0.0) + rng.normal(0, 0.01)) / 0.42
     h = _CR_HEART
     w = np.exp(-(((qx - h["cx"]) / (1.3 * h["half_w"])) ** 2 + ((qy - h["cy"]) / (1.3 * h["half_h"])) ** 2) / 2)
     a = (1 - 1 / k) / np.exp(-((k / 1.3) ** 2) / 2)  # solves: the border at half_w moves to k * half_w
@@ -299,25 +299,25 @@ def _chest_image(rng: np.random.Generator, p: dict, label: int, size: int) -> np
     if label == 1:  # nodule
         ys, xs = np.nonzero(mask)
         j = rng.integers(len(ys))
-        img += 0.16 * np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.03**2))
+        img += 0.25 * np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.03**2))
     elif label == 2:  # effusion: fluid at the lung base with a meniscus rising laterally
         base_y = yy[mask].max()
         height = rng.uniform(0.08, 0.16)
         meniscus = base_y - height * (1 + 0.6 * np.clip(lat * (xx - lx) / half_w, 0, 1))
         fluid = mask & (yy > meniscus)
-        img += 0.12 * gaussian_filter(fluid.astype(np.float32), s * 0.01)
+        img += 0.18 * gaussian_filter(fluid.astype(np.float32), s * 0.01)
     elif label == 4:  # consolidation: patchy band-limited texture in a region of one lung
         ys, xs = np.nonzero(mask)
         j = rng.integers(len(ys))
         region = np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.08**2)) * mask
         patch = np.clip(_bandpass(rng, s, s * 0.03, s * 0.06), 0, None)
-        img += 0.16 * patch * region
+        img += 0.25 * patch * region
     elif label == 5:  # pneumothorax: lateral rim without markings, darker, thin pleural line
         edge = lx + lat * half_w * rng.uniform(0.45, 0.7)
         rim = mask & (((xx - edge) * lat) > 0)
         smooth = gaussian_filter(img, s * 0.02)
-        img = np.where(rim, 0.5 * img + 0.5 * smooth - 0.03 * markings - 0.06, img)
-        img += 0.12 * (np.abs(xx - edge) < 0.012) * mask
+        img = np.where(rim, 0.5 * img + 0.5 * smooth - 0.03 * markings - 0.10, img)
+        img += 0.18 * (np.abs(xx - edge) < 0.012) * mask
     img = img * p["exposure"]
     img += rng.normal(0, 0.02, size=img.shape)  # quantum noise
     return np.clip(img, 0, 1).astype(np.float32)
@@ -382,56 +382,72 @@ def _generate(n_images: int, size: int, seed: int, classes: list, prevalence: li
 DERM_CLASSES = ["NV", "MEL", "BCC", "BKL", "AK", "SCC", "VASC", "DF"]
 DERM_PREVALENCE = [0.51, 0.18, 0.13, 0.10, 0.034, 0.025, 0.011, 0.01]  # ISIC-2019 training-set proportions
 DERM_SIGNALS = {
-    "NV": "round, evenly brown lesion with a regular border",
-    "MEL": "asymmetric lesion, irregular border (radial wobble ~0.05 w) and dark blotches (sigma 0.04 w)",
-    "BCC": "pinkish lesion with thin branching red vessel lines (width ~1 px)",
-    "BKL": "light waxy lesion with small white dots (milia-like, sigma 0.015 w)",
-    "AK": "reddish patch with rough scaly texture (period 2-4 px)",
-    "SCC": "pink-red nodule with a whitish keratin centre (sigma 0.06 w)",
-    "VASC": "several red-purple round lacunae (sigma 0.03 w)",
-    "DF": "brown ring around a central white patch (sigma 0.05 w)",
+    "NV": "round, evenly brown lesion with a regular border (radial wobble <= 0.012 w)",
+    "MEL": "asymmetric lesion, irregular border (radial wobble up to 0.035 w) and three dark blotches (-0.10, sigma "
+    "0.04 w)",
+    "BCC": "pinkish hint; thin branching red vessel lines (width ~1 px, +0.12 red / -0.09 green and blue)",
+    "BKL": "light waxy hint; five small white dots (milia-like, +0.13, sigma 0.015 w = 1 px)",
+    "AK": "reddish hint; rough scaly texture (period 2-4 px, amplitude 0.045)",
+    "SCC": "pink-red hint; whitish keratin centre (+0.13, sigma 0.06 w = 4 px)",
+    "VASC": "red-purple hint; four red-purple round lacunae (-0.12, sigma 0.03 w = 2 px)",
+    "DF": "central white patch (+0.15, sigma 0.05 w = 3 px)",
 }
-DERM_COMPOSITION = "SYNTHETIC, procedural: no dermoscopy image ships in any installable package; no real pixels"
+DERM_NUISANCE = (
+    "in every class: lesion colour drawn per lesion, class colour hints at 20 % weight, mottled pigment texture "
+    "(period 3-8 px, 0.05), faint brown globules (-0.06, sigma 0.03 w) in half the images, 0-3 dark hairs (~1 px), "
+    "skin texture, illumination and noise, so no single cue separates a class"
+)
+DERM_COMPOSITION = ("SYNTHETIC, procedural: no dermoscopy image ships in any installable package; no real pixels. "
+                    f"Nuisance {DERM_NUISANCE}")  # fmt: skip
 
 
 def _derm(rng, p, label, s):
-    if p is None:  # lesion-level parameters: several dermatoscopy images per lesion
+    if p is None:  # lesion-level parameters: several dermatoscopy images per lesion (label stream: do not add draws)
         return dict(skin=rng.uniform([0.75, 0.55, 0.45], [0.95, 0.75, 0.65]), r=rng.uniform(0.18, 0.3),
                     brown=rng.uniform([0.35, 0.2, 0.1], [0.55, 0.35, 0.25]), seed=int(rng.integers(1 << 30)))  # fmt: skip
     yy, xx = _grid(s)
     cy, cx = 0.5 + rng.normal(0, 0.03, 2)
     ang = np.arctan2(yy - cy, xx - cx)
     lrng = np.random.default_rng(p["seed"])  # the same lesion shape in every image of the lesion
-    wobble = 0.05 if label == 1 else 0.01
+    wobble = 0.035 if label == 1 else 0.012
     border = p["r"] * (1 + sum(lrng.uniform(0, wobble) * np.cos(k * ang + lrng.uniform(0, 6.3)) for k in (2, 3, 5)))
     inside = gaussian_filter((np.hypot(yy - cy, xx - cx) < border).astype(np.float32), s * 0.01)
     img = np.ones((3, s, s), np.float32) * p["skin"][:, None, None]
     img *= 1 + 0.03 * _bandpass(rng, s, s * 0.01, s * 0.04)[None]  # skin texture
     colour = {2: [0.8, 0.5, 0.5], 3: [0.65, 0.5, 0.35], 4: [0.75, 0.4, 0.35], 5: [0.85, 0.5, 0.5], 6: [0.55, 0.2, 0.35]}
-    lesion = (0.6 * p["brown"] + 0.4 * np.asarray(colour.get(label, p["brown"])))[:, None, None]  # a hint, not a giveaway
+    lesion = (0.8 * p["brown"] + 0.2 * np.asarray(colour.get(label, p["brown"])))[:, None, None]  # a hint, not a giveaway
+    lesion = lesion * (1 + 0.05 * _bandpass(rng, s, s * 0.02, s * 0.06))[None]  # mottled pigment, every class
     img = img * (1 - inside) + lesion * inside
     rr = lambda: (cy + rng.uniform(-0.6, 0.6) * p["r"], cx + rng.uniform(-0.6, 0.6) * p["r"])  # noqa: E731
+    if rng.random() < 0.5:  # faint brown globules, every class
+        for _ in range(int(rng.integers(1, 3))):
+            img -= 0.06 * _blob(yy, xx, *rr(), 0.03)[None] * inside
     if label == 1:
         for _ in range(3):
-            img -= 0.18 * _blob(yy, xx, *rr(), 0.04)[None] * inside
+            img -= 0.10 * _blob(yy, xx, *rr(), 0.04)[None] * inside
     elif label == 2:
         for _ in range(3):
             y0, x0 = rr()
             t = rng.uniform(0, np.pi)
             line = np.abs((yy - y0) * np.cos(t) - (xx - x0) * np.sin(t)) < 0.6 / s
-            img += (line * inside * _blob(yy, xx, y0, x0, 0.12))[None] * np.array([0.2, -0.15, -0.15])[:, None, None]
+            img += (line * inside * _blob(yy, xx, y0, x0, 0.12))[None] * np.array([0.12, -0.09, -0.09])[:, None, None]
     elif label == 3:
         for _ in range(5):
-            img += 0.25 * _blob(yy, xx, *rr(), 0.015)[None] * inside
+            img += 0.13 * _blob(yy, xx, *rr(), 0.015)[None] * inside
     elif label == 4:
-        img += 0.08 * _bandpass(rng, s, 0.5, s * 0.03)[None] * inside
+        img += 0.045 * _bandpass(rng, s, 0.5, s * 0.03)[None] * inside
     elif label == 5:
-        img += 0.25 * _blob(yy, xx, cy, cx, 0.06)[None]
+        img += 0.13 * _blob(yy, xx, cy, cx, 0.06)[None]
     elif label == 6:
         for _ in range(4):
-            img -= 0.2 * _blob(yy, xx, *rr(), 0.03)[None] * inside * np.array([0.2, 1, 0.5])[:, None, None]
+            img -= 0.12 * _blob(yy, xx, *rr(), 0.03)[None] * inside * np.array([0.2, 1, 0.5])[:, None, None]
     elif label == 7:
-        img += 0.3 * _blob(yy, xx, cy, cx, 0.05)[None]
+        img += 0.15 * _blob(yy, xx, cy, cx, 0.05)[None]
+    for _ in range(int(rng.integers(0, 4))):  # dark hairs: gently curved ~1 px lines across the image, every class
+        y0, x0, t, bend = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, np.pi), rng.uniform(-1.5, 1.5)
+        u = (yy - y0) * np.cos(t) - (xx - x0) * np.sin(t)
+        v = (yy - y0) * np.sin(t) + (xx - x0) * np.cos(t)
+        img *= 1 - rng.uniform(0.3, 0.6) * (np.abs(u - bend * v**2) < 0.6 / s)[None]
     img = img * rng.uniform(0.9, 1.1) + rng.normal(0, 0.02, img.shape)
     return img.astype(np.float32)
 

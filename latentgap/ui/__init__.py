@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from latentgap.ui.classes import build_classes_tab
 from latentgap.ui.diagnose import build_diagnose_tab
+from latentgap.ui.export import build_export_tab
 from latentgap.ui.noise import build_noise_tab
 from latentgap.ui.overview import build_overview
 
@@ -26,8 +28,12 @@ def build_app(home: Path, supervisor=None):
                 build_overview(app, home)
             with gr.Tab("Noise curves"):
                 build_noise_tab(app, home)
+            with gr.Tab("Classes"):
+                build_classes_tab(app, home)
             with gr.Tab("Diagnose"):
                 build_diagnose_tab(app, home, supervisor)
+            with gr.Tab("Export"):
+                build_export_tab(app, home)
     return app
 
 

@@ -70,7 +70,7 @@ def submit(home: Path, uploaded, reference, family, datasets, profile, max_sampl
     source, label = resolve_source(home, uploaded, reference)
     store, ids = Store(home), []
     for dataset in datasets:
-        spec = DiagnosisSpec(autoencoder=source, dataset=dataset, profile=profile, seed=int(seed or 0),
+        spec = DiagnosisSpec(autoencoder=source, dataset=dataset, profile=profile, seed=int(seed or 0), label=label,
                              family=None if family in (None, "", "auto") else family,
                              max_samples=int(max_samples) if max_samples else None)  # fmt: skip
         job_label = f"{label} ({info['family']}) · {dataset} · {profile}"
@@ -106,7 +106,8 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
                 "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
                 "page reload. Embedded benchmarks are **SYNTHETIC**.")  # fmt: skip
     with gr.Row():
-        upload = gr.File(label="checkpoint file", file_types=list(UPLOAD_SUFFIXES), type="filepath", scale=2)
+        upload = gr.File(label="checkpoint file", file_types=list(UPLOAD_SUFFIXES), type="filepath", scale=2,
+                         elem_id="checkpoint-upload")
         with gr.Column(scale=2):
             reference = gr.Dropdown([f"zoo:{n}" for n in ZOO], value="zoo:sd-vae-mini", allow_custom_value=True,
                                     label="…or a zoo model, local path or hub id")  # fmt: skip

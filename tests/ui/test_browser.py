@@ -40,3 +40,29 @@ def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnose
     page.get_by_text("Learnability along the diffusion trajectory").wait_for(timeout=60_000)
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 4  # four latent classifiers
     page.screenshot(path=str(ARTIFACTS / "noise-curves.png"), full_page=True)
+
+
+def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_path):
+    """Diagnose tab: the file input, family detection, a queued smoke diagnosis, the job list, the gap table."""
+    from safetensors.torch import save_file
+
+    from tests.autoencoders.conftest import tiny_model, to_ldm_layout
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    ckpt = tmp_path / "uploaded-vae.safetensors"
+    save_file({k: v.contiguous() for k, v in to_ldm_layout(tiny_model("sd-vae").state_dict()).items()}, str(ckpt))
+    page.goto(serve(tmp_path / "home"), wait_until="networkidle")
+    page.get_by_role("tab", name="Diagnose").click()
+    page.locator("#checkpoint-upload input[type=file]").set_input_files(str(ckpt))
+    page.get_by_text("uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Detect family").click()
+    page.get_by_text("sdxl-vae").filter(visible=True).first.wait_for(timeout=60_000)  # detection lists the alternative
+    page.get_by_label("smoke").check()
+    page.get_by_role("button", name="Diagnose", exact=True).click()
+    page.get_by_text("queued 1 job").wait_for(timeout=60_000)
+    page.get_by_text("done", exact=True).filter(visible=True).first.wait_for(timeout=600_000)  # live job list
+    page.screenshot(path=str(ARTIFACTS / "diagnose.png"), full_page=True)
+    page.get_by_role("tab", name="Overview").click()
+    page.get_by_role("button", name="Refresh").click()
+    page.get_by_text("upload:uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "overview-after-upload.png"), full_page=True)

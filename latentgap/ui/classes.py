@@ -1,0 +1,34 @@
+"""Classes tab: per-class accuracy in each space and the confusion matrices side by side, for one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def classes_view(home: Path, run_id: str | None):
+    from latentgap.plots import class_accuracy_bars, confusion_grid
+    from latentgap.store import Store
+
+    store = Store(home)
+    if not run_id:
+        return class_accuracy_bars(store.class_metrics("-")), confusion_grid(store.confusion("-"), [])
+    names = json.loads(store.runs().set_index("run_id").loc[run_id, "summary"]).get("class_names", [])
+    return class_accuracy_bars(store.class_metrics(run_id)), confusion_grid(store.confusion(run_id), names)
+
+
+def build_classes_tab(app, home: Path) -> None:
+    import gradio as gr
+
+    from latentgap.ui.noise import run_choices
+
+    run = gr.Dropdown(label="run", choices=[])
+    bars = gr.Plot(label="per-class accuracy")
+    grid = gr.Plot(label="confusion matrices")
+
+    def refresh_runs():
+        choices = run_choices(home)
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+    app.load(refresh_runs, outputs=run, api_name=False)
+    run.change(lambda r: classes_view(home, r), run, [bars, grid], api_name="classes")
