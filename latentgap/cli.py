@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     p.add_argument("--run", help="only this run id")
     p.add_argument("--kind", default="metrics", choices=list(RESULT_KINDS),
-                   help="metrics: every metric record (default); structure: latent-structure statistics; "
+                   help="metrics: every metric record (default); gap: one row per run with image / reconstruction "
+                   "/ latent balanced accuracy, gap and fidelity loss with CIs, PSNR and SSIM; "
+                   "structure: latent-structure statistics; "
                    "tests: paired test of latent vs reconstruction across all stored folds and runs; "
                    "correlation: how each structure statistic correlates with the gap across runs")  # fmt: skip
 
@@ -184,8 +186,16 @@ def _correlation(store):
     return structure_gap_correlation(store.structure(), store.gap_table())
 
 
+def _gap(store):
+    """One row per run: the gap table joined with reconstruction PSNR / SSIM."""
+    fid = store.fidelity().pivot_table(index="run_id", columns="metric", values="value").reset_index()
+    gap = store.gap_table()
+    return gap.merge(fid, on="run_id", how="left") if not fid.empty else gap
+
+
 RESULT_KINDS = {
     "metrics": lambda store: store.results(),
+    "gap": _gap,
     "structure": lambda store: store.structure(),
     "tests": _tests,
     "correlation": _correlation,
@@ -215,9 +225,15 @@ def cmd_inspect(args) -> int:
     if args.json:
         print(json.dumps(info, indent=1))
     else:
-        alt = f" (same architecture as {', '.join(info['alternatives'])}: --family to choose)" if info["alternatives"] else ""
-        print(f"{info['name']}: family {info['family']}{alt}, {info['layout']} keys, {info['latent_channels']} latent "
-              f"channels, f{info['downsampling_factor']}, {info['parameters']:,} parameters, hash {info['hash']}")
+        alt = (
+            f" (same architecture as {', '.join(info['alternatives'])}: --family to choose)"
+            if info["alternatives"]
+            else ""
+        )
+        print(
+            f"{info['name']}: family {info['family']}{alt}, {info['layout']} keys, {info['latent_channels']} latent "
+            f"channels, f{info['downsampling_factor']}, {info['parameters']:,} parameters, hash {info['hash']}"
+        )
         for note in info["notes"]:
             print(f"  - {note}")
     return 0
@@ -274,8 +290,15 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"diagnose": cmd_diagnose, "inspect": cmd_inspect, "results": cmd_results, "zoo": cmd_zoo,
-            "data": cmd_data, "worker": cmd_worker, "serve": cmd_serve}
+COMMANDS = {
+    "diagnose": cmd_diagnose,
+    "inspect": cmd_inspect,
+    "results": cmd_results,
+    "zoo": cmd_zoo,
+    "data": cmd_data,
+    "worker": cmd_worker,
+    "serve": cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,7 +72,9 @@ def run_job(store: Store, job_id: str, spec: DiagnosisSpec, home: Path) -> None:
         store.update_job(job_id, status="failed", error=str(e), step="failed")
         return
     except Exception as e:  # any other crash of a job is reported on its row; the worker lives on
-        store.update_job(job_id, status="failed", error=f"internal error ({type(e).__name__}: {str(e)[:200]})", step="failed")
+        store.update_job(
+            job_id, status="failed", error=f"internal error ({type(e).__name__}: {str(e)[:200]})", step="failed"
+        )
         return
     store.update_job(job_id, status="done", run_id=run_id, progress=1.0, step="done")
 

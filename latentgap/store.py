@@ -73,7 +73,9 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
     con = duckdb.connect()
     try:
         con.register("frame", df)
-        con.execute(f"COPY frame TO '{Path(path).as_posix()}' (FORMAT {fmt.upper()}{', HEADER' if fmt == 'csv' else ''})")
+        con.execute(
+            f"COPY frame TO '{Path(path).as_posix()}' (FORMAT {fmt.upper()}{', HEADER' if fmt == 'csv' else ''})"
+        )
     finally:
         con.close()
     return Path(path)
@@ -243,7 +245,9 @@ class Store:
             [run_id],
         )
 
-    def paired_scores(self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent") -> pd.DataFrame:
+    def paired_scores(
+        self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent"
+    ) -> pd.DataFrame:
         """Clean test scores of spaces a and b paired by (run, fold): the input of the paired significance test."""
         return self._query(
             """SELECT r.run_id, r.autoencoder, r.dataset, r.profile, m.fold,

@@ -40,7 +40,9 @@ RULES: dict[str, Callable[[Shapes], bool]] = {
     "vq": lambda s: "quantize.embedding.weight" in s,
     "flux2-vae": lambda s: "bn.running_mean" in s,
     "medvae": _medvae,
-    "dc-ae": lambda s: "encoder.conv_in.weight" in s and any(re.match(r"encoder\.down_blocks\.\d+\.\d+\.", k) for k in s),
+    "dc-ae": lambda s: (
+        "encoder.conv_in.weight" in s and any(re.match(r"encoder\.down_blocks\.\d+\.\d+\.", k) for k in s)
+    ),
     "taesd": lambda s: any(k.startswith("encoder.layers.") for k in s),
     "flux1-vae": lambda s: kl_latent_channels(s) == 16 and "quant_conv.weight" not in s,
     "sd-vae": lambda s: kl_latent_channels(s) == 4,

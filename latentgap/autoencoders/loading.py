@@ -83,11 +83,17 @@ class LoadedAutoencoder:
             return ((latents - self.family.shift_factor) * self.family.scaling_factor).astype(np.float32)
         bn, (ph, pw) = self.model.bn, self.config.get("patch_size", (2, 2))
         n, c, h, w = latents.shape
-        p = latents.reshape(n, c, h // ph, ph, w // pw, pw).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * ph * pw, h // ph, w // pw)
+        p = (
+            latents.reshape(n, c, h // ph, ph, w // pw, pw)
+            .transpose(0, 1, 3, 5, 2, 4)
+            .reshape(n, c * ph * pw, h // ph, w // pw)
+        )
         mean = bn.running_mean.numpy()[None, :, None, None]
         std = np.sqrt(bn.running_var.numpy() + self.config.get("batch_norm_eps", 1e-4))[None, :, None, None]
         p = (p - mean) / std
-        return p.reshape(n, c, ph, pw, h // ph, w // pw).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h, w).astype(np.float32)
+        return (
+            p.reshape(n, c, ph, pw, h // ph, w // pw).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h, w).astype(np.float32)
+        )
 
     def describe(self) -> dict:
         """What `inspect --json` prints."""
@@ -122,13 +128,17 @@ def detect_family(config: dict, override: str | None = None) -> Family:
     if cls == "AutoencoderKL":
         matches = [f for f in matches if f.latent_channels == ch]
     if not matches:
-        tried = ", ".join(f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values())
+        tried = ", ".join(
+            f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values()
+        )
         raise LatentgapError(f"no known family matches {cls} with {ch} latent channels; tried: {tried}")
     return matches[0]
 
 
 # --- folders -------------------------------------------------------------------------------------------------
 def _load_diffusers_folder(folder: Path, family_override: str | None):
+    import torch
+
     if not (folder / "config.json").exists() and (folder / "vae" / "config.json").exists():
         folder = folder / "vae"  # a whole pipeline folder: its autoencoder
     config_file = folder / "config.json"
@@ -144,7 +154,7 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
     family = detect_family(config, family_override)
     try:
         model = family.build_class().from_pretrained(folder, local_files_only=True, use_safetensors=True,
-                                                     low_cpu_mem_usage=False)  # fmt: skip
+                                                     low_cpu_mem_usage=False, torch_dtype=torch.float32)  # fmt: skip
     except (OSError, ValueError, RuntimeError, TypeError) as e:
         raise LatentgapError(f"{folder.name}: could not load the weights ({str(e).splitlines()[0][:200]})") from None
     model.eval().requires_grad_(False)
@@ -165,9 +175,13 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
         head = f.read(132)
     for magic, what in NOT_CHECKPOINTS.items():
         if head.startswith(magic):
-            raise LatentgapError(f"{path.name} is {what}, not a checkpoint; give .safetensors (preferred) or .ckpt weights")
+            raise LatentgapError(
+                f"{path.name} is {what}, not a checkpoint; give .safetensors (preferred) or .ckpt weights"
+            )
     if head[128:132] == b"DICM":
-        raise LatentgapError(f"{path.name} is a DICOM image, not a checkpoint; give .safetensors (preferred) or .ckpt weights")
+        raise LatentgapError(
+            f"{path.name} is a DICOM image, not a checkpoint; give .safetensors (preferred) or .ckpt weights"
+        )
     if path.suffix == ".safetensors" or _looks_like_safetensors(head, path):
         return _read_safetensors(path)
     if zipfile.is_zipfile(path):
@@ -222,7 +236,9 @@ def unwrap_state_dict(obj: dict, name: str) -> tuple[dict, list[str]]:
         vae = {k: v for k, v in sd.items() if k.startswith(("first_stage_model.", "vae."))}
         if not vae:
             raise LatentgapError(f"{name} is a diffusion-model checkpoint without autoencoder weights")
-        notes.append(f"full diffusion checkpoint: kept its {len(vae)} autoencoder tensors, dropped {len(sd) - len(vae)}")
+        notes.append(
+            f"full diffusion checkpoint: kept its {len(vae)} autoencoder tensors, dropped {len(sd) - len(vae)}"
+        )
         sd = vae
     for prefix in WRAPPER_PREFIXES:
         if all(k.startswith(prefix) for k in sd):
@@ -257,8 +273,14 @@ def infer_config(det: Detection, sd: dict, metadata: dict) -> dict:
     if fam.latent_kind not in ("kl", "vq"):
         return config  # DC-AE / TAESD: full-size template; a different size needs its config.json
     ldm = det.layout == "ldm"
-    block = (r"encoder\.down\.(\d+)\.block\.0\.conv1\.weight", "encoder.down.{}.block.0.conv1.weight") if ldm else (
-        r"encoder\.down_blocks\.(\d+)\.resnets\.0\.conv1\.weight", "encoder.down_blocks.{}.resnets.0.conv1.weight")
+    block = (
+        (r"encoder\.down\.(\d+)\.block\.0\.conv1\.weight", "encoder.down.{}.block.0.conv1.weight")
+        if ldm
+        else (
+            r"encoder\.down_blocks\.(\d+)\.resnets\.0\.conv1\.weight",
+            "encoder.down_blocks.{}.resnets.0.conv1.weight",
+        )
+    )
     n_blocks = _count(shapes, block[0])
     channels = [shapes[block[1].format(i)][0] for i in range(n_blocks)]
     per_block = r"encoder\.down\.0\.block\.(\d+)\.conv1" if ldm else r"encoder\.down_blocks\.0\.resnets\.(\d+)\.conv1"
@@ -273,10 +295,14 @@ def infer_config(det: Detection, sd: dict, metadata: dict) -> dict:
     if fam.latent_kind == "kl":
         config.update(latent_channels=kl_latent_channels(shapes))
         if fam.model_class.endswith("AutoencoderKL"):
-            config.update(use_quant_conv="quant_conv.weight" in shapes, use_post_quant_conv="post_quant_conv.weight" in shapes)
+            config.update(
+                use_quant_conv="quant_conv.weight" in shapes, use_post_quant_conv="post_quant_conv.weight" in shapes
+            )
     else:
         emb = shapes["quantize.embedding.weight"]
-        config.update(latent_channels=shapes["encoder.conv_out.weight"][0], num_vq_embeddings=emb[0], vq_embed_dim=emb[1])
+        config.update(
+            latent_channels=shapes["encoder.conv_out.weight"][0], num_vq_embeddings=emb[0], vq_embed_dim=emb[1]
+        )
     return config
 
 
@@ -328,7 +354,9 @@ def _load_single_file(path: Path, family_override: str | None, max_mb: float):
     try:
         sd = to_diffusers_keys(sd, det, config)
     except (KeyError, IndexError, ValueError, RuntimeError) as e:
-        raise LatentgapError(f"{path.name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete") from None
+        raise LatentgapError(
+            f"{path.name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete"
+        ) from None
     _check_finite(sd, path.name)
     model = _build(det.family, config, sd, path.name)
     return model, det, dict(model.config), notes
@@ -339,7 +367,10 @@ def export_single_file(ae: LoadedAutoencoder, path: Path) -> Path:
     from safetensors.torch import save_file
 
     sd = {k: v.contiguous() for k, v in ae.model.state_dict().items()}
-    meta = {"family": ae.family.name, "config": json.dumps({k: v for k, v in ae.config.items() if not k.startswith("_")})}
+    meta = {
+        "family": ae.family.name,
+        "config": json.dumps({k: v for k, v in ae.config.items() if not k.startswith("_")}),
+    }
     save_file(sd, str(path), metadata=meta)
     return path
 

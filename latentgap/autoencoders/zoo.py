@@ -43,6 +43,7 @@ class ZooModel:
 
 
 KL_MINI = dict(block_out_channels=[32, 64, 128, 128], layers_per_block=1, norm_num_groups=16, sample_size=64)
+KL_SMALL = dict(block_out_channels=[16, 32, 64, 64], layers_per_block=1, norm_num_groups=16, sample_size=64)  # ~1 M
 SHORT = ZooRecipe(steps_small=500, steps_large=100)  # ~3 min on a 2-core CPU: the rest of the zoo stays cheap
 FINE_TUNE = ZooRecipe(steps_small=0, steps_large=250, lr=2e-4)  # medical fine-tuning at the quick resolution
 
@@ -52,14 +53,14 @@ ZOO: dict[str, ZooModel] = {
         ZooModel("sd-vae-mini", "sd-vae", "SD-architecture KL-f8 VAE, 4 latent channels, 3.9 M parameters, "
                  "general-domain pretrained", KL_MINI),
         ZooModel("sdxl-vae-mini", "sdxl-vae", "SDXL-architecture KL-f8 VAE (same layout as SD, own training run), "
-                 "4 latent channels", KL_MINI, replace(SHORT, seed=1)),
+                 "4 latent channels, half the width of sd-vae-mini", KL_SMALL, replace(SHORT, seed=1)),
         ZooModel("flux1-vae-mini", "flux1-vae", "FLUX.1-architecture KL-f8 VAE, 16 latent channels, no quant convs",
                  {**KL_MINI, "latent_channels": 16, "use_quant_conv": False, "use_post_quant_conv": False}, SHORT),
-        ZooModel("sd3-vae-mini", "sd3-vae", "SD3-architecture KL-f8 VAE, 16 latent channels, no quant convs",
-                 {**KL_MINI, "latent_channels": 16, "use_quant_conv": False, "use_post_quant_conv": False},
-                 replace(SHORT, seed=1)),
+        ZooModel("sd3-vae-mini", "sd3-vae", "SD3-architecture KL-f8 VAE, 16 latent channels, no quant convs, half "
+                 "the width of flux1-vae-mini", {**KL_SMALL, "latent_channels": 16, "use_quant_conv": False,
+                                                 "use_post_quant_conv": False}, replace(SHORT, seed=1)),
         ZooModel("flux2-vae-mini", "flux2-vae", "FLUX.2-architecture KL-f8 VAE, 32 latent channels, batch-norm "
-                 "statistics over 2x2 patches", {**KL_MINI, "latent_channels": 32}, SHORT),
+                 "statistics over 2x2 patches", {**KL_SMALL, "latent_channels": 32}, SHORT),
         ZooModel("medvae-mini", "medvae", "MedVAE-architecture 4x1 (f4, 1 latent channel, 1-channel input) KL AE "
                  "with its channel-projection head, general-domain pretrained (grayscale)",
                  dict(ch=16, ch_mult=[1, 2, 4], num_res_blocks=1, norm_num_groups=16), SHORT),
@@ -132,6 +133,15 @@ class BenchmarkSampler:
         return torch.where(torch.from_numpy(self.rng.random(batch_size) < 0.5)[:, None, None, None], x.flip(3), x)
 
 
+def save_weights(ae, out_dir: Path) -> None:
+    """Save as a diffusers folder with float16 weights: the zoo ships inside the repo (50 MB budget); loading
+    casts back to float32, and float16 rounding (~3 significant digits) is far below the models' error."""
+    import torch
+
+    ae.to(torch.float16).save_pretrained(out_dir, safe_serialization=True)
+    ae.to(torch.float32)
+
+
 def _reconstruction_loss(ae, family, x, recipe: ZooRecipe):
     """L1 + image-gradient L1 + the family's regulariser (KL for KL AEs, commitment for VQ)."""
     from latentgap.autoencoders.families import LATENT_KINDS
@@ -165,7 +175,11 @@ def _fit_batch_norm(ae, sampler, batches: int = 32, batch_size: int = 16, size: 
         for _ in range(batches):
             z = ae.encode(sampler.batch(batch_size, size)).latent_dist.mode()
             n, c, h, w = z.shape
-            p = z.view(n, c, h // ph, ph, w // pw, pw).permute(0, 1, 3, 5, 2, 4).reshape(n, c * ph * pw, h // ph, w // pw)
+            p = (
+                z.view(n, c, h // ph, ph, w // pw, pw)
+                .permute(0, 1, 3, 5, 2, 4)
+                .reshape(n, c * ph * pw, h // ph, w // pw)
+            )
             ae.bn(p)
     ae.bn.momentum = ae.config.batch_norm_momentum
 
@@ -199,7 +213,10 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
     total = n_small + n_large
     warmup = 0 if model_spec.init_from else 100
     sched = torch.optim.lr_scheduler.LambdaLR(  # warm-up from scratch, then cosine to 5 %
-        opt, lambda s: min(1.0, (s + 1) / max(warmup, 1)) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / max(total, 1))))
+        opt,
+        lambda s: (
+            min(1.0, (s + 1) / max(warmup, 1)) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / max(total, 1))))
+        ),
     )
     started = time.time()
     ae.train()
@@ -217,7 +234,7 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
         _fit_batch_norm(ae, sampler)
     out_dir = Path(out_dir) if out_dir else zoo_path(name)
     ae.eval()
-    ae.save_pretrained(out_dir, safe_serialization=True)
+    save_weights(ae, out_dir)
     (out_dir / "training.json").write_text(
         json.dumps(
             {
@@ -248,7 +265,9 @@ def evaluate(name: str, folder: Path | None = None, n: int = 256, size: int = 64
 
     ae = load_autoencoder(str(folder) if folder else f"zoo:{name}", family=get_zoo_model(name).family)
     held_out = ((CorpusSampler(seed=10_000 + get_zoo_model(name).recipe.seed).batch(n, size) + 1) / 2).numpy()
-    out = {"general-domain crops (held out)": reconstruction_fidelity(held_out, encode_decode(ae, held_out, 32, "cpu")[1])}
+    out = {
+        "general-domain crops (held out)": reconstruction_fidelity(held_out, encode_decode(ae, held_out, 32, "cpu")[1])
+    }
     for bench in registry.BENCHMARKS:
         images = registry.load(bench, size, n_images=n, seed=1).images  # seed 1: not the diagnosis data
         recon = encode_decode(ae, images, 32, "cpu")[1]

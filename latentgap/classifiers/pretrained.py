@@ -64,7 +64,11 @@ def load_backbone(model: nn.Module, path: str | Path) -> dict:
     loaded, skipped = {}, []
     for key, target in own.items():
         src = sd.get(key)
-        if src is not None and src.numel() == target.numel() and src.dtype.is_floating_point == target.dtype.is_floating_point:
+        if (
+            src is not None
+            and src.numel() == target.numel()
+            and src.dtype.is_floating_point == target.dtype.is_floating_point
+        ):
             loaded[key] = src.reshape(target.shape).to(target.dtype)
         elif not key.endswith("num_batches_tracked"):
             skipped.append(key)

@@ -106,8 +106,13 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
                 "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
                 "page reload. Embedded benchmarks are **SYNTHETIC**.")  # fmt: skip
     with gr.Row():
-        upload = gr.File(label="checkpoint file", file_types=list(UPLOAD_SUFFIXES), type="filepath", scale=2,
-                         elem_id="checkpoint-upload")
+        upload = gr.File(
+            label="checkpoint file",
+            file_types=list(UPLOAD_SUFFIXES),
+            type="filepath",
+            scale=2,
+            elem_id="checkpoint-upload",
+        )
         with gr.Column(scale=2):
             reference = gr.Dropdown([f"zoo:{n}" for n in ZOO], value="zoo:sd-vae-mini", allow_custom_value=True,
                                     label="…or a zoo model, local path or hub id")  # fmt: skip
@@ -146,7 +151,9 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         from latentgap.store import Store
 
         ok = Store(home).retry_job((jid or "").strip())
-        return ("requeued " if ok else "only failed or cancelled jobs can be retried: ") + (jid or "(no id)"), jobs_table(home)
+        return ("requeued " if ok else "only failed or cancelled jobs can be retried: ") + (
+            jid or "(no id)"
+        ), jobs_table(home)
 
     inputs = [upload, reference, family, datasets, profile, max_samples, seed]
     detect_btn.click(guarded(lambda u, r, f: detect(home, u, r, f)), [upload, reference, family], detected,
@@ -154,6 +161,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
     submit_btn.click(guarded(on_submit), inputs, [message, jobs], api_name="diagnose")
     cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")
     retry_btn.click(on_retry, job_id, [message, jobs], api_name="retry")
+
     def on_select(evt: gr.SelectData):
         return evt.row_value[0] if evt.row_value else ""
 

@@ -39,7 +39,9 @@ def build_export_tab(app, home: Path) -> None:
         fmt = gr.Radio(["csv", "parquet"], value="csv", label="format")
         go_btn = gr.Button("Export")
     file = gr.File(label="download", interactive=False)
-    gr.Markdown("Figures: each plot's toolbar downloads a PNG. Results of SYNTHETIC benchmarks carry `synthetic = true`.")
+    gr.Markdown(
+        "Figures: each plot's toolbar downloads a PNG. Results of SYNTHETIC benchmarks carry `synthetic = true`."
+    )
 
     def run(t, f):
         try:
