@@ -18,14 +18,16 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, label as connected_components, minimum_filter, zoom
+from scipy.ndimage import gaussian_filter, minimum_filter, zoom
+from scipy.ndimage import label as connected_components
 
 from latentgap.errors import LatentgapError
 
 # --- real pixels that ship inside installable packages ---------------------------------------------------------------
 _NEMA_WG04 = ("NEMA WG-04 compression test images (ftp://medical.nema.org/MEDICAL/Dicom/DataSets/WG04), as stated in "
               "pydicom's data/test_files/README.txt")  # fmt: skip
-_PYDICOM_README = "pydicom's README for its test files: 'I believe there is no restriction on using any of these files in this manner'"
+_PYDICOM_README = ("pydicom's README for its test files: 'I believe there is no restriction on using any of these "
+                   "files in this manner'")  # fmt: skip
 SOURCE_FILES = {
     "RG1_UNCR.dcm": dict(
         package="pydicom-data",
@@ -39,8 +41,8 @@ SOURCE_FILES = {
     ),
     "explicit_VR-UN.dcm": dict(
         package="pydicom-data",
-        content="axial abdominal CT slice at the level of the pancreas and kidneys (BodyPartExamined PANCREAS), 512x512, "
-        "values in HU, JPEG 2000 (decoded by Pillow through pydicom)",
+        content="axial abdominal CT slice at the level of the pancreas and kidneys (BodyPartExamined PANCREAS), "
+        "512x512, values in HU, JPEG 2000 (decoded by Pillow through pydicom)",
         provenance="test data of pydicom issue #968; original image from The Cancer Imaging Archive (TCIA, 'freely "
         "available de-identified datasets', collection not named), compressed with gdcmconv --j2k (pydicom README)",
         license="file distributed in pydicom-data under its MIT license; the TCIA collection is not named, so the "
@@ -66,7 +68,10 @@ SOURCE_FILES = {
 }
 GENERATOR_SOURCES = {"phantom_chest": ("RG1_UNCR.dcm",), "phantom_ct": ("explicit_VR-UN.dcm", "CT_small.dcm"),
                      "phantom_echo": ("color3d_jpeg_baseline.dcm",), "phantom_derm": ()}  # fmt: skip
-PACKAGE_LICENSES = {"pydicom": "MIT (https://github.com/pydicom/pydicom)", "pydicom-data": "MIT (https://github.com/pydicom/pydicom-data)"}
+PACKAGE_LICENSES = {
+    "pydicom": "MIT (https://github.com/pydicom/pydicom)",
+    "pydicom-data": "MIT (https://github.com/pydicom/pydicom-data)",
+}
 
 
 def _source_path(name: str) -> str:
@@ -78,12 +83,13 @@ def _source_path(name: str) -> str:
     except ImportError:
         path = None
     if path is None:
-        raise LatentgapError(f"real pixels {name!r} not found locally: the embedded benchmarks read them offline from the "
-                             "pydicom and pydicom-data packages; install them with `pip install -r requirements.txt`")  # fmt: skip
+        raise LatentgapError(f"real pixels {name!r} not found locally: the embedded benchmarks read them offline "
+                             "from the pydicom and pydicom-data packages; install them with "
+                             "`pip install -r requirements.txt`")  # fmt: skip
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -96,12 +102,13 @@ def sources(generator: str) -> list[dict]:
         info = dict(SOURCE_FILES[name])
         path = _source_path(name)
         pkg = info.pop("package")
+        where = Path(path).relative_to(Path(path).parents[2]).as_posix()  # inside site-packages
         out.append(dict(file=name, package=f"{pkg} {metadata.version(pkg)}", package_license=PACKAGE_LICENSES[pkg],
-                        path=Path(path).relative_to(Path(path).parents[2]).as_posix(), sha256=_sha256(path), **info))  # fmt: skip
+                        path=where, sha256=_sha256(path), **info))  # fmt: skip
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dicom(name: str, frames: tuple[int, ...] | None = None) -> np.ndarray:
     """Pixels of a packaged DICOM as float32 (frames, H, W) in modality units (rescale applied); colour -> luminance."""
     import pydicom
@@ -124,7 +131,9 @@ def _resize(a: np.ndarray, h: int, w: int | None = None) -> np.ndarray:
 
     w = w or h
     down = h < a.shape[0] and w < a.shape[1]
-    out = Image.fromarray(np.ascontiguousarray(a, np.float32), mode="F").resize((w, h), Image.BOX if down else Image.BILINEAR)
+    out = Image.fromarray(np.ascontiguousarray(a, np.float32), mode="F").resize(
+        (w, h), Image.BOX if down else Image.BILINEAR
+    )
     return np.asarray(out, np.float32)
 
 
@@ -195,13 +204,15 @@ CHEST_PREVALENCE = [0.55, 0.15, 0.12, 0.09, 0.06, 0.03]  # long tail like CXR-LT
 CHEST_SIGNALS = {
     "no_finding": "the real radiograph's anatomy (warped per patient), heart width x0.83-1.17 of the source's, "
     "synthetic fine lung markings; no inserted finding",
-    "nodule": "one round opacity, Gaussian sigma 0.03 w (~2 px), +0.25 intensity, random site in either lung",
-    "effusion": "homogeneous opacity at one lung base rising laterally (meniscus), height 0.08-0.16 w (5-10 px), +0.18",
+    "nodule": "one well-circumscribed round opacity (radius 0.05 w ~3 px, edge width 0.006 w; sharper than the "
+    "source's own opacities), +0.45 intensity, random site in either lung",
+    "effusion": "homogeneous opacity at one lung base rising laterally (meniscus), height 0.08-0.16 w (5-10 px), +0.15",
     "cardiomegaly": "heart shadow widened by a local warp of the real pixels: heart width x1.19 of the patient's "
     "(cardiothoracic ratio ~0.50 vs ~0.42, patients vary by sd 0.035), global, tens of px",
-    "consolidation": "patchy band-limited texture, period ~0.1-0.15 w (6-10 px), +0.25, in a region of one lung",
+    "consolidation": "patchy band-limited texture, period ~0.1-0.15 w (6-10 px), +0.4, in a region (sigma 0.09 w) "
+    "of one lung",
     "pneumothorax": "lateral rim of one lung with its markings removed (smoothed, synthetic markings absent) and "
-    "0.10 darker, bounded by a thin bright pleural line (~1 px, +0.18)",
+    "0.18 darker, 0.2-0.33 of the lung's width (3-7 px), bounded by a thin bright pleural line (~1 px, +0.2)",
 }
 CHEST_COMPOSITION = (
     "SYNTHETIC composite: a real computed-radiography chest image (RG1_UNCR.dcm) is the anatomy and texture of every "
@@ -299,25 +310,26 @@ def _chest_image(rng: np.random.Generator, p: dict, label: int, size: int) -> np
     if label == 1:  # nodule
         ys, xs = np.nonzero(mask)
         j = rng.integers(len(ys))
-        img += 0.25 * np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.03**2))
+        r = np.hypot(xx - xx[ys[j], xs[j]], yy - yy[ys[j], xs[j]])
+        img += 0.45 / (1 + np.exp(np.minimum((r - 0.05) / 0.006, 50)))  # sharper-edged than the real opacities
     elif label == 2:  # effusion: fluid at the lung base with a meniscus rising laterally
         base_y = yy[mask].max()
         height = rng.uniform(0.08, 0.16)
         meniscus = base_y - height * (1 + 0.6 * np.clip(lat * (xx - lx) / half_w, 0, 1))
         fluid = mask & (yy > meniscus)
-        img += 0.18 * gaussian_filter(fluid.astype(np.float32), s * 0.01)
+        img += 0.15 * gaussian_filter(fluid.astype(np.float32), s * 0.01)
     elif label == 4:  # consolidation: patchy band-limited texture in a region of one lung
         ys, xs = np.nonzero(mask)
         j = rng.integers(len(ys))
-        region = np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.08**2)) * mask
+        region = np.exp(-((xx - xx[ys[j], xs[j]]) ** 2 + (yy - yy[ys[j], xs[j]]) ** 2) / (2 * 0.09**2)) * mask
         patch = np.clip(_bandpass(rng, s, s * 0.03, s * 0.06), 0, None)
-        img += 0.25 * patch * region
+        img += 0.4 * patch * region
     elif label == 5:  # pneumothorax: lateral rim without markings, darker, thin pleural line
-        edge = lx + lat * half_w * rng.uniform(0.45, 0.7)
+        edge = lx + lat * half_w * rng.uniform(0.35, 0.6)
         rim = mask & (((xx - edge) * lat) > 0)
         smooth = gaussian_filter(img, s * 0.02)
-        img = np.where(rim, 0.5 * img + 0.5 * smooth - 0.03 * markings - 0.10, img)
-        img += 0.18 * (np.abs(xx - edge) < 0.012) * mask
+        img = np.where(rim, 0.5 * img + 0.5 * smooth - 0.03 * markings - 0.18, img)
+        img += 0.2 * (np.abs(xx - edge) < 0.012) * mask
     img = img * p["exposure"]
     img += rng.normal(0, 0.02, size=img.shape)  # quantum noise
     return np.clip(img, 0, 1).astype(np.float32)
@@ -383,17 +395,17 @@ DERM_CLASSES = ["NV", "MEL", "BCC", "BKL", "AK", "SCC", "VASC", "DF"]
 DERM_PREVALENCE = [0.51, 0.18, 0.13, 0.10, 0.034, 0.025, 0.011, 0.01]  # ISIC-2019 training-set proportions
 DERM_SIGNALS = {
     "NV": "round, evenly brown lesion with a regular border (radial wobble <= 0.012 w)",
-    "MEL": "asymmetric lesion, irregular border (radial wobble up to 0.035 w) and three dark blotches (-0.10, sigma "
+    "MEL": "asymmetric lesion, irregular border (radial wobble up to 0.035 w) and three dark blotches (-0.12, sigma "
     "0.04 w)",
     "BCC": "pinkish hint; thin branching red vessel lines (width ~1 px, +0.12 red / -0.09 green and blue)",
-    "BKL": "light waxy hint; five small white dots (milia-like, +0.13, sigma 0.015 w = 1 px)",
-    "AK": "reddish hint; rough scaly texture (period 2-4 px, amplitude 0.045)",
-    "SCC": "pink-red hint; whitish keratin centre (+0.13, sigma 0.06 w = 4 px)",
-    "VASC": "red-purple hint; four red-purple round lacunae (-0.12, sigma 0.03 w = 2 px)",
-    "DF": "central white patch (+0.15, sigma 0.05 w = 3 px)",
+    "BKL": "light waxy hint; five small white dots (milia-like, +0.18, sigma 0.015 w = 1 px)",
+    "AK": "reddish hint; rough scaly texture (period 2-4 px, amplitude 0.06)",
+    "SCC": "pink-red hint; whitish keratin centre (+0.17, sigma 0.06 w = 4 px)",
+    "VASC": "red-purple hint; four red-purple round lacunae (-0.16, sigma 0.03 w = 2 px)",
+    "DF": "central white patch (+0.2, sigma 0.05 w = 3 px)",
 }
 DERM_NUISANCE = (
-    "in every class: lesion colour drawn per lesion, class colour hints at 20 % weight, mottled pigment texture "
+    "in every class: lesion colour drawn per lesion, class colour hints at 25 % weight, mottled pigment texture "
     "(period 3-8 px, 0.05), faint brown globules (-0.06, sigma 0.03 w) in half the images, 0-3 dark hairs (~1 px), "
     "skin texture, illumination and noise, so no single cue separates a class"
 )
@@ -415,7 +427,8 @@ def _derm(rng, p, label, s):
     img = np.ones((3, s, s), np.float32) * p["skin"][:, None, None]
     img *= 1 + 0.03 * _bandpass(rng, s, s * 0.01, s * 0.04)[None]  # skin texture
     colour = {2: [0.8, 0.5, 0.5], 3: [0.65, 0.5, 0.35], 4: [0.75, 0.4, 0.35], 5: [0.85, 0.5, 0.5], 6: [0.55, 0.2, 0.35]}
-    lesion = (0.8 * p["brown"] + 0.2 * np.asarray(colour.get(label, p["brown"])))[:, None, None]  # a hint, not a giveaway
+    hint = 0.75 * p["brown"] + 0.25 * np.asarray(colour.get(label, p["brown"]))  # a hint, not a giveaway
+    lesion = hint[:, None, None]
     lesion = lesion * (1 + 0.05 * _bandpass(rng, s, s * 0.02, s * 0.06))[None]  # mottled pigment, every class
     img = img * (1 - inside) + lesion * inside
     rr = lambda: (cy + rng.uniform(-0.6, 0.6) * p["r"], cx + rng.uniform(-0.6, 0.6) * p["r"])  # noqa: E731
@@ -424,7 +437,7 @@ def _derm(rng, p, label, s):
             img -= 0.06 * _blob(yy, xx, *rr(), 0.03)[None] * inside
     if label == 1:
         for _ in range(3):
-            img -= 0.10 * _blob(yy, xx, *rr(), 0.04)[None] * inside
+            img -= 0.12 * _blob(yy, xx, *rr(), 0.04)[None] * inside
     elif label == 2:
         for _ in range(3):
             y0, x0 = rr()
@@ -433,16 +446,16 @@ def _derm(rng, p, label, s):
             img += (line * inside * _blob(yy, xx, y0, x0, 0.12))[None] * np.array([0.12, -0.09, -0.09])[:, None, None]
     elif label == 3:
         for _ in range(5):
-            img += 0.13 * _blob(yy, xx, *rr(), 0.015)[None] * inside
+            img += 0.18 * _blob(yy, xx, *rr(), 0.015)[None] * inside
     elif label == 4:
-        img += 0.045 * _bandpass(rng, s, 0.5, s * 0.03)[None] * inside
+        img += 0.06 * _bandpass(rng, s, 0.5, s * 0.03)[None] * inside
     elif label == 5:
-        img += 0.13 * _blob(yy, xx, cy, cx, 0.06)[None]
+        img += 0.17 * _blob(yy, xx, cy, cx, 0.06)[None]
     elif label == 6:
         for _ in range(4):
-            img -= 0.12 * _blob(yy, xx, *rr(), 0.03)[None] * inside * np.array([0.2, 1, 0.5])[:, None, None]
+            img -= 0.16 * _blob(yy, xx, *rr(), 0.03)[None] * inside * np.array([0.2, 1, 0.5])[:, None, None]
     elif label == 7:
-        img += 0.15 * _blob(yy, xx, cy, cx, 0.05)[None]
+        img += 0.2 * _blob(yy, xx, cy, cx, 0.05)[None]
     for _ in range(int(rng.integers(0, 4))):  # dark hairs: gently curved ~1 px lines across the image, every class
         y0, x0, t, bend = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, np.pi), rng.uniform(-1.5, 1.5)
         u = (yy - y0) * np.cos(t) - (xx - x0) * np.sin(t)
@@ -523,7 +536,9 @@ def _ct(rng, p, label, s):
     img = p["real"].copy()
     lungs = []
     for side in (-1, 1):
-        m = (((xx - 0.5 - side * p["bw"] * 0.48) / (p["bw"] * 0.38 * z)) ** 2 + ((yy - 0.48) / (p["bh"] * 0.75 * z)) ** 2) < 1
+        m = (
+            ((xx - 0.5 - side * p["bw"] * 0.48) / (p["bw"] * 0.38 * z)) ** 2 + ((yy - 0.48) / (p["bh"] * 0.75 * z)) ** 2
+        ) < 1
         lungs.append(m)
     lung = (lungs[0] | lungs[1]).astype(np.float32)
     soft = gaussian_filter(lung, s * 0.006)

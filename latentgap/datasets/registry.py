@@ -72,24 +72,38 @@ def _benchmarks() -> dict[str, Benchmark]:
 
     entries = [
         ("phantom-chest", "chest radiography", "frontal chest radiographs (a real computed radiograph posed per "
-         "synthetic patient, findings inserted synthetically), 6 long-tailed findings, 1-4 images per synthetic patient; mirrors the paper's MIMIC-CXR (CXR-LT) set", P.CHEST_CLASSES, "phantom_chest", P.CHEST_SIGNALS),
+         "synthetic patient, findings inserted synthetically), 6 long-tailed findings, 1-4 images per synthetic "
+         "patient; mirrors the paper's MIMIC-CXR (CXR-LT) set", P.CHEST_CLASSES, "phantom_chest", P.CHEST_SIGNALS),
         ("phantom-derm", "dermatoscopy", "dermatoscopy-like colour images of 8 lesion types with ISIC-2019 "
          "proportions, 1-3 images per synthetic lesion; mirrors the paper's ISIC-2019 set", P.DERM_CLASSES,
          "phantom_derm", P.DERM_SIGNALS),
-        ("phantom-ct", "computed tomography", "axial chest-CT slices (real CT body wall and spine, synthetic lungs and "
-         "findings), 5 findings, 3-6 slices per synthetic patient (label per patient); mirrors the paper's CT-RATE 2D slices", P.CT_CLASSES, "phantom_ct", P.CT_SIGNALS),
+        ("phantom-ct", "computed tomography", "axial chest-CT slices (real CT body wall and spine, synthetic lungs "
+         "and findings), 5 findings, 3-6 slices per synthetic patient (label per patient); mirrors the paper's "
+         "CT-RATE 2D slices", P.CT_CLASSES, "phantom_ct", P.CT_SIGNALS),
         ("phantom-echo", "echocardiography", "frames of synthetic echo cine loops of a beating heart over real "
-         "echocardiography speckle, 4-8 per study, "
-         "abnormal (EF < 50 %) vs normal, EF kept for regression; mirrors the paper's Cardium frames",
-         P.ECHO_CLASSES, "phantom_echo", P.ECHO_SIGNALS),
+         "echocardiography speckle, 4-8 per study, abnormal (EF < 50 %) vs normal, EF kept for regression; mirrors "
+         "the paper's Cardium frames", P.ECHO_CLASSES, "phantom_echo", P.ECHO_SIGNALS),
     ]  # fmt: skip
+
     def kind(gen: str) -> str:
-        return "SYNTHETIC composite: real pixels, synthetic class signal" if P.GENERATOR_SOURCES[gen] else "SYNTHETIC, procedural"
+        return (
+            "SYNTHETIC composite: real pixels, synthetic class signal"
+            if P.GENERATOR_SOURCES[gen]
+            else "SYNTHETIC, procedural"
+        )
 
     return {
-        name: Benchmark(name=name, modality=f"{modality} ({kind(gen)})", description=f"SYNTHETIC {desc}.",
-                        class_names=tuple(classes), default_size=2400, resolutions=(64, 128), generator=gen,
-                        signals=signals, composition=P.COMPOSITION[gen])  # fmt: skip
+        name: Benchmark(
+            name=name,
+            modality=f"{modality} ({kind(gen)})",
+            description=f"SYNTHETIC {desc}.",
+            class_names=tuple(classes),
+            default_size=2400,
+            resolutions=(64, 128),
+            generator=gen,
+            signals=signals,
+            composition=P.COMPOSITION[gen],
+        )
         for name, modality, desc, classes, gen, signals in entries
     }
 
@@ -143,9 +157,15 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
         groups=data["groups"],
         class_names=list(bench.class_names),
         synthetic=bench.synthetic,
-        card=dict(modality=bench.modality, description=bench.description, signals=bench.signals, seed=seed,
-                  generator=f"latentgap.datasets.phantoms.{bench.generator}", composition=bench.composition,
-                  sources=bench.sources() or "procedural (no real pixels)"),
+        card=dict(
+            modality=bench.modality,
+            description=bench.description,
+            signals=bench.signals,
+            seed=seed,
+            generator=f"latentgap.datasets.phantoms.{bench.generator}",
+            composition=bench.composition,
+            sources=bench.sources() or "procedural (no real pixels)",
+        ),
         values=data.get("values"),
     )
 

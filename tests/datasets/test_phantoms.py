@@ -149,6 +149,7 @@ def test_real_pixels_are_read_offline_or_fail_with_the_fix(monkeypatch):
 @pytest.mark.parametrize("name", ["phantom-chest", "phantom-derm", "phantom-ct", "phantom-echo"])
 def test_card_lists_every_real_source_with_license_and_provenance(name, tmp_path):
     import hashlib
+    from pathlib import Path
 
     from pydicom.data import get_testdata_file
 
@@ -170,4 +171,4 @@ def test_card_lists_every_real_source_with_license_and_provenance(name, tmp_path
         assert "license" in s["license"] and "MIT" in s["package_license"] and s["provenance"]
         path = get_testdata_file(s["file"], download=False)
         assert path and path.replace("\\", "/").endswith(s["path"])
-        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == s["sha256"]
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == s["sha256"]
