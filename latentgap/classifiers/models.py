@@ -225,6 +225,8 @@ class ConvNeXt(nn.Module):
         emb = self.noise_embedding(sigma) if self.films is not None else None
         x = self.stem(x)
         for i, (down, stage) in enumerate(zip(self.downsample, self.stages)):
+            if i and x.shape[-1] < 2:  # deep-compression latents (f32: 2x2 at 64 px) run out of pixels to halve
+                x = F.pad(x, (0, 1, 0, 1), mode="replicate")
             x = stage(down(x))
             if emb is not None:
                 x = self.films[i](x, emb)
