@@ -53,8 +53,9 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     save_file({k: v.contiguous() for k, v in to_ldm_layout(tiny_model("sd-vae").state_dict()).items()}, str(ckpt))
     page.goto(serve(tmp_path / "home"), wait_until="networkidle")
     page.get_by_role("tab", name="Diagnose").click()
+    page.locator("#checkpoint-upload").wait_for(timeout=60_000)  # the tab's components are mounted
     page.locator("#checkpoint-upload input[type=file]").set_input_files(str(ckpt))
-    page.get_by_text("uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=60_000)
+    page.get_by_text("uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=180_000)
     page.get_by_role("button", name="Detect family").click()
     page.get_by_text("sdxl-vae").filter(visible=True).first.wait_for(timeout=60_000)  # detection lists the alternative
     page.get_by_label("smoke").check()
