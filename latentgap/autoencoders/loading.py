@@ -158,7 +158,7 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
     except (OSError, ValueError, RuntimeError, TypeError) as e:
         raise LatentgapError(f"{folder.name}: could not load the weights ({str(e).splitlines()[0][:200]})") from None
     model.eval().requires_grad_(False)
-    _check_finite(model.state_dict(), folder.name)
+    check_finite(model.state_dict(), folder.name)
     return model, family, dict(model.config), file_hash(weights)
 
 
@@ -247,7 +247,8 @@ def unwrap_state_dict(obj: dict, name: str) -> tuple[dict, list[str]]:
     return sd, notes
 
 
-def _check_finite(sd: dict, name: str) -> None:
+def check_finite(sd: dict, name: str) -> None:
+    """Refuse NaN/Inf weights (a damaged or hostile file), naming the first bad tensor."""
     import torch
 
     bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
@@ -357,7 +358,7 @@ def _load_single_file(path: Path, family_override: str | None, max_mb: float):
         raise LatentgapError(
             f"{path.name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete"
         ) from None
-    _check_finite(sd, path.name)
+    check_finite(sd, path.name)
     model = _build(det.family, config, sd, path.name)
     return model, det, dict(model.config), notes
 

@@ -51,13 +51,13 @@ def to_our_names(sd: dict) -> dict:
 
 def load_backbone(model: nn.Module, path: str | Path) -> dict:
     """Copy every tensor of the file that fits `model` (same name, same number of values); returns a report."""
-    from latentgap.autoencoders.loading import _check_finite, file_hash, read_checkpoint, unwrap_state_dict
+    from latentgap.autoencoders.loading import check_finite, file_hash, read_checkpoint, unwrap_state_dict
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise LatentgapError(f"classifier weights {path} not found; give a .safetensors or .pth state dict")
     sd, _ = unwrap_state_dict(read_checkpoint(path)[0], path.name)
-    _check_finite(sd, path.name)
+    check_finite(sd, path.name)
     sd = to_our_names(sd)
     new_by_design = ("films.", "noise_embedding.")  # FiLM conditioning has no pretrained counterpart
     own = {k: v for k, v in model.state_dict().items() if not k.startswith(new_by_design)}

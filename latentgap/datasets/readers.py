@@ -44,7 +44,7 @@ def _check_size(path: Path, width: int, height: int) -> None:
         raise _unreadable(path, f"degenerate size {width}x{height} px (less than {MIN_SIDE} px a side)")
 
 
-def _check_finite(path: Path, x: np.ndarray) -> None:
+def check_finite(path: Path, x: np.ndarray) -> None:
     if not np.isfinite(x).all():
         raise _unreadable(path, f"{int((~np.isfinite(x)).sum())} non-finite pixels (NaN or inf)")
 
@@ -137,10 +137,10 @@ def _decode_dicom(path: Path, window: Window) -> np.ndarray:
         raise _unreadable(path, f"cannot decode DICOM pixels ({e}){hint}") from e
     if raw.ndim == 3:  # colour (RGB, or YBR converted to RGB by pydicom)
         x = raw.astype(np.float32).transpose(2, 0, 1) / float(2 ** int(ds.get("BitsStored", 8)) - 1)
-        _check_finite(path, x)
+        check_finite(path, x)
         return np.clip(x, 0.0, 1.0)
     x = raw.astype(np.float32) * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
-    _check_finite(path, x)
+    check_finite(path, x)
     x = _apply_window(x, window_range(window, _dicom_voi_window(ds)))[None]
     if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":  # 0 is white in MONOCHROME1
         x = 1.0 - x
@@ -222,7 +222,7 @@ def decode_volume_slices(path: Path, n_slices: int = 4, window: Window = None,
     for k in picks:
         sl = raw if axial is None else np.take(raw, int(k), axis=axial)
         x = sl.astype(np.float32) * slope + inter
-        _check_finite(path, x)
+        check_finite(path, x)
         plane = tuple(c for i, c in enumerate(codes) if i != axial)[:2]
         out.append(_apply_window(_orient_axial(x, plane), lo_hi)[None])
     return out
@@ -280,7 +280,7 @@ def decode_image(path: Path, window: Window = None, slice_index: int | None = No
         x = decode_volume_slices(path, 1, window, None if slice_index is None else [slice_index])[0]
     else:
         x = _decode_pil(path)
-    _check_finite(path, x)
+    check_finite(path, x)
     assert x.ndim == 3 and x.shape[0] in (1, 3) and x.dtype == np.float32, (x.shape, x.dtype)
     return x
 

@@ -20,15 +20,11 @@ def classes_view(home: Path, run_id: str | None):
 def build_classes_tab(app, home: Path) -> None:
     import gradio as gr
 
-    from latentgap.ui.noise import run_choices
+    from latentgap.ui.noise import run_dropdown
 
     run = gr.Dropdown(label="run", choices=[])
     bars = gr.Plot(label="per-class accuracy")
     grid = gr.Plot(label="confusion matrices")
 
-    def refresh_runs():
-        choices = run_choices(home)
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-
-    app.load(refresh_runs, outputs=run, api_name=False)
+    app.load(lambda: run_dropdown(home), outputs=run, api_name=False)
     run.change(lambda r: classes_view(home, r), run, [bars, grid], api_name="classes")

@@ -4,7 +4,6 @@ handlers only validate, enqueue and read the queue, so a page reload loses nothi
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -20,17 +19,15 @@ def store_upload(home: Path, uploaded: str) -> tuple[Path, str]:
     The stored name is `<sha256[:16]><suffix>`: the user's file name never becomes a path (no `../`, no odd
     characters), and the same bytes uploaded twice land on the same file (so cached latents are reused).
     """
+    from latentgap.autoencoders.loading import file_hash
+
     src = Path(uploaded)
     suffix = src.suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise LatentgapError(f"{src.name[:80]}: upload a weights file ({', '.join(UPLOAD_SUFFIXES)})")
-    h = hashlib.sha256()
-    with open(src, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
     dest_dir = Path(home) / "uploads"
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / f"{h.hexdigest()[:16]}{suffix}"
+    dest = dest_dir / f"{file_hash([src])}{suffix}"
     if not dest.exists():
         tmp = dest.with_suffix(dest.suffix + ".part")
         shutil.copyfile(src, tmp)
@@ -50,13 +47,19 @@ def resolve_source(home: Path, uploaded: str | None, reference: str | None) -> t
     return ref, ref if ref.startswith("zoo:") or not Path(ref).is_absolute() else Path(ref).name
 
 
-def detect(home: Path, uploaded: str | None, reference: str | None, family: str) -> dict:
-    """What the loader sees, without diagnosing: the `inspect` verb's record (no paths)."""
+def _family(choice: str | None) -> str | None:
+    return None if choice in (None, "", "auto") else choice
+
+
+def describe_source(source: str, label: str, family: str | None) -> dict:
+    """What the loader sees, without diagnosing: the `inspect` verb's record, named by `label` (no paths)."""
     from latentgap.autoencoders.loading import load_autoencoder
 
-    source, label = resolve_source(home, uploaded, reference)
-    info = load_autoencoder(source, family=None if family in (None, "", "auto") else family).describe()
-    return {**info, "name": label}
+    return {**load_autoencoder(source, family=_family(family)).describe(), "name": label}
+
+
+def detect(home: Path, uploaded: str | None, reference: str | None, family: str) -> dict:
+    return describe_source(*resolve_source(home, uploaded, reference), family)
 
 
 def submit(home: Path, uploaded, reference, family, datasets, profile, max_samples, seed) -> list[str]:
@@ -66,12 +69,12 @@ def submit(home: Path, uploaded, reference, family, datasets, profile, max_sampl
 
     if not datasets:
         raise LatentgapError("choose at least one benchmark")
-    info = detect(home, uploaded, reference, family)
-    source, label = resolve_source(home, uploaded, reference)
+    source, label = resolve_source(home, uploaded, reference)  # an upload is hashed and copied once
+    info = describe_source(source, label, family)
     store, ids = Store(home), []
     for dataset in datasets:
         spec = DiagnosisSpec(autoencoder=source, dataset=dataset, profile=profile, seed=int(seed or 0), label=label,
-                             family=None if family in (None, "", "auto") else family,
+                             family=_family(family),
                              max_samples=int(max_samples) if max_samples else None)  # fmt: skip
         job_label = f"{label} ({info['family']}) · {dataset} · {profile}"
         ids.append(store.submit_job({k: v for k, v in spec.to_dict().items() if k != "profile_settings"}, job_label))

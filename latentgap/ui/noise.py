@@ -12,6 +12,14 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     return [(f"{r.autoencoder} · {r.dataset} · {r.profile} · seed {r.seed} · {r.run_id}", r.run_id) for r in runs.itertuples()]
 
 
+def run_dropdown(home: Path):
+    """A run dropdown refreshed from the store, newest run selected (shared by the per-run tabs)."""
+    import gradio as gr
+
+    choices = run_choices(home)
+    return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+
 def noise_view(home: Path, run_id: str | None, metric: str):
     from latentgap.plots import noise_curves
     from latentgap.store import Store
@@ -32,10 +40,6 @@ def build_noise_tab(app, home: Path) -> None:
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
 
-    def refresh_runs():
-        choices = run_choices(home)
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-
-    app.load(refresh_runs, outputs=run, api_name="runs")
+    app.load(lambda: run_dropdown(home), outputs=run, api_name="runs")
     gr.on([run.change, metric.change], lambda r, m: noise_view(home, r, m), inputs=[run, metric], outputs=plot,
           api_name="noise_curves")  # fmt: skip
