@@ -2,7 +2,8 @@
 
 Inputs are scaled to [-1, 1]; the latent is the posterior mode (mean), not a sample (the paper's choice).
 Results are cached under the workspace, keyed by (weights hash, dataset fingerprint, resolution), written to
-a temporary file then renamed, so the cache holds complete files or none.
+a temporary file then renamed, so the cache holds complete files or none. A batch that runs out of memory is
+retried at half the batch size, down to one image, before the encode fails with a LatentgapError.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from latentgap.cache import atomic_savez, load_npz
+from latentgap.errors import LatentgapError
 
 
 def to_ae_input(images: torch.Tensor, in_channels: int) -> torch.Tensor:
@@ -25,19 +27,53 @@ def to_ae_input(images: torch.Tensor, in_channels: int) -> torch.Tensor:
     return images * 2 - 1
 
 
+def is_out_of_memory(e: BaseException) -> bool:
+    """CUDA raises torch.OutOfMemoryError, the CPU allocator MemoryError, MPS and older builds a RuntimeError."""
+    return isinstance(e, (torch.OutOfMemoryError, MemoryError)) or (
+        isinstance(e, RuntimeError) and "out of memory" in str(e).lower()
+    )
+
+
 @torch.inference_mode()
+def _encode_batch(ae, x: torch.Tensor, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch (n, C, H, W) in [-1, 1] -> (latents, reconstructions in [0, 1]), both float32 on the CPU."""
+    x = x.to(device)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+    )
+    with autocast:
+        z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
+        r = ae.decode(z)
+    return z.float().cpu(), ((r.float().cpu() + 1) / 2).clamp(0, 1)
+
+
 def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: str = "encode") -> tuple:
-    """Encode to posterior-mode latents (N, c, h, w) and decode to reconstructions (N, C_ae, H, W) in [0, 1]."""
+    """Encode to posterior-mode latents (N, c, h, w) and decode to reconstructions (N, C_ae, H, W) in [0, 1].
+
+    Out of memory in a batch halves the batch size for the rest of the run (down to 1, then a LatentgapError).
+    """
     ae.model.to(device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    latents, recons = [], []
-    for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False):
-        x = to_ae_input(torch.from_numpy(images[i : i + batch_size]), ae.in_channels).to(device)
-        with autocast:
-            z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
-            r = ae.decode(z)
-        latents.append(z.float().cpu())
-        recons.append(((r.float().cpu() + 1) / 2).clamp(0, 1))
+    latents, recons, i = [], [], 0
+    with tqdm(total=len(images), desc=desc, unit="img", leave=False) as bar:
+        while i < len(images):
+            x = to_ae_input(torch.from_numpy(images[i : i + batch_size]), ae.in_channels)
+            try:
+                z, r = _encode_batch(ae, x, device)
+            except (RuntimeError, MemoryError) as e:
+                if not is_out_of_memory(e):
+                    raise
+                if device == "cuda":
+                    torch.cuda.empty_cache()
+                if batch_size == 1:
+                    raise LatentgapError(f"encoding ran out of memory on {device} even at batch size 1 (image {i}); "
+                                         "use a lower resolution profile, a smaller autoencoder or a bigger device") from None  # fmt: skip
+                batch_size = max(1, batch_size // 2)
+                bar.set_postfix(batch=batch_size)
+                continue
+            latents.append(z)
+            recons.append(r)
+            i += len(x)
+            bar.update(len(x))
     return torch.cat(latents).numpy(), torch.cat(recons).numpy()
 
 

@@ -49,7 +49,23 @@ def spec_from_dict(d: dict) -> DiagnosisSpec:
 
 def step_names(spec: DiagnosisSpec) -> list[str]:
     """The steps `diagnose()` reports, in order, for progress fractions."""
-    return ["load", "encode", "structure", *[f"train {a}" for a in spec.arms()], "probes", "store", "done"]
+    return [
+        "load",
+        "encode",
+        "structure",
+        *[f"train {a}" for a in spec.arms()],
+        "probes",
+        "projection",
+        "store",
+        "done",
+    ]
+
+
+def public_message(message: str, home: Path) -> str:
+    """A job's error as dashboard users see it: the workspace's location reads `<workspace>` (no server paths)."""
+    for folder in sorted({str(Path(home).resolve()), str(Path(home))}, key=len, reverse=True):
+        message = message.replace(folder, "<workspace>")
+    return message
 
 
 def run_job(store: Store, job_id: str, spec: DiagnosisSpec, home: Path) -> None:
@@ -69,32 +85,35 @@ def run_job(store: Store, job_id: str, spec: DiagnosisSpec, home: Path) -> None:
     except JobCancelled:
         return
     except LatentgapError as e:
-        store.update_job(job_id, status="failed", error=str(e), step="failed")
+        store.update_job(job_id, status="failed", error=public_message(str(e), home), step="failed")
         return
     except Exception as e:  # any other crash of a job is reported on its row; the worker lives on
-        store.update_job(
-            job_id, status="failed", error=f"internal error ({type(e).__name__}: {str(e)[:200]})", step="failed"
-        )
+        error = public_message(f"internal error ({type(e).__name__}: {str(e)[:200]})", home)
+        store.update_job(job_id, status="failed", error=error, step="failed")
         return
     store.update_job(job_id, status="done", run_id=run_id, progress=1.0, step="done")
 
 
-def work(home: Path, parent_pid: int | None = None, poll_s: float = 1.0, max_jobs: int | None = None) -> int:
-    """Worker loop: claim and run jobs until the parent (the app) exits or `max_jobs` ran. Returns jobs run."""
-    store, ran = Store(home), 0
+def work(home: Path, parent_pid: int | None = None, poll_s: float = 1.0, max_jobs: int | None = None,
+         idle_exit_s: float | None = None) -> int:  # fmt: skip
+    """Worker loop: claim and run jobs until the parent (the app) exits, `max_jobs` ran, or the queue stayed empty
+    for `idle_exit_s`. Returns the number of jobs run."""
+    store, ran, idle_since = Store(home), 0, time.monotonic()
     while max_jobs is None or ran < max_jobs:
         if parent_pid is not None and not pid_alive(parent_pid):
             break
         claimed = store.claim_job(os.getpid())
         if claimed is None:
+            if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                break
             time.sleep(poll_s)
             continue
         job_id, spec = claimed
         try:
             run_job(store, job_id, spec_from_dict(spec), home)
         except LatentgapError as e:  # e.g. a spec written by another version that no longer validates
-            store.update_job(job_id, status="failed", error=str(e), step="failed")
-        ran += 1
+            store.update_job(job_id, status="failed", error=public_message(str(e), home), step="failed")
+        ran, idle_since = ran + 1, time.monotonic()
     return ran
 
 

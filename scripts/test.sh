@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# known vulnerabilities in the pinned runtime dependencies fail the run (a warning if the service is unreachable)
+.venv/bin/python scripts/audit_deps.py
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing Debian's chromium for the browser tests (apt-get)" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from latentgap.jobs import pid_alive, spec_from_dict, step_names, work
+from latentgap.jobs import pid_alive, public_message, spec_from_dict, step_names, work
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
 
@@ -64,3 +64,16 @@ def test_worker_runs_a_job_and_reports_a_bad_one(tmp_path):
     assert jobs.loc[good, "run_id"] in set(store.gap_table().run_id)
     assert jobs.loc[bad, "status"] == "failed" and "unknown autoencoder" in jobs.loc[bad, "error"]
     assert len(store.runs()) == 1  # the failed job wrote nothing
+
+
+def test_an_idle_worker_exits_and_a_bad_spec_fails_without_server_paths(tmp_path):
+    store = Store(tmp_path)
+    job = store.submit_job(_spec(autoencoder=str(tmp_path / "uploads" / "gone.safetensors")), "gone")
+    assert work(tmp_path, poll_s=0.05, idle_exit_s=0.5) == 1  # ran the one job, then left the empty queue
+    error = store.jobs().set_index("job_id").loc[job, "error"]
+    assert "<workspace>/uploads/gone.safetensors" in error and str(tmp_path) not in error
+
+
+def test_public_message_hides_the_workspace_location(tmp_path):
+    msg = f"cannot read {tmp_path.resolve()}/data/x.png and {tmp_path}/y"
+    assert public_message(msg, tmp_path) == "cannot read <workspace>/data/x.png and <workspace>/y"

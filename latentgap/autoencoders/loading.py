@@ -185,8 +185,11 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
     if path.suffix == ".safetensors" or _looks_like_safetensors(head, path):
         return _read_safetensors(path)
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, ValueError, OSError) as e:  # fuzzing
+            raise LatentgapError(f"{path.name} is a damaged zip archive ({str(e)[:120]}); download it again") from None
         if len(names) > MAX_ZIP_ENTRIES:
             raise LatentgapError(f"{path.name} is a zip with {len(names):,} entries (cap {MAX_ZIP_ENTRIES:,}); refused")
         if not any(n.endswith("data.pkl") for n in names):
@@ -194,7 +197,7 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
     except Exception as e:  # torch raises many types for bad pickles; all mean "refused"
-        msg = str(e).splitlines()[0][:160]
+        msg = (str(e).splitlines() or [type(e).__name__])[0][:160]  # an empty file raises with no message
         if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
             raise LatentgapError(f"{path.name} was refused: its pickle asks to run code or build objects that plain "
                                  f"weights do not need ({msg}); convert it to .safetensors") from None  # fmt: skip

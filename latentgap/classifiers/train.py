@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 from tqdm import tqdm
 
+from latentgap.errors import LatentgapError
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -170,7 +172,8 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
             if teacher_t is not None:
                 loss = distill_alpha * loss + (1 - distill_alpha) * F.mse_loss(logits, teacher_t[idx].to(device))
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"{desc}: non-finite training loss at epoch {epoch}")
+                raise LatentgapError(f"{desc}: non-finite training loss at epoch {epoch}; the inputs hold extreme "
+                                     "values or the learning rate is too high: check the autoencoder's latents")  # fmt: skip
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

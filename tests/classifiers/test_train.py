@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from latentgap import LatentgapError
 from latentgap.classifiers.models import ConvNeXt, ResNet
 from latentgap.classifiers.train import LDAMLoss, TrainConfig, class_balanced_weights, fit, ldam_margins, predict_logits
 
@@ -43,5 +44,5 @@ def test_fit_learns_a_separable_problem(loss):
 def test_fit_reports_a_non_finite_loss():
     x, y = torch.full((20, 3, 16, 16), float("nan")), np.array([0, 1] * 10)
     model = ResNet(3, 2, (1, 1, 1, 1), 4, "basic")
-    with pytest.raises(FloatingPointError, match="non-finite"):
+    with pytest.raises(LatentgapError, match="train: non-finite"):
         fit(model, x, y, x, y, TrainConfig(epochs=1, batch_size=8, loss="ce"), seed=0)
