@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -98,4 +99,162 @@ def confusion_grid(confusion: pd.DataFrame, class_names: list[str]) -> go.Figure
                         "share %{z:.2f}<extra></extra>", row=1, col=i)  # fmt: skip
         fig.update_yaxes(autorange="reversed", row=1, col=i)
     fig.update_layout(title="Confusion matrices (rows: true class, normalised; numbers: counts)", height=420)
+    return fig
+
+
+def _empty(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974",
+           "#64b5cd"]  # fmt: skip
+
+
+def point_colors(proj: pd.DataFrame, color_by: str, class_names: list[str]) -> pd.Series:
+    """The legend group of each projected sample: its class, its split, or whether that space's classifier was
+    right on it (test samples only)."""
+    if color_by == "class":
+        return proj.label.map(lambda c: class_names[c] if c < len(class_names) else str(c))
+    if color_by == "split":
+        return proj.split.astype(str)
+    assert color_by == "correct", color_by
+    tested = proj.predicted.notna()
+    right = tested & (proj.predicted == proj.label)
+    return pd.Series(["not in test split"] * len(proj), index=proj.index).mask(tested & right, "correct").mask(
+        tested & ~right, "wrong")
+
+
+def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: list[str]) -> go.Figure:
+    """UMAP scatter panels side by side (WebGL), one per entry of `projections` (title -> `Store.projections()` rows
+    of one space), coloured by `color_by`; hover names the sample, its class, split and prediction."""
+    from plotly.subplots import make_subplots
+
+    projections = {k: v for k, v in projections.items() if not v.empty}
+    if not projections:
+        return _empty("no projections stored for this run (runs before latentgap stored UMAPs have none)")
+    fig = make_subplots(rows=1, cols=len(projections), subplot_titles=list(projections), horizontal_spacing=0.04)
+    groups = sorted({g for p in projections.values() for g in point_colors(p, color_by, class_names)})
+    color = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    for col, proj in enumerate(projections.values(), start=1):
+        group = point_colors(proj, color_by, class_names)
+        for g in groups:
+            d = proj[group == g]
+            if d.empty:
+                continue
+            pred = d.predicted.map(lambda p: "-" if pd.isna(p) else class_names[int(p)] if int(p) < len(class_names) else str(p))
+            fig.add_trace(go.Scattergl(
+                x=d.x, y=d.y, mode="markers", name=g, legendgroup=g, showlegend=col == 1,
+                marker=dict(color=color[g], size=5, opacity=0.75),
+                customdata=list(zip(d.sample_index, d.label.map(lambda c: class_names[c]), d.split, pred)),
+                hovertemplate="sample %{customdata[0]}<br>class %{customdata[1]}<br>%{customdata[2]} split"
+                              "<br>predicted %{customdata[3]}<extra></extra>"), row=1, col=col)  # fmt: skip
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(height=480, legend_title=color_by, margin=dict(t=50, l=10, r=10, b=10),
+                      title=f"UMAP of the same samples, coloured by {color_by}")  # fmt: skip
+    return fig
+
+
+def thumbnail_rgb(thumb: np.ndarray) -> np.ndarray:
+    """(C, h, w) uint8 -> (h, w, 3) uint8 for display."""
+    hwc = np.moveaxis(thumb, 0, -1)
+    return np.repeat(hwc, 3, axis=-1) if hwc.shape[-1] == 1 else hwc[..., :3]
+
+
+def _diff(image: np.ndarray, recon: np.ndarray, gain: float) -> np.ndarray:
+    a, b = image.astype(np.float32), recon.astype(np.float32)
+    if a.shape[0] != b.shape[0]:  # a grayscale AE on RGB input: compare the channel means, as it was encoded
+        a, b = a.mean(0, keepdims=True), b.mean(0, keepdims=True)
+    return np.clip(np.abs(a - b) * gain, 0, 255).astype(np.uint8)
+
+
+def reconstruction_grid(galleries: dict[str, dict], class_names: list[str], per_class: int = 2,
+                        diff_gain: float = 4.0) -> go.Figure:  # fmt: skip
+    """Original | reconstruction | |difference| per autoencoder, `per_class` samples of every class in rows.
+
+    galleries: autoencoder label -> `gallery.load_gallery()` arrays of runs on the same benchmark and seed (they
+    hold the same samples, so the rows line up); the titles give each reconstruction's PSNR (dB) / SSIM.
+    """
+    from plotly.subplots import make_subplots
+
+    galleries = {k: g for k, g in galleries.items() if g is not None}
+    if not galleries:
+        return _empty("no reconstructions stored for this run (runs before latentgap stored galleries have none)")
+    first = next(iter(galleries.values()))
+    shared = set(first["index"].tolist()).intersection(*(set(g["index"].tolist()) for g in galleries.values()))
+    rows = []  # (class, sample index) in display order
+    for c in range(len(class_names)):
+        idx = [int(i) for i, lab in zip(first["index"], first["label"]) if lab == c and int(i) in shared]
+        rows += [(c, i) for i in idx[:per_class]]
+    if not rows:
+        return _empty("the selected runs share no samples: compare runs on the same benchmark and seed")
+    cols = ["original"] + [f"{name} {kind}" for name in galleries for kind in ("reconstruction", f"|diff| x{diff_gain:g}")]
+    titles = []
+    for c, i in rows:
+        titles.append(f"{class_names[c]} #{i}")
+        for g in galleries.values():
+            k = int(np.searchsorted(g["index"], i))
+            titles += [f"{g['psnr'][k]:.1f} dB / {g['ssim'][k]:.2f}", ""]
+    titles[: len(cols)] = [f"<b>{col}</b><br>{t}" for col, t in zip(cols, titles)]  # column headers on the first row
+    fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, horizontal_spacing=0.01,
+                        vertical_spacing=0.04)  # fmt: skip
+    for r, (c, i) in enumerate(rows, start=1):
+        k0 = int(np.searchsorted(first["index"], i))
+        fig.add_trace(go.Image(z=thumbnail_rgb(first["image"][k0]), hoverinfo="skip"), row=r, col=1)
+        for j, g in enumerate(galleries.values()):
+            k = int(np.searchsorted(g["index"], i))
+            fig.add_trace(go.Image(z=thumbnail_rgb(g["reconstruction"][k]), hoverinfo="skip"), row=r, col=2 + 2 * j)
+            fig.add_trace(go.Image(z=thumbnail_rgb(_diff(g["image"][k], g["reconstruction"][k], diff_gain)), hoverinfo="skip"),
+                          row=r, col=3 + 2 * j)  # fmt: skip
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_annotations(font_size=10)
+    fig.update_layout(height=110 * len(rows) + 80, margin=dict(t=70, l=5, r=5, b=5),
+                      title="Reconstructions of test samples per class (PSNR / SSIM of each)")  # fmt: skip
+    return fig
+
+
+def compare_noise_curves(curves: pd.DataFrame, metric: str = "balanced_accuracy",
+                         arms: tuple[str, ...] = ("latent", "latent-film-distilled")) -> go.Figure:  # fmt: skip
+    """Per-noise-level `metric` of several autoencoders' latent classifiers on one figure: colour = autoencoder,
+    dash = classifier. curves: `Store.noise_curves()` rows of the compared runs (with an `autoencoder` column)."""
+    d = curves[(curves.metric == metric) & curves.space.isin(arms)] if not curves.empty else curves
+    if d.empty:
+        return _empty("no noise curves stored for the selected runs")
+    fig = go.Figure()
+    dashes = dict(zip(arms, ("dot", "solid", "dash", "dashdot")))
+    for j, (ae, g) in enumerate(d.groupby("autoencoder", sort=False)):
+        for space in arms:
+            c = g[g.space == space].sort_values("noise_level")
+            if not c.empty:
+                fig.add_scatter(x=c.noise_level, y=c.value, name=f"{ae} · {space}", mode="lines+markers",
+                                line=dict(color=PALETTE[j % len(PALETTE)], dash=dashes[space]))  # fmt: skip
+    fig.update_layout(xaxis_type="log", xaxis_title="noise level σ (latent std 0.5)", yaxis_title=metric.replace("_", " "),
+                      title="Learnability along the diffusion trajectory, per autoencoder", legend_title="classifier")  # fmt: skip
+    return fig
+
+
+def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
+    """Latent-over-image throughput (train, inference) and memory ratios per latent case (log axis), with the
+    paper's published 64x and 120x as reference lines. comparisons: `ui.efficiency.comparisons()` rows."""
+    if comparisons.empty:
+        return _empty("no benchmark results yet: run `python -m latentgap bench --quick`")
+    from latentgap.published import PUBLISHED
+
+    labels = [f"{r.latent}<br>vs {r.image}<br>({r.results})" for r in comparisons.itertuples()]
+    fig = go.Figure()
+    for col, name, color in (("train_throughput_ratio", "training throughput", PALETTE[0]),
+                             ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
+                             ("memory_ratio", "memory (image / latent)", PALETTE[3])):  # fmt: skip
+        fig.add_bar(x=labels, y=comparisons[col], name=name, marker_color=color,
+                    text=[f"{v:.0f}x" if v == v else "" for v in comparisons[col]], textposition="outside")  # fmt: skip
+    for key, dash in (("latent_vs_image.throughput_ratio", "dash"), ("latent_vs_image.memory_ratio", "dot")):
+        v = PUBLISHED[key]["value"]
+        fig.add_hline(y=v, line_dash=dash, annotation_text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})")
+    fig.update_layout(barmode="group", yaxis_type="log", yaxis_title="latent over image (x)", legend_title="ratio",
+                      title="Latent vs image classifier: measured here vs published", margin=dict(b=120))  # fmt: skip
     return fig

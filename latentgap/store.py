@@ -8,6 +8,7 @@ diagnosis and the dashboard take turns on the file instead of locking each other
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ import pandas as pd
 
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 2  # v2: the jobs table (v1 stores are migrated by creating it)
+SCHEMA_VERSION = 3  # v2: the jobs table; v3: projections (older stores are migrated by creating the new tables)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = """
@@ -44,6 +45,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     job_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, updated_at TIMESTAMP, status VARCHAR, label VARCHAR,
     spec JSON, progress DOUBLE, step VARCHAR, run_id VARCHAR, error VARCHAR, attempts INTEGER, worker_pid INTEGER
 );
+CREATE TABLE IF NOT EXISTS projections (
+    run_id VARCHAR, fold INTEGER, space VARCHAR, sample_index INTEGER, x DOUBLE, y DOUBLE, label INTEGER,
+    split VARCHAR, predicted INTEGER
+);
 """
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
@@ -53,6 +58,7 @@ TABLE_COLUMNS = {
     "class_metrics": ["run_id", "space", "fold", "class_index", "class_name", "support", "accuracy"],
     "confusion": ["run_id", "space", "fold", "true_class", "pred_class", "count"],
     "structure": ["run_id", "statistic", "channel", "value"],
+    "projections": ["run_id", "fold", "space", "sample_index", "x", "y", "label", "split", "predicted"],
 }
 
 
@@ -60,6 +66,19 @@ TABLE_COLUMNS = {
 # one process; the dashboard answers requests on several threads, so connections to a file take turns.
 _FILE_LOCKS: dict[str, threading.RLock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _reason(msg: str, path: Path) -> str:
+    """The first line of DuckDB's error, naming the file without its folder (messages may reach remote users)."""
+    first = (msg.splitlines() or ["unknown error"])[0]
+    return first.replace(str(path), path.name).replace(str(path.parent), "<home>").split(" Error: ")[-1][:160]
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:  # a failed COMMIT has already rolled the transaction back
+        pass
 
 
 def _file_lock(path: Path) -> threading.RLock:
@@ -117,23 +136,51 @@ class Store:
                     raise LatentgapError(
                         f"the store {self.path.name} is busy (another latentgap process is writing); retry when it finishes"
                     ) from None
+                if any(m in msg for m in ("Permission denied", "Read-only file system")):  # not corrupt: unwritable
+                    raise LatentgapError(
+                        f"the store {self.path.name} is not writable ({_reason(msg, self.path)}); make --home "
+                        "writable or use another --home"
+                    ) from None
                 raise LatentgapError(
-                    f"the store {self.path.name} cannot be opened ({msg.splitlines()[0][:120]}); it may be corrupt: "
+                    f"the store {self.path.name} cannot be opened ({_reason(msg, self.path)}); it may be corrupt: "
                     "move it aside and rerun (results are rebuilt by re-running diagnose)"
                 ) from None
 
     def _migrate(self, con) -> None:
-        con.execute(SCHEMA)
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif int(row[0]) < SCHEMA_VERSION:  # older stores only lack tables that SCHEMA just created
-            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
-        elif int(row[0]) > SCHEMA_VERSION:
+        """Create the schema; an older store is first copied aside (`latentgap.v1.duckdb`), then given the new
+        tables; a newer or unversioned one is refused untouched."""
+        try:  # a truncated file opens, then fails on its first read
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            version = None
+            if "meta" in tables:
+                row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                version = row[0] if row else None
+        except duckdb.Error as e:
             raise LatentgapError(
-                f"the store {self.path.name} has schema v{row[0]}, newer than this latentgap (v{SCHEMA_VERSION}); "
+                f"the store {self.path.name} cannot be read ({_reason(str(e), self.path)}); it may be corrupt: "
+                "move it aside and rerun (results are rebuilt by re-running diagnose)"
+            ) from None
+        foreign = tables - {"meta", "runs", "jobs", *TABLE_COLUMNS}
+        if (version is not None and not version.isdigit()) or (version is None and foreign):
+            raise LatentgapError(
+                f"the store {self.path.name} is not a latentgap store (tables {sorted(foreign)[:3]}, schema version "
+                f"{version!r}); move it aside or use another --home"
+            )
+        if version and int(version) > SCHEMA_VERSION:
+            raise LatentgapError(
+                f"the store {self.path.name} has schema v{version}, newer than this latentgap (v{SCHEMA_VERSION}); "
                 "upgrade latentgap or use another --home"
             )
+        if version and int(version) < SCHEMA_VERSION:  # older stores only lack tables that SCHEMA creates
+            con.execute("CHECKPOINT")  # the file alone then holds every committed row: copy it as the backup
+            shutil.copyfile(self.path, self.path.with_name(f"{self.path.stem}.v{version}{self.path.suffix}"))
+        con.execute("BEGIN TRANSACTION")  # tables and version together: a crash here leaves the store as it was
+        con.execute(SCHEMA)
+        if version is None:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(version) < SCHEMA_VERSION:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
 
     # --- writes -----------------------------------------------------------------------------------------
     def write_run(self, run: dict, tables: dict[str, list[dict]]) -> None:
@@ -155,9 +202,19 @@ class Store:
                         df = pd.DataFrame(rows, columns=TABLE_COLUMNS[table])  # noqa: F841 (read by DuckDB)
                         con.execute(f"INSERT INTO {table} SELECT * FROM df")
                 con.execute("COMMIT")
+            except (duckdb.IOException, duckdb.TransactionException) as e:  # disk full, file too large, read-only
+                # (a write or the COMMIT failed): DuckDB keeps the last committed state
+                _rollback(con)
+                raise self._write_failed(e) from None
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
+
+    def _write_failed(self, e: Exception) -> LatentgapError:
+        return LatentgapError(
+            f"cannot write to the store {self.path.name} ({_reason(str(e), self.path)}); nothing of this write was kept and "
+            "earlier results are intact: free disk space or make --home writable, then rerun"
+        )
 
     # --- queries ----------------------------------------------------------------------------------------
     def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -179,10 +236,10 @@ class Store:
         )
 
     def run_spec(self, run_id: str) -> dict:
-        df = self._query("SELECT spec, versions, timing FROM runs WHERE run_id = ?", [run_id])
+        df = self._query("SELECT spec, versions, timing, summary FROM runs WHERE run_id = ?", [run_id])
         if df.empty:
             raise LatentgapError(f"no run {run_id!r} in the store; see `results` for run ids")
-        return {k: json.loads(df.iloc[0][k]) for k in ("spec", "versions", "timing")}
+        return {k: json.loads(df.iloc[0][k]) for k in ("spec", "versions", "timing", "summary")}
 
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
         """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs — means over folds,
@@ -192,7 +249,7 @@ class Store:
                  SELECT run_id, space, avg(value) AS value, avg(ci_low) AS ci_low, avg(ci_high) AS ci_high,
                         stddev_samp(value) AS fold_std, count(*) AS n_folds
                  FROM metrics WHERE metric = ? AND noise_level IS NULL GROUP BY run_id, space)
-               SELECT r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed,
+               SELECT r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed,
                       max(CASE WHEN space = 'image' THEN value END) AS image,
                       max(CASE WHEN space = 'reconstruction' THEN value END) AS reconstruction,
                       max(CASE WHEN space = 'latent' THEN value END) AS latent,
@@ -209,7 +266,7 @@ class Store:
                       max(CASE WHEN space = 'gap' THEN n_folds END) AS n_folds,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
-               GROUP BY r.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
+               GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
                ORDER BY r.created_at DESC""",
             [metric],
         )
@@ -258,6 +315,15 @@ class Store:
             [a, b, metric, a, b],
         )
 
+    def projections(self, run_id: str) -> pd.DataFrame:
+        """2-D UMAP coordinates of one run's samples per space (`latent`, `image`), with label, split and the
+        prediction of that space's classifier (null outside the test split)."""
+        return self._query(
+            """SELECT fold, space, sample_index, x, y, label, split, predicted FROM projections WHERE run_id = ?
+               ORDER BY space, sample_index""",
+            [run_id],
+        )
+
     def fidelity(self) -> pd.DataFrame:
         """Reconstruction PSNR / SSIM per run."""
         return self._query(
@@ -269,10 +335,13 @@ class Store:
     def submit_job(self, spec: dict, label: str) -> str:
         import uuid
 
-        job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}"
         with self._connect() as con:
-            con.execute("INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
-                        [job_id, label, json.dumps(spec)])  # fmt: skip
+            try:
+                con.execute("INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
+                            [job_id, label, json.dumps(spec)])  # fmt: skip
+            except duckdb.IOException as e:
+                raise self._write_failed(e) from None
         return job_id
 
     def claim_job(self, worker_pid: int) -> tuple[str, dict] | None:

@@ -7,10 +7,14 @@ import os
 from pathlib import Path
 
 from latentgap.ui.classes import build_classes_tab
+from latentgap.ui.compare import build_compare_tab
 from latentgap.ui.diagnose import build_diagnose_tab
+from latentgap.ui.efficiency import build_efficiency_tab
+from latentgap.ui.explorer import build_explorer_tab
 from latentgap.ui.export import build_export_tab
 from latentgap.ui.noise import build_noise_tab
 from latentgap.ui.overview import build_overview
+from latentgap.ui.reconstructions import build_reconstructions_tab
 
 
 def build_app(home: Path, supervisor=None):
@@ -26,12 +30,20 @@ def build_app(home: Path, supervisor=None):
         with gr.Tabs():
             with gr.Tab("Overview"):
                 build_overview(app, home)
+            with gr.Tab("Diagnose"):
+                build_diagnose_tab(app, home, supervisor)
+            with gr.Tab("Compare"):
+                build_compare_tab(app, home)
+            with gr.Tab("Latent explorer"):
+                build_explorer_tab(app, home)
+            with gr.Tab("Reconstructions"):
+                build_reconstructions_tab(app, home)
             with gr.Tab("Noise curves"):
                 build_noise_tab(app, home)
             with gr.Tab("Classes"):
                 build_classes_tab(app, home)
-            with gr.Tab("Diagnose"):
-                build_diagnose_tab(app, home, supervisor)
+            with gr.Tab("Efficiency"):
+                build_efficiency_tab(app, home)
             with gr.Tab("Export"):
                 build_export_tab(app, home)
     return app

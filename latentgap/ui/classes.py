@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -13,7 +12,7 @@ def classes_view(home: Path, run_id: str | None):
     store = Store(home)
     if not run_id:
         return class_accuracy_bars(store.class_metrics("-")), confusion_grid(store.confusion("-"), [])
-    names = json.loads(store.runs().set_index("run_id").loc[run_id, "summary"]).get("class_names", [])
+    names = store.run_spec(run_id)["summary"].get("class_names", [])
     return class_accuracy_bars(store.class_metrics(run_id)), confusion_grid(store.confusion(run_id), names)
 
 

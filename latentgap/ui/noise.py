@@ -9,7 +9,10 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     from latentgap.store import Store
 
     runs = Store(home).runs()
-    return [(f"{r.autoencoder} · {r.dataset} · {r.profile} · seed {r.seed} · {r.run_id}", r.run_id) for r in runs.itertuples()]
+    return [
+        (f"{r.autoencoder} · {r.dataset} · {r.profile} · seed {r.seed} · {r.run_id}", r.run_id)
+        for r in runs.itertuples()
+    ]
 
 
 def run_dropdown(home: Path):

@@ -1,4 +1,5 @@
-"""Overview tab: the gap table across autoencoders x benchmarks and a grouped bar chart of the three spaces."""
+"""Overview tab: the gap table across autoencoders x benchmarks, a grouped bar chart of the three spaces, filters,
+and the paired test of latent vs reconstruction beside the paper's published p-value."""
 
 from __future__ import annotations
 
@@ -6,25 +7,62 @@ from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
 
-TABLE_COLUMNS = ["autoencoder", "dataset", "synthetic", "profile", "seed", "image", "reconstruction", "latent",
+TABLE_COLUMNS = ["autoencoder", "family", "dataset", "synthetic", "profile", "seed", "image", "reconstruction", "latent",
                  "gap", "gap_ci_low", "gap_ci_high", "gap_fold_std", "n_folds", "fidelity_loss", "run_id"]  # fmt: skip
+FILTERS = ("family", "dataset", "profile")
 
 
-def gap_view(home: Path, metric: str):
-    """(gap table, bar figure) for `metric`; the table is rounded for reading."""
+def paired_test_line(paired, metric: str) -> str:
+    """Markdown: the local paired test of latent vs reconstruction over the shown runs, and the published one."""
+    from latentgap.published import published_line
+    from latentgap.stats import paired_test
+
+    t = paired_test(paired)
+    local = (f"**local** ({metric.replace('_', ' ')}, {t['n_pairs']} run x fold pairs shown): latent − reconstruction "
+             f"= {t['mean_difference']:+.3f}, paired t-test p = {t['t_test_p']:.2g}, Wilcoxon p = {t['wilcoxon_p']:.2g}"
+             if t["n_pairs"] else "**local**: no runs match the filters")  # fmt: skip
+    return f"{local}  \n{published_line('latent_vs_reconstruction_p')}"
+
+
+def gap_view(home: Path, metric: str, family=None, dataset=None, profile=None):
+    """(gap table, bar figure, paired-test markdown) for `metric`, filtered to the chosen families, benchmarks and
+    profiles (empty = all); the table is rounded for reading."""
     from latentgap.plots import gap_bars
     from latentgap.store import Store
 
-    gap = Store(home).gap_table(metric)
-    return gap[TABLE_COLUMNS].round(4), gap_bars(gap, metric)
+    store = Store(home)
+    gap = store.gap_table(metric)
+    for col, chosen in zip(FILTERS, (family, dataset, profile)):
+        if chosen:
+            gap = gap[gap[col].isin(chosen)]
+    paired = store.paired_scores(metric, "latent", "reconstruction")
+    paired = paired[paired.run_id.isin(gap.run_id)]
+    return gap[TABLE_COLUMNS].round(4), gap_bars(gap, metric), paired_test_line(paired, metric)
+
+
+def filter_choices(home: Path):
+    import gradio as gr
+
+    from latentgap.store import Store
+
+    runs = Store(home).runs()
+    return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in FILTERS]
 
 
 def build_overview(app, home: Path) -> None:
     import gradio as gr
 
-    metric = gr.Dropdown(list(CLASSIFICATION_METRICS), value="balanced_accuracy", label="metric")
+    with gr.Row():
+        metric = gr.Dropdown(list(CLASSIFICATION_METRICS), value="balanced_accuracy", label="metric")
+        filters = [
+            gr.Dropdown(choices=[], value=[], multiselect=True, label=f"{c} (all when empty)", allow_custom_value=True)
+            for c in FILTERS
+        ]
     table = gr.Dataframe(label="gap table (test split; CI = paired bootstrap 95 %)", interactive=False)
     plot = gr.Plot(label="image vs reconstruction vs latent")
+    tests = gr.Markdown()
     refresh = gr.Button("Refresh")
-    gr.on([app.load, metric.change, refresh.click], lambda m: gap_view(home, m), inputs=metric,
-          outputs=[table, plot], api_name="gap_table")  # fmt: skip
+    app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
+    gr.on([app.load, metric.change, refresh.click, *(f.change for f in filters)],
+          lambda m, *f: gap_view(home, m, *f), inputs=[metric, *filters], outputs=[table, plot, tests],
+          api_name="gap_table")  # fmt: skip

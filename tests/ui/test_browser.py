@@ -41,6 +41,29 @@ def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnose
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 4  # four latent classifiers
     page.screenshot(path=str(ARTIFACTS / "noise-curves.png"), full_page=True)
 
+    page.get_by_role("tab", name="Latent explorer").click()
+    page.get_by_text("UMAP of the same samples, coloured by class").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .gl-container canvas").first.wait_for(state="attached", timeout=60_000)  # WebGL
+    page.locator("#explorer-samples [data-testid=cell-0-1]").click()  # the first listed sample
+    page.get_by_text("reconstruction PSNR").filter(visible=True).first.wait_for(timeout=60_000)  # the sample's view
+    page.screenshot(path=str(ARTIFACTS / "latent-explorer.png"), full_page=True)
+
+    page.get_by_role("tab", name="Reconstructions").click()
+    page.get_by_text("Reconstructions of test samples per class").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.pending').length === 0", timeout=60_000)
+    assert page.get_by_text(" dB / ").filter(visible=True).count() >= 4  # per-image PSNR / SSIM titles
+    page.screenshot(path=str(ARTIFACTS / "reconstructions.png"), full_page=True)
+
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("1 runs compared").filter(visible=True).first.wait_for(timeout=60_000)
+    page.get_by_text("per autoencoder").filter(visible=True).first.wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.pending').length === 0", timeout=60_000)  # figures drawn
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+    page.get_by_role("tab", name="Efficiency").click()
+    page.get_by_text("python -m latentgap bench").filter(visible=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "efficiency.png"), full_page=True)
+
 
 def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_path):
     """Diagnose tab: the file input, family detection, a queued smoke diagnosis, the job list, the gap table."""

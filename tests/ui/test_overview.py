@@ -9,14 +9,17 @@ from tests.test_store import _metrics, _run
 def test_gap_table_endpoint_serves_stored_runs(serve, tmp_path):
     Store(tmp_path).write_run(_run("run-a"), {"metrics": _metrics("run-a")})
     client = Client(serve(tmp_path), verbose=False)
-    table, plot = client.predict("balanced_accuracy", api_name="/gap_table")
+    table, plot, tests = client.predict("balanced_accuracy", [], [], [], api_name="/gap_table")
     row = dict(zip(table["headers"], table["data"][0]))
     assert row["run_id"] == "run-a" and row["gap"] == 0.18 and row["latent"] == 0.6 and row["synthetic"] is True
     assert "gap +0.180" in plot["plot"]  # the bar chart annotates the gap
+    assert "1 run x fold pairs" in tests and "**published**: 9.5e-07" in tests
+    table, _, tests = client.predict("balanced_accuracy", [], ["phantom-derm"], [], api_name="/gap_table")
+    assert "no runs match" in tests  # the dataset filter removed the only run
 
 
 def test_empty_store_shows_a_hint(serve, tmp_path):
     client = Client(serve(tmp_path), verbose=False)
-    table, plot = client.predict("auroc", api_name="/gap_table")
+    table, plot, _ = client.predict("auroc", [], [], [], api_name="/gap_table")
     assert table["data"] == [] or table["data"] == [[""] * len(table["headers"])]
     assert "no results yet" in plot["plot"]

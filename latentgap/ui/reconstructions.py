@@ -1,0 +1,47 @@
+"""Reconstructions tab: original / reconstruction / |difference| grids per class with PSNR and SSIM, for one
+autoencoder or two side by side (runs on the same benchmark and seed show the same samples)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def galleries_of(home: Path, run_ids: list[str]) -> tuple[dict, list[str]]:
+    """{label: gallery} for the runs, and the first run's class names; labels name autoencoder and run."""
+    from latentgap.gallery import load_gallery
+    from latentgap.store import Store
+
+    store = Store(home)
+    runs = store.runs().set_index("run_id")
+    galleries, names = {}, []
+    for r in run_ids:
+        names = names or store.run_spec(r)["summary"].get("class_names", [])
+        galleries[f"{runs.loc[r, 'autoencoder']} ({r[-6:]})"] = load_gallery(home, r)
+    return galleries, names
+
+
+def reconstructions_view(home: Path, run_a: str | None, run_b: str | None, per_class: int):
+    from latentgap.plots import reconstruction_grid
+
+    run_ids = [r for r in (run_a, run_b) if r]
+    if not run_ids:
+        return reconstruction_grid({}, [], 1)
+    galleries, names = galleries_of(home, list(dict.fromkeys(run_ids)))
+    return reconstruction_grid(galleries, names, int(per_class))
+
+
+def build_reconstructions_tab(app, home: Path) -> None:
+    import gradio as gr
+
+    from latentgap.ui.noise import run_choices, run_dropdown
+
+    with gr.Row():
+        run_a = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
+        run_b = gr.Dropdown(label="second run, side by side (optional)", choices=[], scale=3, allow_custom_value=True)
+        per_class = gr.Slider(1, 4, value=2, step=1, label="samples per class", scale=1)
+    plot = gr.Plot(label="reconstruction grid")
+
+    app.load(lambda: run_dropdown(home), outputs=run_a, api_name=False)
+    app.load(lambda: gr.Dropdown(choices=[("none", "")] + run_choices(home), value=""), outputs=run_b, api_name=False)
+    gr.on([run_a.change, run_b.change, per_class.change], lambda a, b, k: reconstructions_view(home, a, b, k),
+          inputs=[run_a, run_b, per_class], outputs=plot, api_name="reconstructions")  # fmt: skip
