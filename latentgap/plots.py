@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 SPACE_COLORS = {"image": "#4c72b0", "reconstruction": "#55a868", "latent": "#c44e52"}
+MAX_BAR_RUNS = 40
 
 
 def gap_bars(gap: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
@@ -16,21 +17,30 @@ def gap_bars(gap: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
         fig.add_annotation(text="no results yet: run a diagnosis", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper")  # fmt: skip
         return fig
+    shown = gap.head(MAX_BAR_RUNS)  # the newest runs: more groups than this are unreadable (the table has them all)
     labels = [f"{a}<br>{d}{' (synthetic)' if s else ''}<br>{r[-6:]}"
-              for a, d, s, r in zip(gap.autoencoder, gap.dataset, gap.synthetic, gap.run_id)]  # fmt: skip
+              for a, d, s, r in zip(shown.autoencoder, shown.dataset, shown.synthetic, shown.run_id)]  # fmt: skip
     for space, color in SPACE_COLORS.items():
-        fig.add_bar(name=space, x=labels, y=gap[space], marker_color=color,
-                    text=[f"{v:.3f}" for v in gap[space]], textposition="outside")  # fmt: skip
-    for x, (_, row) in zip(labels, gap.iterrows()):
-        fig.add_annotation(x=x, y=max(row.image, row.reconstruction, row.latent) + 0.08, showarrow=False,
-                           text=f"gap {row.gap:+.3f} [{row.gap_ci_low:+.3f}, {row.gap_ci_high:+.3f}]")  # fmt: skip
+        fig.add_bar(name=space, x=labels, y=shown[space], marker_color=color,
+                    text=[f"{v:.3f}" for v in shown[space]], textposition="outside")  # fmt: skip
+    # one layout update, not an add_annotation per run: ~10x faster with 100 runs (profiled, bench page section)
+    fig.update_layout(annotations=[
+        dict(x=x, y=max(row.image, row.reconstruction, row.latent) + 0.08, showarrow=False,
+             text=f"gap {row.gap:+.3f} [{row.gap_ci_low:+.3f}, {row.gap_ci_high:+.3f}]")
+        for x, row in zip(labels, shown.itertuples())])  # fmt: skip
     fig.update_layout(barmode="group", yaxis_title=metric.replace("_", " "), yaxis_range=[0, 1.15],
-                      title="Same classifier recipe on images, reconstructions and latents (test split)",
+                      title="Same classifier recipe on images, reconstructions and latents (test split)"
+                      + (f" — newest {MAX_BAR_RUNS} of {len(gap)} runs" if len(gap) > MAX_BAR_RUNS else ""),
                       legend_title="space", margin=dict(t=60, b=40))  # fmt: skip
     return fig
 
 
-CURVE_STYLES = {"latent": "#c44e52", "latent-noise": "#dd8452", "latent-film": "#8172b3", "latent-film-distilled": "#937860"}
+CURVE_STYLES = {
+    "latent": "#c44e52",
+    "latent-noise": "#dd8452",
+    "latent-film": "#8172b3",
+    "latent-film-distilled": "#937860",
+}
 
 
 def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
@@ -124,8 +134,25 @@ def point_colors(proj: pd.DataFrame, color_by: str, class_names: list[str]) -> p
     assert color_by == "correct", color_by
     tested = proj.predicted.notna()
     right = tested & (proj.predicted == proj.label)
-    return pd.Series(["not in test split"] * len(proj), index=proj.index).mask(tested & right, "correct").mask(
-        tested & ~right, "wrong")
+    return (
+        pd.Series(["not in test split"] * len(proj), index=proj.index)
+        .mask(tested & right, "correct")
+        .mask(tested & ~right, "wrong")
+    )
+
+
+def _hover_text(proj: pd.DataFrame, class_names: list[str]) -> np.ndarray:
+    """One hover label per point as a numpy string array (plotly validates those without a Python loop)."""
+    names = np.array([*class_names, "-"], dtype=object)
+    pred = proj.predicted.fillna(len(class_names)).to_numpy(int).clip(0, len(class_names))
+    lab = proj.label.to_numpy(int).clip(0, len(class_names))
+    parts = [
+        "sample " + proj.sample_index.astype(str).to_numpy(object),
+        "<br>class " + names[lab],
+        "<br>" + proj.split.astype(str).to_numpy(object) + " split",
+        "<br>predicted " + names[pred],
+    ]
+    return np.asarray(parts[0] + parts[1] + parts[2] + parts[3], dtype=str)
 
 
 def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: list[str]) -> go.Figure:
@@ -145,13 +172,10 @@ def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: 
             d = proj[group == g]
             if d.empty:
                 continue
-            pred = d.predicted.map(lambda p: "-" if pd.isna(p) else class_names[int(p)] if int(p) < len(class_names) else str(p))
             fig.add_trace(go.Scattergl(
-                x=d.x, y=d.y, mode="markers", name=g, legendgroup=g, showlegend=col == 1,
-                marker=dict(color=color[g], size=5, opacity=0.75),
-                customdata=list(zip(d.sample_index, d.label.map(lambda c: class_names[c]), d.split, pred)),
-                hovertemplate="sample %{customdata[0]}<br>class %{customdata[1]}<br>%{customdata[2]} split"
-                              "<br>predicted %{customdata[3]}<extra></extra>"), row=1, col=col)  # fmt: skip
+                x=d.x.to_numpy(), y=d.y.to_numpy(), mode="markers", name=g, legendgroup=g, showlegend=col == 1,
+                marker=dict(color=color[g], size=5, opacity=0.75), text=_hover_text(d, class_names),
+                hovertemplate="%{text}<extra></extra>"), row=1, col=col)  # fmt: skip
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     fig.update_layout(height=480, legend_title=color_by, margin=dict(t=50, l=10, r=10, b=10),
@@ -192,7 +216,9 @@ def reconstruction_grid(galleries: dict[str, dict], class_names: list[str], per_
         rows += [(c, i) for i in idx[:per_class]]
     if not rows:
         return _empty("the selected runs share no samples: compare runs on the same benchmark and seed")
-    cols = ["original"] + [f"{name} {kind}" for name in galleries for kind in ("reconstruction", f"|diff| x{diff_gain:g}")]
+    cols = ["original"] + [
+        f"{name} {kind}" for name in galleries for kind in ("reconstruction", f"|diff| x{diff_gain:g}")
+    ]
     titles = []
     for c, i in rows:
         titles.append(f"{class_names[c]} #{i}")
@@ -251,7 +277,7 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
                              ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
                              ("memory_ratio", "memory (image / latent)", PALETTE[3])):  # fmt: skip
         fig.add_bar(x=labels, y=comparisons[col], name=name, marker_color=color,
-                    text=[f"{v:.0f}x" if v == v else "" for v in comparisons[col]], textposition="outside")  # fmt: skip
+                    text=[f"{v:.0f}x" if pd.notna(v) else "" for v in comparisons[col]], textposition="outside")  # fmt: skip
     for key, dash in (("latent_vs_image.throughput_ratio", "dash"), ("latent_vs_image.memory_ratio", "dot")):
         v = PUBLISHED[key]["value"]
         fig.add_hline(y=v, line_dash=dash, annotation_text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})")

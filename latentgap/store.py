@@ -221,12 +221,15 @@ class Store:
         with self._connect(read_only=True) as con:
             return con.execute(sql, params or []).df()
 
-    def results(self) -> pd.DataFrame:
-        """Every metric record joined with its run: the `results --json` contract."""
+    def results(self, run_id: str | None = None) -> pd.DataFrame:
+        """Every metric record (of one run when given) joined with its run: the `results --json` contract."""
+        where = "WHERE m.run_id = ?" if run_id else ""
         return self._query(
-            """SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, m.fold,
-                      m.space, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
-               FROM metrics m JOIN runs r USING (run_id) ORDER BY r.created_at, m.run_id, m.space, m.metric"""
+            f"""SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, m.fold,
+                       m.space, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
+                FROM metrics m JOIN runs r USING (run_id) {where}
+                ORDER BY r.created_at, m.run_id, m.space, m.metric""",
+            [run_id] if run_id else [],
         )
 
     def runs(self) -> pd.DataFrame:

@@ -62,3 +62,19 @@ def test_fidelity_of_rgb_against_grayscale_reconstruction():
     gray = rgb.mean(axis=1, keepdims=True)
     assert metrics.reconstruction_fidelity(rgb, gray)["ssim"] == pytest.approx(1.0)
     assert metrics.reconstruction_fidelity(rgb, gray * 0.9)["psnr"] < 40
+
+
+@pytest.mark.parametrize("n_classes,imbalance", [(2, 1.0), (3, 1.0), (6, 0.05), (19, 0.02)])
+def test_vectorised_bootstrap_equals_the_sklearn_loop(n_classes, imbalance):
+    """Every resample's metric computed at once equals metric_value on that resample (ties, absent classes)."""
+    rng = np.random.default_rng(n_classes)
+    prevalence = np.geomspace(1, imbalance, n_classes)
+    y = rng.choice(n_classes, size=300, p=prevalence / prevalence.sum())
+    y[:n_classes] = np.arange(n_classes)
+    proba = softmax(rng.normal(size=(300, n_classes)) + 1.5 * np.eye(n_classes)[y], axis=1)
+    proba[n_classes : n_classes + 20] = proba[n_classes + 20 : n_classes + 40]  # tied scores
+    counts = metrics.resample_counts(300, 100, seed=0)
+    draws = np.random.default_rng(0).integers(0, 300, (100, 300))
+    for name in metrics.CLASSIFICATION_METRICS:
+        expected = [metrics.metric_value(name, y[idx], proba[idx]) for idx in draws]
+        np.testing.assert_allclose(metrics.bootstrap_values(name, y, proba, counts), expected, atol=1e-12)

@@ -39,6 +39,7 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(Exception):
         store.write_run(_run("r1"), {"metrics": bad})
     assert set(store.results().run_id) == {"r0"}  # the earlier run intact, no half of r1
+    assert store.results("r0").equals(store.results()) and store.results("r1").empty
     assert list(store.runs().run_id) == ["r0"]
 
 

@@ -1,5 +1,6 @@
 """The Gradio dashboard. `build_app()` does no heavy work at import; handlers read the store and return
-tables and plotly figures built by pure functions in `latentgap.plots`."""
+tables and plotly figures built by pure functions in `latentgap.plots`. A per-run tab computes its view when it is
+opened (`tab.select`) or a control is changed by the user (`.input`), never for every tab at page load."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from latentgap.ui.diagnose import build_diagnose_tab
 from latentgap.ui.efficiency import build_efficiency_tab
 from latentgap.ui.explorer import build_explorer_tab
 from latentgap.ui.export import build_export_tab
-from latentgap.ui.noise import build_noise_tab
+from latentgap.ui.noise import build_noise_tab, fill_run_pickers
 from latentgap.ui.overview import build_overview
 from latentgap.ui.reconstructions import build_reconstructions_tab
 
@@ -32,20 +33,22 @@ def build_app(home: Path, supervisor=None):
                 build_overview(app, home)
             with gr.Tab("Diagnose"):
                 build_diagnose_tab(app, home, supervisor)
-            with gr.Tab("Compare"):
-                build_compare_tab(app, home)
-            with gr.Tab("Latent explorer"):
-                build_explorer_tab(app, home)
-            with gr.Tab("Reconstructions"):
-                build_reconstructions_tab(app, home)
-            with gr.Tab("Noise curves"):
-                build_noise_tab(app, home)
-            with gr.Tab("Classes"):
-                build_classes_tab(app, home)
-            with gr.Tab("Efficiency"):
-                build_efficiency_tab(app, home)
+            with gr.Tab("Compare") as tab:
+                build_compare_tab(app, home, tab)
+            with gr.Tab("Latent explorer") as tab:
+                explorer_run = build_explorer_tab(app, home, tab)
+            with gr.Tab("Reconstructions") as tab:
+                recon_a, recon_b = build_reconstructions_tab(app, home, tab)
+            with gr.Tab("Noise curves") as tab:
+                noise_run = build_noise_tab(app, home, tab)
+            with gr.Tab("Classes") as tab:
+                classes_run = build_classes_tab(app, home, tab)
+            with gr.Tab("Efficiency") as tab:
+                build_efficiency_tab(app, home, tab)
             with gr.Tab("Export"):
                 build_export_tab(app, home)
+        pickers = [noise_run, classes_run, explorer_run, recon_a]  # one store query fills every run dropdown
+        app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
     return app
 
 

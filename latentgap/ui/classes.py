@@ -16,14 +16,12 @@ def classes_view(home: Path, run_id: str | None):
     return class_accuracy_bars(store.class_metrics(run_id)), confusion_grid(store.confusion(run_id), names)
 
 
-def build_classes_tab(app, home: Path) -> None:
+def build_classes_tab(app, home: Path, tab):
     import gradio as gr
 
-    from latentgap.ui.noise import run_dropdown
-
-    run = gr.Dropdown(label="run", choices=[])
+    run = gr.Dropdown(label="run", choices=[], allow_custom_value=True)  # API clients name any stored run
     bars = gr.Plot(label="per-class accuracy")
     grid = gr.Plot(label="confusion matrices")
 
-    app.load(lambda: run_dropdown(home), outputs=run, api_name=False)
-    run.change(lambda r: classes_view(home, r), run, [bars, grid], api_name="classes")
+    gr.on([tab.select, run.input], lambda r: classes_view(home, r), run, [bars, grid], api_name="classes")
+    return run

@@ -64,7 +64,7 @@ def compare_view(home: Path, autoencoders: list[str], dataset: str, profile: str
             reconstruction_grid(galleries, names, 1), table, note)  # fmt: skip
 
 
-def build_compare_tab(app, home: Path) -> None:
+def build_compare_tab(app, home: Path, tab) -> None:
     import gradio as gr
 
     from latentgap.metrics import CLASSIFICATION_METRICS
@@ -94,7 +94,7 @@ def build_compare_tab(app, home: Path) -> None:
                 gr.Dropdown(choices=c["seed"], value=pick("seed")))  # fmt: skip
 
     app.load(refresh_choices, outputs=[aes, dataset, profile, seed], api_name=False)
-    gr.on([aes.change, dataset.change, profile.change, seed.change, metric.change],
+    gr.on([tab.select, aes.input, dataset.input, profile.input, seed.input, metric.input],
           lambda a, d, p, s, m: compare_view(home, a, d, p, s if s is not None else 0, m),
           inputs=[aes, dataset, profile, seed, metric], outputs=[bars, curves, umaps, recon, table, note],
           api_name="compare")  # fmt: skip

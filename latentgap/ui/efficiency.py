@@ -39,10 +39,10 @@ def efficiency_view(results_dir: Path | None = None):
     return efficiency_bars(table), table.round(2), caption
 
 
-def build_efficiency_tab(app, home: Path) -> None:
+def build_efficiency_tab(app, home: Path, tab) -> None:
     import gradio as gr
 
     plot = gr.Plot(label="latent over image classifier")
     table = gr.Dataframe(label="comparisons (ratios of medians, same batch size, same run)", interactive=False)
     caption = gr.Markdown()
-    app.load(lambda: efficiency_view(), outputs=[plot, table, caption], api_name="efficiency")
+    tab.select(lambda: efficiency_view(), outputs=[plot, table, caption], api_name="efficiency")

@@ -43,7 +43,9 @@ def sample_table(home: Path, run_id: str | None, show: str) -> pd.DataFrame:
     test = proj[proj.predicted.notna()]
     if test.empty:
         return pd.DataFrame(columns=cols)
-    d = test.pivot_table(index=["sample_index", "label"], columns="space", values="predicted").reset_index()
+    by_space = {space: test[test.space == space].set_index("sample_index") for space in ("latent", "image")}
+    d = by_space["latent"][["label"]].assign(latent=by_space["latent"].predicted, image=by_space["image"].predicted)
+    d = d.dropna().reset_index()  # samples both spaces predicted
     d["latent_correct"], d["image_correct"] = d.latent == d.label, d.image == d.label
     d = SHOW[show](d)
     name = lambda c: names[int(c)] if int(c) < len(names) else str(c)
@@ -73,11 +75,10 @@ def sample_view(home: Path, run_id: str | None, sample: int | None):
     return zoom(g["image"][k]), zoom(g["reconstruction"][k]), caption
 
 
-def build_explorer_tab(app, home: Path) -> None:
+def build_explorer_tab(app, home: Path, tab):
     import gradio as gr
 
     from latentgap.errors import LatentgapError
-    from latentgap.ui.noise import run_dropdown
 
     with gr.Row():
         run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
@@ -107,10 +108,10 @@ def build_explorer_tab(app, home: Path) -> None:
 
     pick.__annotations__["evt"] = gr.SelectData  # a real class: postponed annotations would hide it from Gradio
 
-    app.load(lambda: run_dropdown(home), outputs=run, api_name=False)
-    gr.on([run.change, color_by.change], lambda r, c: explorer_view(home, r, c), inputs=[run, color_by], outputs=plot,
+    gr.on([tab.select, run.input, color_by.input], lambda r, c: explorer_view(home, r, c), inputs=[run, color_by], outputs=plot,
           api_name="explorer")  # fmt: skip
-    gr.on([run.change, show.change], lambda r, s: sample_table(home, r, s), inputs=[run, show], outputs=table,
+    gr.on([tab.select, run.input, show.input], lambda r, s: sample_table(home, r, s), inputs=[run, show], outputs=table,
           api_name="explorer_samples")  # fmt: skip
     table.select(pick, outputs=sample, api_name=False)
     sample.change(show_sample, inputs=[run, sample], outputs=[image, recon, caption], api_name="sample")
+    return run

@@ -15,12 +15,15 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-def run_dropdown(home: Path):
-    """A run dropdown refreshed from the store, newest run selected (shared by the per-run tabs)."""
+def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0) -> list:
+    """Run dropdown updates for every per-run tab from one store query: `n_newest` with the newest run selected,
+    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view)."""
     import gradio as gr
 
     choices = run_choices(home)
-    return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+    newest = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+    optional = gr.Dropdown(choices=[("none", ""), *choices], value="")
+    return [newest] * n_newest + [optional] * n_optional
 
 
 def noise_view(home: Path, run_id: str | None, metric: str):
@@ -30,19 +33,19 @@ def noise_view(home: Path, run_id: str | None, metric: str):
     store = Store(home)
     if not run_id:
         return noise_curves(store.noise_curves("-"), store.results().head(0), metric)
-    results = store.results()
-    clean = results[(results.run_id == run_id) & results.noise_level.isna()]
+    results = store.results(run_id)
+    clean = results[results.noise_level.isna()]
     return noise_curves(store.noise_curves(run_id), clean, metric)
 
 
-def build_noise_tab(app, home: Path) -> None:
+def build_noise_tab(app, home: Path, tab):
     import gradio as gr
 
     with gr.Row():
-        run = gr.Dropdown(label="run", choices=[], scale=3)
+        run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)  # API clients name any run
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
 
-    app.load(lambda: run_dropdown(home), outputs=run, api_name="runs")
-    gr.on([run.change, metric.change], lambda r, m: noise_view(home, r, m), inputs=[run, metric], outputs=plot,
+    gr.on([tab.select, run.input, metric.input], lambda r, m: noise_view(home, r, m), inputs=[run, metric], outputs=plot,
           api_name="noise_curves")  # fmt: skip
+    return run

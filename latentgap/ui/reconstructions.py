@@ -30,10 +30,8 @@ def reconstructions_view(home: Path, run_a: str | None, run_b: str | None, per_c
     return reconstruction_grid(galleries, names, int(per_class))
 
 
-def build_reconstructions_tab(app, home: Path) -> None:
+def build_reconstructions_tab(app, home: Path, tab):
     import gradio as gr
-
-    from latentgap.ui.noise import run_choices, run_dropdown
 
     with gr.Row():
         run_a = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
@@ -41,7 +39,6 @@ def build_reconstructions_tab(app, home: Path) -> None:
         per_class = gr.Slider(1, 4, value=2, step=1, label="samples per class", scale=1)
     plot = gr.Plot(label="reconstruction grid")
 
-    app.load(lambda: run_dropdown(home), outputs=run_a, api_name=False)
-    app.load(lambda: gr.Dropdown(choices=[("none", "")] + run_choices(home), value=""), outputs=run_b, api_name=False)
-    gr.on([run_a.change, run_b.change, per_class.change], lambda a, b, k: reconstructions_view(home, a, b, k),
+    gr.on([tab.select, run_a.input, run_b.input, per_class.release], lambda a, b, k: reconstructions_view(home, a, b, k),
           inputs=[run_a, run_b, per_class], outputs=plot, api_name="reconstructions")  # fmt: skip
+    return run_a, run_b

@@ -61,7 +61,8 @@ def test_explorer_panels_and_sample_filters(home):
     groups = {t.name for t in fig.data}
     assert groups == {"correct", "wrong", "not in test split"}
     wrong_latent = next(t for t in fig.data if t.name == "wrong" and t.xaxis == "x")
-    assert sorted(c[0] for c in wrong_latent.customdata) == [9, 10]
+    assert sorted(t.split("<br>")[0] for t in wrong_latent.text) == ["sample 10", "sample 9"]
+    assert wrong_latent.text[0] == "sample 9<br>class rare<br>test split<br>predicted normal"
     assert len(explorer_view(home, "run-a", "class").data) == 4  # 2 classes x 2 panels
     loses = sample_table(home, "run-a", list(SHOW)[1])
     assert loses["sample"].tolist() == [9] and loses["latent predicted"].tolist() == ["normal"]

@@ -1,0 +1,85 @@
+"""The bench on tiny inputs: real sections (classifiers in fresh processes, the encoder, the store), the JSON's
+headline figures, results round-trip and the generated README tables. No timing assertions."""
+
+import math
+
+import pytest
+
+from latentgap import bench
+from latentgap.bench import classifiers, encoding, report
+from latentgap.bench import store as store_bench
+from latentgap.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    results = dict(mode="quick", device="cpu", created="now", machine=bench.machine_info("cpu", "test"),
+                   section_seconds={"classifiers": 1.0}, total_seconds=1.0)  # fmt: skip
+    results["classifiers"] = classifiers.run(work, "cpu", quick=True, batch=2, reps=2, cases=classifiers.QUICK_CASES,
+                                             n_pool=8)  # fmt: skip
+    results["encoding"] = encoding.run(work, "cpu", quick=True, n_images=4, reps=1)
+    results["machine"]["load_average_end"] = results["machine"]["load_average_start"]
+    results["headline"] = bench.headline(results)
+    return results
+
+
+def test_headline_figures_are_finite_positive_ratios_of_medians(tiny_results):
+    h = tiny_results["headline"]
+    assert set(bench.HEADLINE_KEYS) <= set(h)
+    for key in bench.HEADLINE_KEYS:
+        assert math.isfinite(h[key]) and h[key] > 0, key
+    [pair] = tiny_results["classifiers"]["comparisons"]
+    cases = tiny_results["classifiers"]["cases"]
+    image, latent = cases[pair["image"]], cases[pair["latent"]]
+    expected = latent["train_throughput"]["median"] / image["train_throughput"]["median"]
+    assert h["latent_vs_image.throughput_ratio"] == pytest.approx(expected)
+    assert h["latent_vs_image.memory_ratio"] == pytest.approx(
+        image["tensor_memory_train_mb"] / latent["tensor_memory_train_mb"]
+    )
+    assert (
+        image["train_throughput"]["n"] == 2 and image["gflop_per_sample_forward"] > latent["gflop_per_sample_forward"]
+    )
+    assert 0 < tiny_results["encoding"]["flop_fraction"] < 5  # achieved / measured matmul FLOP/s (noisy on tiny inputs)
+    enc = tiny_results["encoding"]
+    assert enc["batched_vs_naive_ratio"] == pytest.approx(enc["batched"]["median"] / enc["naive"]["median"])
+
+
+def test_results_round_trip_and_render(tiny_results, tmp_path):
+    path = bench.write_results(tiny_results, tmp_path / "results" / bench.results_name(tiny_results))
+    assert path.name == "cpu-quick.json"
+    loaded = bench.load_results(tmp_path / "results")
+    assert list(loaded) == ["cpu-quick"] and loaded["cpu-quick"]["headline"] == tiny_results["headline"]
+    text = report.render_all(loaded)
+    assert "quick-latent-film-convnext-4x8x8" in text and "FLOP fraction" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Performance\n\n{report.BEGIN}\nstale\n{report.END}\n\n## Next\n")
+    assert report.update_readme(readme, loaded)
+    updated = readme.read_text()
+    assert "stale" not in updated and "`cpu-quick`" in updated and updated.endswith("## Next\n")
+
+
+def test_cli_report_renders_stored_results(tiny_results, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no README.md here: only benchmarks/README.md is written
+    bench.write_results(tiny_results, tmp_path / "benchmarks" / "results" / "cpu-quick.json")
+    assert main(["bench", "--report", "--results-dir", str(tmp_path / "benchmarks" / "results")]) == 0
+    assert "latent/image throughput" in (tmp_path / "benchmarks" / "README.md").read_text()
+
+
+def test_cli_report_without_results_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--report", "--results-dir", str(tmp_path / "none")]) == 2
+    assert "no results in" in capsys.readouterr().err
+
+
+def test_unknown_section_is_refused():
+    with pytest.raises(Exception, match="unknown bench section"):
+        bench.run_bench(quick=True, device="cpu", sections=("classifiers", "gpu-magic"))
+
+
+def test_store_section_times_every_named_query(tmp_path):
+    out = store_bench.run(tmp_path, quick=True, n_metric_rows=3_000, n_projection_points=400, reps=1)
+    assert set(out["queries"]) == set(store_bench.QUERIES)
+    assert out["queries"]["results"]["rows"] == 3_000 + 0  # every metric row, joined with its run
+    assert out["queries"]["projections"]["rows"] == 400 and out["queries"]["jobs"]["rows"] == 50
+    assert out["written"]["runs"] == -(-3_000 // len(store_bench.metric_template()))

@@ -1,0 +1,42 @@
+"""Bench sections that start heavy machinery (numba's UMAP, the dashboard server, a diagnosis), on tiny inputs."""
+
+import math
+
+import pytest
+
+from latentgap.bench import dashboard, end_to_end, projection
+from latentgap.bench import store as store_bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_projection_measures_then_extrapolates_and_labels_it():
+    out = projection.run(quick=True, sizes=(60, 200, 2_000), measured=(60, 200), reps=1)
+    assert [out["sizes"][n]["extrapolated"] for n in ("60", "200", "2000")] == [False, False, True]
+    assert math.isfinite(out["scaling_exponent"]) and out["sizes"]["2000"]["seconds"]["median"] > 0
+
+
+def test_dashboard_under_load_answers_every_endpoint(tmp_path):
+    written = store_bench.populate(tmp_path, n_metric_rows=2_000, n_projection_points=100, n_jobs=3)
+    out = dashboard.run(tmp_path, written["newest_run"], quick=True, clients=2, rounds=1, time_limit_s=120)
+    assert out["errors"] == 0 and out["requests"] == 2 * len(dashboard.ENDPOINTS)
+    assert set(out["endpoints"]) == set(dashboard.ENDPOINTS)
+    assert all(e["p50_ms"] <= e["p95_ms"] for e in out["endpoints"].values())
+
+
+def test_end_to_end_reads_the_runs_own_step_timing(tmp_path):
+    out = end_to_end.run(tmp_path, "cpu", quick=True, profile="smoke", max_samples=120, profile_to=tmp_path / "p.txt")
+    assert {"load", "encode", "train_image_fold0"} <= set(out["steps_s"]) and out["slowest_step"] in out["steps_s"]
+    assert out["wall_s"] >= sum(out["steps_s"].values()) * 0.9 and "diagnose" in (tmp_path / "p.txt").read_text()
+
+
+def test_page_section_times_every_tab_handler(tmp_path, monkeypatch):
+    from latentgap.bench import page
+
+    monkeypatch.setattr(page, "N_RUNS", 5)
+    monkeypatch.setattr(page, "N_POINTS", 300)
+    monkeypatch.setattr(page, "_browser_missing", lambda: "not in this test")  # the browser path: tests/ui
+    out = page.run(tmp_path, quick=True)
+    assert out["runs"] == 5 and out["browser_skipped"] == "not in this test"
+    assert {"overview", "latent explorer (20k points)", "reconstructions", "compare (2 AEs)"} <= set(out["server"])
+    assert all(f["median"] > 0 for f in out["server"].values())
