@@ -12,6 +12,7 @@ import math
 import os
 import sys
 
+from latentgap.bench import RESULTS_DIR
 from latentgap.errors import LatentgapError
 from latentgap.spec import resolve_home
 
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "image-random-init ablation (default: random init)")  # fmt: skip
     p.add_argument("--latent-weights", help="ConvNeXt backbone weights for the latent classifiers (stem replaced for "
                    "the latent channels); adds a latent-random-init ablation (default: random init)")  # fmt: skip
+    p.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="local: in this process (default); ray: encoding as Ray Data batch inference and the "
+                   "classifiers as parallel Ray tasks, same results (pip install -r requirements-ray.txt)")  # fmt: skip
+    p.add_argument("--ray-address", help="with --backend ray: join this Ray cluster, 'auto' or HOST:PORT "
+                   "(default: start a local Ray on this machine's cores)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
 
     p = verbs.add_parser("inspect", help="detect an autoencoder's family without diagnosing it", epilog=EPILOG,
@@ -108,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parent-pid", type=int, help="exit when this process (the app) exits")
     p.add_argument("--max-jobs", type=int, help="exit after this many jobs (default: run until stopped)")
 
+    p = verbs.add_parser("selfcheck", help="inject faults and hostile input, report what held (a few minutes)",
+                         epilog=EPILOG, description="Run the reliability scenarios (killed worker and app, out of "
+                         "memory, full disk, read-only and damaged stores, 20 concurrent jobs, hostile checkpoints, "
+                         "images and upload names) against a temporary workspace; exit 1 if any fails or a finished "
+                         "result was lost.")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object (counts and every scenario's outcome)")
+    p.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable; "
+                   "default: all): kill-worker, kill-app, oom, disk-full, read-only, concurrent-jobs, stores, "
+                   "checkpoints, fuzz, images, uploads, non-finite")  # fmt: skip
+
     p = verbs.add_parser("serve", help="serve the dashboard", epilog=EPILOG,
                          description="Serve the Gradio dashboard over the store in --home.")  # fmt: skip
     _add_home(p)
@@ -116,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", default=os.environ.get("LATENTGAP_AUTH"),
                    help="require a login, USER:PASSWORD (default: $LATENTGAP_AUTH; none on 127.0.0.1)")  # fmt: skip
     p.add_argument("--max-upload-mb", type=float, default=2048, help="largest checkpoint upload (default 2048 MB)")
+
+    p = verbs.add_parser("bench", help="measure latentgap's performance (latent vs image classifiers, encoder, ...)",
+                         epilog=EPILOG, description="Time latent vs image classifiers (the paper's 64x / 120x claim), "
+                         "the encoder, UMAP projection, the store, the dashboard under load and one diagnosis, as "
+                         "medians and ratios in one run; write JSON and print the tables (benchmarks/README.md).")  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="fewer repetitions and sizes: under 10 minutes on a 2-core CPU")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
+    p.add_argument("--json", dest="json_out", metavar="OUT",
+                   help="results file (default benchmarks/results/<device>-<quick|full>.json)")  # fmt: skip
+    p.add_argument("--sections", help="comma-separated subset of: classifiers, encoding, projection, store, "
+                   "dashboard, end_to_end (default: all)")  # fmt: skip
+    p.add_argument("--note", help="free text stored with the machine info (e.g. 'cores shared with other jobs')")
+    p.add_argument("--pyinstrument", metavar="FILE", help="profile the end-to-end diagnosis and write the call tree here")
+    p.add_argument("--report", action="store_true", help="only render benchmarks/README.md and README.md's "
+                   "Performance table from the stored results in --results-dir")  # fmt: skip
+    p.add_argument("--results-dir", default=str(RESULTS_DIR), help="stored results (default: the repo's benchmarks/results)")
     return parser
 
 
@@ -156,7 +188,8 @@ def cmd_diagnose(args) -> int:
                          device=args.device, max_samples=args.max_samples, data_format=args.data_format,
                          data_root=args.data_root, folds=args.folds, family=args.family, vq_latent=args.vq_latent,
                          latent_norm=args.latent_norm, image_weights=args.image_weights,
-                         latent_weights=args.latent_weights)  # fmt: skip
+                         latent_weights=args.latent_weights, backend=args.backend,
+                         ray_address=args.ray_address)  # fmt: skip
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]
@@ -164,7 +197,7 @@ def cmd_diagnose(args) -> int:
           f"latent {gap.latent:.3f} | gap {gap.gap:+.3f} [{gap.gap_ci_low:+.3f}, {gap.gap_ci_high:+.3f}] | "
           f"fidelity loss {gap.fidelity_loss:+.3f}")  # fmt: skip
     if args.json:
-        print(json.dumps(_records(store.results().query("run_id == @run_id")), indent=1))
+        print(json.dumps(_records(store.results(run_id)), indent=1))
     return 0
 
 
@@ -277,6 +310,30 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_selfcheck(args) -> int:
+    from latentgap.selfcheck import SCENARIOS, selfcheck
+
+    unknown = sorted(set(args.scenario or ()) - set(SCENARIOS))
+    if unknown:
+        raise LatentgapError(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
+
+    def show(o) -> None:
+        state = "skipped" if o.skipped else "ok" if o.passed else "FAILED"
+        print(f"{state:>7}  {o.name} ({o.handled}/{o.tried}, {o.seconds:.0f} s)", file=sys.stderr)
+        for line in ([o.skipped] if o.skipped else o.detail) if not args.json else ():
+            print(f"           {line}", file=sys.stderr)
+
+    report = selfcheck(args.scenario, on_done=show)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"faults survived {report['faults_survived']}/{report['faults_injected']}, hostile inputs refused "
+              f"{report['inputs_refused_correctly']}, valid inputs read {report['inputs_read_correctly']} "
+              f"(of {report['inputs_tried']} tried), results lost {report['results_lost']}, "
+              f"{report['seconds']:.0f} s")  # fmt: skip
+    return 0 if report["passed"] else 1
+
+
 def cmd_serve(args) -> int:
     from latentgap.ui import launch
 
@@ -290,6 +347,31 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from latentgap.bench import SECTIONS, load_results, run_bench, write_results
+    from latentgap.bench.report import render, render_all, update_readme
+
+    if not args.report:
+        sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else SECTIONS
+        results = run_bench(args.quick, args.device, sections, note=args.note, pyinstrument=args.pyinstrument,
+                            on_section=lambda msg: print(msg, file=sys.stderr))  # fmt: skip
+        path = write_results(results, args.json_out)
+        print(render(path.stem, results))
+        print(f"results: {path}", file=sys.stderr)
+        return 0
+    results = load_results(Path(args.results_dir))
+    if not results:
+        raise LatentgapError(f"no results in {args.results_dir}; run `python -m latentgap bench --quick` first")
+    out = Path(args.results_dir).parent / "README.md"
+    out.write_text(render_all(results) + "\n")
+    main_readme = Path(args.results_dir).parent.parent / "README.md"  # the project README beside benchmarks/
+    readme = "README.md updated" if main_readme.exists() and update_readme(main_readme, results) else ""
+    print(f"wrote {out}" + (f"; {readme}" if readme else ""), file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "diagnose": cmd_diagnose,
     "inspect": cmd_inspect,
@@ -298,6 +380,8 @@ COMMANDS = {
     "data": cmd_data,
     "worker": cmd_worker,
     "serve": cmd_serve,
+    "selfcheck": cmd_selfcheck,
+    "bench": cmd_bench,
 }
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import platform
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -24,9 +24,11 @@ from latentgap.datasets import registry
 from latentgap.datasets.splits import OFFICIAL, official_split, paper_split, parse_folds
 from latentgap.encode import cached_encode, normalize_latents
 from latentgap.errors import LatentgapError
+from latentgap.gallery import choose_samples, save_gallery
 from latentgap.metrics import CLASSIFICATION_METRICS, bootstrap_ci, bootstrap_difference, classification_report
-from latentgap.metrics import reconstruction_fidelity
+from latentgap.metrics import per_sample_fidelity
 from latentgap.noise import evaluation_levels, karras_sigmas
+from latentgap.projection import project
 from latentgap.spec import ARMS, Arm, DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
@@ -93,7 +95,7 @@ class Records:
 
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.tables = {"metrics": [], "class_metrics": [], "confusion": [], "structure": []}
+        self.tables = {"metrics": [], "class_metrics": [], "confusion": [], "structure": [], "projections": []}
 
     def add(self, table: str, **row) -> None:
         self.tables[table].append(dict(run_id=self.run_id, **row))
@@ -111,8 +113,99 @@ class Records:
                 self.add("confusion", space=space, fold=fold, true_class=t, pred_class=p, count=count)
 
 
+def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.ndarray, seed: int) -> None:
+    """UMAP of the normalised latents and of image-space features (pooled pixels, as many values as the latent)
+    for every sample, with its split and the test predictions of that space's classifier."""
+    latent = view["z"].reshape(len(labels), -1)
+    split = np.empty(len(labels), dtype=object)
+    for name, idx in zip(("train", "val", "test"), view["splits"]):
+        split[idx] = name
+    for space, feats in {"latent": latent, "image": pixel_features(images, latent.shape[1])}.items():
+        xy = project(feats, seed)
+        predicted = np.full(len(labels), None, dtype=object)
+        predicted[view["splits"][2]] = view["predicted"][space].tolist()
+        for i in range(len(labels)):
+            rec.add("projections", fold=view["fold"], space=space, sample_index=i, x=float(xy[i, 0]), y=float(xy[i, 1]),
+                    label=int(labels[i]), split=split[i], predicted=predicted[i])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fold:
+    """What every arm of one fold trains and is evaluated on: plain values, so it travels to Ray tasks."""
+
+    spec: DiagnosisSpec
+    profile: Profile
+    labels: np.ndarray  # (N,)
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray]  # train, val, test indices
+    n_classes: int
+    device: str
+    train_sigmas: np.ndarray  # noise levels the noise-trained arms see
+    eval_sigmas: np.ndarray  # levels of the per-noise-level curves
+
+
+def train_arm(fold: Fold, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
+    """Train arm `space` on x (N, C, H, W) and evaluate it on the test split; numpy out (both backends run this).
+
+    Returns logits (N_test, K), sigma_logits {σ: (N_test, K)} for the noise-curve arms, teacher_logits (N_train, K)
+    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports and seconds.
+    """
+    t0, arm, profile, spec = time.perf_counter(), ARMS[space], fold.profile, fold.spec
+    train, val, test = fold.splits
+    init_reports = {}
+    model = _build_model(arm, spec, profile, x.shape[1], fold.n_classes, init_reports)
+    cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image",
+                  lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
+    model, _ = fit(model, x[train], fold.labels[train], x[val], fold.labels[val], cfg, spec.seed, fold.device,
+                   desc=f"train {space}", sigmas=fold.train_sigmas if arm.noise else None,
+                   teacher_logits=teacher_logits if arm.distill else None, n_classes=fold.n_classes)  # fmt: skip
+    out = dict(logits=predict_logits(model, x[test], fold.device), sigma_logits={}, teacher_logits=None,
+               init_reports=init_reports)  # fmt: skip
+    if space == "image":
+        out["teacher_logits"] = predict_logits(model, x[train], fold.device)
+    if space in NOISE_CURVE_ARMS:
+        out["sigma_logits"] = {float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
+                               for s in fold.eval_sigmas}  # fmt: skip
+    return dict(out, seconds=time.perf_counter() - t0)
+
+
+def train_arms_local(fold: Fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
+    """Train every arm of the fold in turn, in the spec's order (the image arm first: it is the distillation
+    teacher), yielding (space, `train_arm` result). inputs: input space -> (N, C, H, W); step(name) as an arm starts.
+    """
+    out = {}
+    for space in fold.spec.arms():
+        step(f"train {space}")
+        teacher = out["image"]["teacher_logits"] if ARMS[space].distill else None
+        out[space] = train_arm(fold, space, inputs[ARMS[space].input], teacher)
+        yield space, out[space]
+
+
+def _record_arm(rec: Records, space: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str],
+                n_boot: int, seed: int) -> np.ndarray:  # fmt: skip
+    """One arm's metrics, per-class accuracy, confusion and noise curve; returns its test probabilities."""
+    report = classification_report(y_test, out["logits"])
+    rec.classification(space, fold, y_test, report, class_names, n_boot, seed)
+    for sigma, logits in out["sigma_logits"].items():
+        for metric, value in classification_report(y_test, logits)["scalars"].items():
+            if metric in ("balanced_accuracy", "auroc"):
+                rec.add("metrics", space=space, metric=metric, value=value, fold=fold, noise_level=sigma)
+    return report["proba"]
+
+
 def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
-    """Run `spec`, write everything to the store under `home`; returns the run id."""
+    """Run `spec`, write everything to the store under `home`; returns the run id.
+
+    backend "ray" runs encoding and training on a Ray cluster (latentgap/ray_backend.py); the rest is shared.
+    """
+    if spec.backend == "local":
+        return _diagnose(spec, home, on_step)
+    from latentgap.ray_backend import session
+
+    with session(spec.ray_address):
+        return _diagnose(spec, home, on_step)
+
+
+def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
     step = on_step or (lambda name, frac: None)
     profile = get_profile(spec.profile)
     home = resolve_home(home)
@@ -146,10 +239,17 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
     step("encode", 0.0)
     variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
     key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
-    latents, recons = cached_encode(ae, images, key, home / "cache" / "latents", profile.encode_batch, device)
+    if spec.backend == "ray":  # Ray Data batch inference into shards, read back into the same arrays
+        from latentgap import ray_backend
+
+        latents, recons = ray_backend.cached_encode(spec, images, key, home / "cache", profile.encode_batch,
+                                                    ae.weights_hash)  # fmt: skip
+    else:
+        latents, recons = cached_encode(ae, images, key, home / "cache" / "latents", profile.encode_batch, device)
     if not (np.isfinite(latents).all() and np.isfinite(recons).all()):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
-    fidelity = reconstruction_fidelity(images, recons)
+    psnr, ssim = per_sample_fidelity(images, recons)
+    fidelity = dict(psnr=float(psnr.mean()), ssim=float(ssim.mean()))
     lap("encode")
 
     # --- latent structure (once: it does not depend on the fold) -----------------------------------------
@@ -184,44 +284,45 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
             "reconstruction": _classifier_input(recons, profile.classifier_resolution, pix_mean, pix_std),
             "latent": torch.from_numpy(z),
         }
-        proba, teacher_logits = {}, None
-        for space in spec.arms():
-            arm = ARMS[space]
-            step(f"train {space}", 0.0)
-            x = inputs[arm.input]
-            model = _build_model(arm, spec, profile, x.shape[1], n_classes, init_reports)
-            cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image",
-                          lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
-            model, _ = fit(model, x[train], labels[train], x[val], labels[val], cfg, spec.seed, device, desc=f"train {space}",
-                           sigmas=train_sigmas if arm.noise else None,
-                           teacher_logits=teacher_logits if arm.distill else None, n_classes=n_classes)  # fmt: skip
-            report = classification_report(labels[test], predict_logits(model, x[test], device))
-            proba[space] = report["proba"]
-            rec.classification(space, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
-            if space == "image":  # the frozen teacher of the distilled arms: logits on clean train images
-                teacher_logits = predict_logits(model, x[train], device)
-            if space in NOISE_CURVE_ARMS:
-                for sigma in eval_sigmas:
-                    logits = predict_logits(model, x[test], device, sigma=float(sigma), seed=spec.seed)
-                    for metric, value in classification_report(labels[test], logits)["scalars"].items():
-                        if metric in ("balanced_accuracy", "auroc"):
-                            rec.add("metrics", space=space, metric=metric, value=value, fold=fold, noise_level=float(sigma))
+        runner = train_arms_local
+        if spec.backend == "ray":  # the arms as Ray tasks, in parallel
+            from latentgap.ray_backend import train_arms as runner
+        arm_fold = Fold(spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas)
+        proba = {}
+        for space, out in runner(arm_fold, inputs, lambda name: step(name, 0.0)):  # the driver records: one writer
+            init_reports.update(out["init_reports"])
+            proba[space] = _record_arm(rec, space, fold, out, labels[test], data.class_names, profile.bootstrap,
+                                       spec.seed)  # fmt: skip
             lap(f"train_{space}_fold{fold}")
         for name, (a, b) in DIFFERENCES.items():
             for metric in CLASSIFICATION_METRICS:
                 value, lo, hi = bootstrap_difference(labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed)
                 rec.add("metrics", space=name, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
+        if fold == folds[0]:  # the explorer shows the first fold: its latents, split and test predictions
+            view = dict(fold=fold, z=z, splits=(train, val, test), predicted={s: proba[s].argmax(1) for s in ("image", "latent")})
 
         # --- probes on frozen features: latents vs image space -----------------------------------------------
         step("probes", 0.0)
         features = {"": pooled_latents(z), "-image": pixel_feats}
-        for suffix, feats in features.items():
-            for kind in PROBES:
-                p = probe_proba(kind, feats[train], labels[train], feats[test], n_classes, spec.seed)
-                report = classification_report(labels[test], np.log(p + 1e-12))
-                rec.classification(f"probe-{kind}{suffix}", fold, labels[test], report, data.class_names,
-                                   profile.bootstrap, spec.seed)  # fmt: skip
+        jobs = {f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
+                for suffix, feats in features.items() for kind in PROBES}  # fmt: skip
+        if spec.backend == "ray":
+            from latentgap.ray_backend import probe_probas
+
+            probas = probe_probas(jobs, spec.seed)
+        else:
+            probas = {name: probe_proba(*job, spec.seed) for name, job in jobs.items()}
+        for name, p in probas.items():
+            report = classification_report(labels[test], np.log(p + 1e-12))
+            rec.classification(name, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
         lap(f"probes_fold{fold}")
+
+    # --- projections and gallery: the Latent explorer's UMAPs and the Reconstructions grid -----------------
+    step("projection", 0.0)
+    _add_projections(rec, view, images, labels, spec.seed)
+    train, val, test = view["splits"]
+    gallery = save_gallery(home, run_id, choose_samples(labels, test, spec.seed), images, recons, labels, psnr, ssim)
+    lap("projection")
 
     # --- store -------------------------------------------------------------------------------------------
     step("store", 0.0)
@@ -235,7 +336,8 @@ def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], Non
                    if spec.latent_norm == "paper" else f"the {ae.family.name} family's own scaling and shift",
                    ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
                    ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes,
-                   classifier_init=init_reports or "random (no backbone weights given)")  # fmt: skip
+                   classifier_init=init_reports or "random (no backbone weights given)",
+                   gallery=gallery.relative_to(home).as_posix(), projection_fold=view["fold"])  # fmt: skip
     run = dict(run_id=run_id, autoencoder=spec.label or ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip

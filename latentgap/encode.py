@@ -74,7 +74,9 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
             recons.append(r)
             i += len(x)
             bar.update(len(x))
-    return torch.cat(latents).numpy(), torch.cat(recons).numpy()
+    # C order, as a cache hit and the Ray shards give: convolutions may return channels-last tensors, and numpy's
+    # reductions and torch's kernels sum in memory order, so the layout alone changed downstream metrics
+    return np.ascontiguousarray(torch.cat(latents).numpy()), np.ascontiguousarray(torch.cat(recons).numpy())
 
 
 def cached_encode(ae, images: np.ndarray, key: str, cache_dir: Path, batch_size: int, device: str) -> tuple:

@@ -156,6 +156,8 @@ class DiagnosisSpec:
     label: str | None = None  # how results name the autoencoder (e.g. an upload's original file name)
     image_weights: str | None = None  # ResNet backbone weights for image/reconstruction classifiers (else random init)
     latent_weights: str | None = None  # ConvNeXt backbone weights for latent classifiers (stem replaced; else random)
+    backend: str = "local"  # "local": in-process; "ray": encoding and training on a Ray cluster (ray_backend.py)
+    ray_address: str | None = None  # backend ray: join this cluster ("auto" or HOST:PORT); None: start a local Ray
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -177,6 +179,10 @@ class DiagnosisSpec:
         for option, path in (("--image-weights", self.image_weights), ("--latent-weights", self.latent_weights)):
             if path is not None and not Path(path).expanduser().is_file():
                 raise LatentgapError(f"{option} {path}: no such file; give a .safetensors or .pth backbone state dict")
+        if self.backend not in ("local", "ray"):
+            raise LatentgapError(f"--backend {self.backend!r}: choose local or ray")
+        if self.ray_address and self.backend != "ray":
+            raise LatentgapError(f"--ray-address {self.ray_address} needs --backend ray")
         if self.max_samples is not None and self.max_samples < 50:
             raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
 

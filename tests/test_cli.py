@@ -129,6 +129,17 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     tests = json.loads(cli("results", "--json", "--kind", "tests", home=tmp_path).stdout)
     assert tests[0]["n_pairs"] == 1 and tests[0]["t_test_p"] is None  # one fold: no p-value yet
 
+    # the explorer's UMAPs and the reconstruction gallery of the same run
+    from latentgap.gallery import load_gallery
+
+    run_id = records[0]["run_id"]
+    proj = Store(tmp_path).projections(run_id)
+    assert set(proj.space) == {"latent", "image"} and len(proj) == 2 * stored["summary"]["n_images"]
+    assert set(proj.split) == {"train", "val", "test"} and proj[proj.split == "test"].predicted.notna().all()
+    gallery = load_gallery(tmp_path, run_id)
+    assert stored["summary"]["gallery"] == f"gallery/{run_id}.npz" and gallery["image"].dtype == np.uint8
+    assert set(gallery["index"]) >= set(proj[proj.split == "test"].sample_index)  # every test sample has a thumbnail
+
 
 @pytest.mark.slow
 def test_diagnose_a_dataset_on_disk(tmp_path):
@@ -157,3 +168,4 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     assert image["balanced_accuracy"] > 0.8
     bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr
+

@@ -10,6 +10,7 @@ def test_cache_hit_equals_fresh_and_files_are_complete(tiny_ae_dir, tmp_path):
     z1, r1 = cached_encode(ae, images, "k", tmp_path, 4, "cpu")
     z2, r2 = cached_encode(ae, images, "k", tmp_path, 4, "cpu")
     assert np.array_equal(z1, z2) and np.array_equal(r1, r2)
+    assert z1.flags.c_contiguous and r1.flags.c_contiguous  # the layout a cache hit has: same sums downstream
     assert [p.name for p in tmp_path.iterdir()] == ["k.npz"]  # no temporary file left behind
 
 
