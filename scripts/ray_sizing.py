@@ -15,38 +15,18 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentgap import ray_backend  # noqa: E402
-from latentgap.autoencoders.loading import load_autoencoder  # noqa: E402
-from latentgap.datasets import registry  # noqa: E402
-from latentgap.spec import DiagnosisSpec  # noqa: E402
-from latentgap.store import Store  # noqa: E402
-
-
-def folder_bytes(path: Path, pattern: str = "*") -> int:
-    return sum(f.stat().st_size for f in Path(path).rglob(pattern) if f.is_file())
-
-
-def encode_once(spec: DiagnosisSpec, images: np.ndarray, batch: int, weights_hash: str, workers: int | None) -> dict:
-    """One cold Ray encoding of `images` into a fresh cache folder: seconds, shard bytes, .npz cache bytes."""
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as root:
-        if workers is None:  # the diagnose path: shards, read back, cached
-            t0 = time.perf_counter()
-            ray_backend.cached_encode(spec, images, "sizing", Path(root), batch, weights_hash)
-            seconds = time.perf_counter() - t0
-        else:  # shards only, with a fixed actor pool: the throughput comparison
-            t0 = time.perf_counter()
-            ray_backend.encode_shards(spec, images, Path(root) / "shards" / "sizing", batch, weights_hash, workers)
-            seconds = time.perf_counter() - t0
-        return dict(seconds=seconds, images_per_s=len(images) / seconds,
-                    shard_bytes=folder_bytes(Path(root) / "shards", "*.parquet"),
-                    cache_bytes=folder_bytes(Path(root) / "latents", "*.npz"))  # fmt: skip
+from latentgap import ray_backend
+from latentgap.autoencoders.loading import load_autoencoder
+from latentgap.bench.ray_workers import encode_once
+from latentgap.datasets import registry
+from latentgap.spec import DiagnosisSpec
+from latentgap.store import Store
 
 
 def store_bytes(n: int) -> int:
@@ -84,11 +64,11 @@ def main() -> None:
             images = registry.load("phantom-chest", args.resolution, n, seed=0).images
             assert len(images) == n, (len(images), n)
             result["sizes"][n] = dict(
-                encode_once(spec, images, args.batch, weights_hash, None), store_bytes=store_bytes(n)
+                encode_once(spec, images, args.batch, weights_hash, None, Path.cwd()), store_bytes=store_bytes(n)
             )
             print(n, result["sizes"][n], flush=True)
         images = registry.load("phantom-chest", args.resolution, args.throughput_images, seed=0).images
-        result["throughput"] = {w: encode_once(spec, images, args.batch, weights_hash, w)["images_per_s"]
+        result["throughput"] = {w: encode_once(spec, images, args.batch, weights_hash, w, Path.cwd())["images_per_s"]
                                 for w in sorted({1, args.workers})}  # fmt: skip
         print("throughput", result["throughput"], flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("classifiers", "encoding", "projection", "store", "dashboard", "page", "end_to_end")
+SECTIONS = ("classifiers", "encoding", "projection", "store", "dashboard", "page", "ray", "end_to_end")
 HEADLINE_KEYS = ("latent_vs_image.throughput_ratio", "latent_vs_image.memory_ratio", "encoder.flop_fraction")
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"  # the repo's, from any cwd
 
@@ -60,7 +60,7 @@ def headline(results: dict) -> dict:
 
 
 def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, pyinstrument: Path | None):
-    from latentgap.bench import classifiers, dashboard, encoding, end_to_end, page, projection, store
+    from latentgap.bench import classifiers, dashboard, encoding, end_to_end, page, projection, ray_workers, store
 
     if name == "classifiers":
         return classifiers.run(workdir, device, quick)
@@ -77,6 +77,8 @@ def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, 
         return dashboard.run(Path(written["home"]), written["written"]["newest_run"], quick)
     if name == "page":
         return page.run(workdir, quick)
+    if name == "ray":
+        return ray_workers.run(workdir, quick)
     return end_to_end.run(workdir, device, quick, profile_to=pyinstrument)
 
 

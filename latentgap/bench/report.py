@@ -121,8 +121,16 @@ def _page(pg: dict) -> list[str]:
     return out
 
 
+def _ray(r: dict) -> list[str]:
+    if "skipped" in r:
+        return [f"**Ray workers**: skipped ({r['skipped']})."]
+    rates = ", ".join(f"{w} worker(s) {_fig(f, 1, 0)} images/s" for w, f in r["images_per_s"].items())
+    return [f"**Ray workers** (`--backend ray` encoding, {r['ae']} at {r['resolution']} px, {r['images']:,} SYNTHETIC "
+            f"images, local Ray): {rates}; {r['workers']} vs 1 workers: {r['worker_ratio']:.2f}x."]  # fmt: skip
+
+
 SECTION_RENDERERS = {"encoding": _encoding, "projection": _projection, "store": _store, "dashboard": _dashboard,
-                     "page": _page, "end_to_end": _end_to_end}  # fmt: skip
+                     "page": _page, "ray": _ray, "end_to_end": _end_to_end}  # fmt: skip
 
 
 def render(name: str, r: dict) -> str:

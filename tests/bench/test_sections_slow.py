@@ -40,3 +40,11 @@ def test_page_section_times_every_tab_handler(tmp_path, monkeypatch):
     assert out["runs"] == 5 and out["browser_skipped"] == "not in this test"
     assert {"overview", "latent explorer (20k points)", "reconstructions", "compare (2 AEs)"} <= set(out["server"])
     assert all(f["median"] > 0 for f in out["server"].values())
+
+
+def test_ray_section_compares_one_and_two_workers(tmp_path):
+    from latentgap.bench import ray_workers
+
+    out = ray_workers.run(tmp_path, quick=True, workers=2, n_images=64, reps=1)
+    assert out["images"] == 64 and set(out["images_per_s"]) == {"1", "2"}
+    assert out["worker_ratio"] == out["images_per_s"]["2"]["median"] / out["images_per_s"]["1"]["median"]

@@ -20,6 +20,7 @@ def test_efficiency_view_reads_every_results_file(tmp_path):
     assert table.results.tolist() == ["cpu-quick", "cuda-full"] and table.memory_ratio.tolist() == [30.0, 130.0]
     train = next(t for t in fig.data if t.name == "training throughput")
     assert list(train.y) == [12.5, 70.0] and list(train.text) == ["12x", "70x"]
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.range[1] > 2.5  # the published 120x is in view
     lines = [a.text for a in fig.layout.annotations]
     assert "published 64x (throughput)" in lines and "published 120x (memory)" in lines
     assert "Test CPU" in caption and "Image side: PNG decoded." in caption and "**published**: 64" in caption
