@@ -87,3 +87,24 @@ def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
     row = Store(tmp_path).gap_table().iloc[0]
     assert row.n_folds == 3 and row.gap == pytest.approx(0.2) and row.gap_fold_std == pytest.approx(0.1)
     assert row.reconstruction_fold_std == pytest.approx(0.1) and row.latent_fold_std == pytest.approx(0.0)
+
+
+def test_query_cache_never_serves_stale_results(tmp_path):
+    """Repeated reads come from memory; a write from this process or another invalidates them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = Store(tmp_path)
+    store.write_run(_run("r0"), {"metrics": _metrics("r0")})
+    assert store.gap_table().run_id.tolist() == ["r0"]
+    first = store.gap_table()
+    first.loc[0, "run_id"] = "mutated by the caller"
+    assert store.gap_table().run_id.tolist() == ["r0"]  # hits are copies
+    store.write_run(_run("r1"), {"metrics": _metrics("r1")})
+    assert sorted(store.gap_table().run_id) == ["r0", "r1"]
+    code = ("import sys; from latentgap.store import Store; from tests.test_store import _run, _metrics; "
+            "Store(sys.argv[1]).write_run(_run('r2'), {'metrics': _metrics('r2')})")  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=root)
+    assert sorted(Store(tmp_path).gap_table().run_id) == ["r0", "r1", "r2"]

@@ -20,14 +20,15 @@ SPACES = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", 
 NOISE_SPACES = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 FOLDS, CLASSES, LEVELS = 5, 3, 32
 # the queries the dashboard's handlers call (latentgap/ui/); the others serve the CLI
-DASHBOARD_QUERIES = ("gap_table", "runs", "noise_curves(run)", "results", "class_metrics", "confusion", "projections",
-                     "jobs")  # fmt: skip
+DASHBOARD_QUERIES = ("gap_table", "runs", "noise_curves(run)", "results(run)", "class_metrics", "confusion",
+                     "projections", "jobs")  # fmt: skip; results(all) serves the Export tab's full download
 QUERIES = {
     "gap_table": lambda s, run: s.gap_table(),
     "runs": lambda s, run: s.runs(),
     "noise_curves(run)": lambda s, run: s.noise_curves(run),
     "noise_curves(all)": lambda s, run: s.noise_curves(),
-    "results": lambda s, run: s.results(),
+    "results(run)": lambda s, run: s.results(run),
+    "results(all)": lambda s, run: s.results(),
     "class_metrics": lambda s, run: s.class_metrics(run),
     "confusion": lambda s, run: s.confusion(run),
     "projections": lambda s, run: s.projections(run),
@@ -111,7 +112,7 @@ def run(workdir: Path, quick: bool, n_metric_rows: int = 1_000_000, n_projection
     t0 = time.perf_counter()
     written = populate(home, n_metric_rows, n_projection_points)
     out = dict(home=str(home), written=written, populate_s=time.perf_counter() - t0, queries={})
-    store, run_id, reps = Store(home), written["newest_run"], reps or (5 if quick else 20)
+    store, run_id, reps = Store(home, cache=False), written["newest_run"], reps or (5 if quick else 20)  # DuckDB itself
     for name, query in QUERIES.items():
         times = repeat(lambda q=query: q(store, run_id), reps, warmup=1)
         result = query(store, run_id)
