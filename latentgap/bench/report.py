@@ -109,7 +109,9 @@ def _page(pg: dict) -> list[str]:
     rows = [[name, _fig(f, 1000, 0)] for name, f in pg["server"].items()]
     over = ", ".join(pg["server_over_300ms"]) or "none"
     out = [f"**Dashboard pages** ({pg['runs']} stored runs, the newest with {pg['explorer_points']:,} projected points "
-           "per space). Server time of each tab's handler (what opening a tab or changing a control costs):", "",
+           "per space). Server time of each tab's handler (what opening a tab or changing a control costs; medians of "
+           "repeated calls, which the store answers from its query cache after the first — the store section above "
+           "times DuckDB itself):", "",
            *_table(["tab handler", "ms"], rows), "", f"Handlers over 300 ms: {over}.", ""]  # fmt: skip
     if "browser" in pg:
         b = pg["browser"]

@@ -3,6 +3,7 @@ and the paired test of latent vs reconstruction beside the paper's published p-v
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
@@ -18,8 +19,9 @@ def paired_test_line(paired, metric: str) -> str:
     from latentgap.stats import paired_test
 
     t = paired_test(paired)
+    fmt = lambda v: "n/a (needs 2 or more pairs)" if math.isnan(v) else f"{v:.2g}"
     local = (f"**local** ({metric.replace('_', ' ')}, {t['n_pairs']} run x fold pairs shown): latent − reconstruction "
-             f"= {t['mean_difference']:+.3f}, paired t-test p = {t['t_test_p']:.2g}, Wilcoxon p = {t['wilcoxon_p']:.2g}"
+             f"= {t['mean_difference']:+.3f}, paired t-test p = {fmt(t['t_test_p'])}, Wilcoxon p = {fmt(t['wilcoxon_p'])}"
              if t["n_pairs"] else "**local**: no runs match the filters")  # fmt: skip
     return f"{local}  \n{published_line('latent_vs_reconstruction_p')}"
 
