@@ -143,7 +143,10 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
     n = n_images or bench.default_size
     if resolution <= 0 or resolution % 8:
         raise LatentgapError(f"resolution {resolution} must be a positive multiple of 8")
-    code = hashlib.sha256(Path(phantoms.__file__).read_bytes()).hexdigest()[:8]  # a generator change invalidates
+    # a change of the generator or of any real-pixel file it reads (another pydicom-data) invalidates the cache
+    source_hashes = "".join(src["sha256"] for src in phantoms.sources(bench.generator))
+    inputs = Path(phantoms.__file__).read_bytes() + source_hashes.encode()
+    code = hashlib.sha256(inputs).hexdigest()[:8]
     cache = Path(cache_dir) / f"{name}-{resolution}px-n{n}-seed{seed}-{code}.npz" if cache_dir else None
     data = load_npz(cache) if cache else None
     if data is None:

@@ -108,8 +108,8 @@ def build_explorer_tab(app, home: Path, tab):
 
     pick.__annotations__["evt"] = gr.SelectData  # a real class: postponed annotations would hide it from Gradio
 
-    gr.on([tab.select, run.input, color_by.input], lambda r, c: explorer_view(home, r, c), inputs=[run, color_by], outputs=plot,
-          api_name="explorer")  # fmt: skip
+    gr.on([tab.select, run.input, color_by.input], lambda r, c: explorer_view(home, r, c), inputs=[run, color_by],
+          outputs=plot, api_name="explorer")  # fmt: skip
     gr.on([tab.select, run.input, show.input], lambda r, s: sample_table(home, r, s), inputs=[run, show], outputs=table,
           api_name="explorer_samples")  # fmt: skip
     table.select(pick, outputs=sample, api_name=False)

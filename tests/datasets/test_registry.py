@@ -31,12 +31,13 @@ def test_bad_requests_are_user_errors():
         registry.load("phantom-chest", 60)
 
 
-def test_cache_is_keyed_by_generator_code(tmp_path):
-    registry.load("phantom-chest", 32, n_images=20, cache_dir=tmp_path)
-    (name,) = [p.name for p in tmp_path.glob("*.npz")]
-    import hashlib
-    from pathlib import Path
-
+def test_cache_is_keyed_by_generator_code_and_source_files(tmp_path, monkeypatch):
     from latentgap.datasets import phantoms
 
-    assert hashlib.sha256(Path(phantoms.__file__).read_bytes()).hexdigest()[:8] in name
+    registry.load("phantom-chest", 32, n_images=20, cache_dir=tmp_path)
+    registry.load("phantom-chest", 32, n_images=20, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # the second load is a cache hit
+    real = phantoms.sources
+    monkeypatch.setattr(phantoms, "sources", lambda g: [dict(s, sha256="0" * 64) for s in real(g)])
+    registry.load("phantom-chest", 32, n_images=20, cache_dir=tmp_path)  # another pydicom-data file: regenerated
+    assert len(list(tmp_path.glob("*.npz"))) == 2
