@@ -320,7 +320,7 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
     # --- projections and gallery: the Latent explorer's UMAPs and the Reconstructions grid -----------------
     step("projection", 0.0)
     _add_projections(rec, view, images, labels, spec.seed)
-    train, val, test = view["splits"]
+    test = view["splits"][2]
     gallery = save_gallery(home, run_id, choose_samples(labels, test, spec.seed), images, recons, labels, psnr, ssim)
     lap("projection")
 

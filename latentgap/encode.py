@@ -8,6 +8,7 @@ retried at half the batch size, down to one image, before the encode fails with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -81,11 +82,17 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
 
 def cached_encode(ae, images: np.ndarray, key: str, cache_dir: Path, batch_size: int, device: str) -> tuple:
     """`encode_decode` with an on-disk cache at cache_dir/key.npz."""
+    return encode_with_cache(cache_dir, key, lambda: encode_decode(ae, images, batch_size, device))
+
+
+def encode_with_cache(cache_dir: Path, key: str, encode: Callable[[], tuple]) -> tuple:
+    """(latents, reconstructions float32) from cache_dir/key.npz, else from `encode()` and then cached; every
+    backend's encoder goes through here, so a cache hit and a fresh encoding give the same arrays."""
     path = Path(cache_dir) / f"{key}.npz"
     cached = load_npz(path)
     if cached is not None:
         return cached["latents"], cached["recons"].astype(np.float32)
-    latents, recons = encode_decode(ae, images, batch_size, device)
+    latents, recons = encode()
     recons = recons.astype(np.float16)  # halves the cache; PSNR of fp16 rounding is > 60 dB
     atomic_savez(path, latents=latents, recons=recons)
     return latents, recons.astype(np.float32)  # same precision as a cache hit

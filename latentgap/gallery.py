@@ -54,5 +54,4 @@ def save_gallery(home: Path, run_id: str, index: np.ndarray, images: np.ndarray,
 
 def load_gallery(home: Path, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's gallery arrays, or None when it has none (runs stored before galleries existed)."""
-    path = gallery_path(home, run_id)
-    return load_npz(path) if path.exists() else None
+    return load_npz(gallery_path(home, run_id))

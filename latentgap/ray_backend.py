@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentgap.cache import atomic_savez, load_npz
 from latentgap.errors import LatentgapError
 from latentgap.spec import ARMS, DiagnosisSpec
 
@@ -172,15 +171,15 @@ def read_shards(shard_dir: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
 def cached_encode(spec: DiagnosisSpec, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
                   weights_hash: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """`encode.cached_encode` on the cluster: same cache file (cache_root/latents/key.npz), same arrays."""
-    path = Path(cache_root) / "latents" / f"{key}.npz"
-    cached = load_npz(path)
-    if cached is None:
-        shard_dir = Path(cache_root) / "shards" / key
+    from latentgap.encode import encode_with_cache
+
+    shard_dir = Path(cache_root) / "shards" / key
+
+    def encode() -> tuple[np.ndarray, np.ndarray]:
         encode_shards(spec, images, shard_dir, batch_size, weights_hash)
-        latents, recons = read_shards(shard_dir, len(images))
-        atomic_savez(path, latents=latents, recons=recons)
-        cached = dict(latents=latents, recons=recons)
-    return cached["latents"], cached["recons"].astype(np.float32)
+        return read_shards(shard_dir, len(images))
+
+    return encode_with_cache(Path(cache_root) / "latents", key, encode)
 
 
 # --- seam 2: the arms of a fold (and its probes) as Ray tasks -----------------------------------------------

@@ -96,7 +96,7 @@ CACHE_ENTRIES, CACHE_MAX_ROWS = 256, 200_000
 
 
 def _file_state(path: Path) -> tuple:
-    """(mtime, size) of the database file and its write-ahead log: what any write changes."""
+    """(mtime, size, inode) of the database file and its write-ahead log: what any write or replacement changes."""
     out = []
     for p in (path, path.with_name(path.name + ".wal")):
         try:
@@ -281,6 +281,10 @@ class Store:
         if df.empty:
             raise LatentgapError(f"no run {run_id!r} in the store; see `results` for run ids")
         return {k: json.loads(df.iloc[0][k]) for k in ("spec", "versions", "timing", "summary")}
+
+    def class_names(self, run_id: str) -> list[str]:
+        """The class names of a run's dataset, in label order (the per-run views' legends and axes)."""
+        return self.run_spec(run_id)["summary"].get("class_names", [])
 
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
         """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs — means over folds,

@@ -12,7 +12,7 @@ def classes_view(home: Path, run_id: str | None):
     store = Store(home)
     if not run_id:
         return class_accuracy_bars(store.class_metrics("-")), confusion_grid(store.confusion("-"), [])
-    names = store.run_spec(run_id)["summary"].get("class_names", [])
+    names = store.class_names(run_id)
     return class_accuracy_bars(store.class_metrics(run_id)), confusion_grid(store.confusion(run_id), names)
 
 

@@ -50,7 +50,7 @@ def compare_view(home: Path, autoencoders: list[str], dataset: str, profile: str
     gap = store.gap_table(metric)
     gap = gap[gap.run_id.isin(ids)]
     curves = pd.concat([store.noise_curves(r) for r in ids]) if ids else pd.DataFrame()
-    names = store.run_spec(ids[0])["summary"].get("class_names", []) if ids else []
+    names = store.class_names(ids[0]) if ids else []
     umaps = {}
     for r in runs.itertuples() if ids else []:
         p = store.projections(r.run_id)

@@ -25,7 +25,7 @@ def explorer_view(home: Path, run_id: str | None, color_by: str):
     if not run_id:
         return umap_grid({}, color_by, [])
     store = Store(home)
-    proj, names = store.projections(run_id), store.run_spec(run_id)["summary"].get("class_names", [])
+    proj, names = store.projections(run_id), store.class_names(run_id)
     panels = {"latents (normalised)": proj[proj.space == "latent"], "image-space features (pooled pixels)":
               proj[proj.space == "image"]}  # fmt: skip
     return umap_grid(panels, color_by, names)
@@ -39,7 +39,7 @@ def sample_table(home: Path, run_id: str | None, show: str) -> pd.DataFrame:
     if not run_id:
         return pd.DataFrame(columns=cols)
     store = Store(home)
-    proj, names = store.projections(run_id), store.run_spec(run_id)["summary"].get("class_names", [])
+    proj, names = store.projections(run_id), store.class_names(run_id)
     test = proj[proj.predicted.notna()]
     if test.empty:
         return pd.DataFrame(columns=cols)

@@ -15,7 +15,7 @@ def galleries_of(home: Path, run_ids: list[str]) -> tuple[dict, list[str]]:
     runs = store.runs().set_index("run_id")
     galleries, names = {}, []
     for r in run_ids:
-        names = names or store.run_spec(r)["summary"].get("class_names", [])
+        names = names or store.class_names(r)
         galleries[f"{runs.loc[r, 'autoencoder']} ({r[-6:]})"] = load_gallery(home, r)
     return galleries, names
 

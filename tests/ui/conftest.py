@@ -1,43 +1,20 @@
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from latentgap.bench.dashboard import serve as start_dashboard
 
 
 @pytest.fixture
-def serve():
-    """Start `python -m latentgap serve` on a free loopback port for a workspace; yields its URL."""
+def serve(tmp_path_factory):
+    """Start `python -m latentgap serve` on a free loopback port for a workspace; yields its URL (the server's
+    output goes to a log file, quoted if it exits before accepting connections)."""
     procs = []
 
     def start(home: Path) -> str:
-        port = free_port()
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen([sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port", str(port)],
-                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        proc, url = start_dashboard(home, tmp_path_factory.mktemp("serve") / "serve.log", timeout_s=120)
         procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return url
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stdout.read().decode()[-2000:])
-                time.sleep(0.5)
-        raise TimeoutError("dashboard did not start in 120 s")
+        return url
 
     yield start
     for p in procs:
