@@ -13,6 +13,7 @@ import os
 import sys
 
 from latentgap.bench import RESULTS_DIR
+from latentgap.bench import SECTIONS as BENCH_SECTIONS
 from latentgap.errors import LatentgapError
 from latentgap.spec import resolve_home
 
@@ -141,8 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
     p.add_argument("--json", dest="json_out", metavar="OUT",
                    help="results file (default benchmarks/results/<device>-<quick|full>.json)")  # fmt: skip
-    p.add_argument("--sections", help="comma-separated subset of: classifiers, encoding, projection, store, "
-                   "dashboard, end_to_end (default: all)")  # fmt: skip
+    p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(BENCH_SECTIONS)} (default: all)")
     p.add_argument("--note", help="free text stored with the machine info (e.g. 'cores shared with other jobs')")
     p.add_argument("--pyinstrument", metavar="FILE", help="profile the end-to-end diagnosis and write the call tree here")
     p.add_argument("--report", action="store_true", help="only render benchmarks/README.md and README.md's "

@@ -58,7 +58,7 @@ def _records(store) -> list[tuple]:
     """The seeded run's records as sorted plain tuples (independent of the dtypes other runs give the columns)."""
     import pandas as pd
 
-    df = store.results().query("run_id == @SEED_RUN")
+    df = store.results(SEED_RUN)
     cols = ["autoencoder", "dataset", "space", "metric", "fold", "value", "ci_low", "ci_high", "noise_level"]
     plain = lambda v: None if v is None or pd.isna(v) else v.item() if hasattr(v, "item") else v
     return sorted(tuple(plain(v) for v in row) for row in df[cols].itertuples(index=False))
