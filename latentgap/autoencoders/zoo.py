@@ -2,13 +2,15 @@
 
 Each entry is data (family, architecture overrides, training recipe). `build()` trains it on the
 general-domain corpus (`datasets/corpus.py`), saves a diffusers folder under `data/zoo/NAME/` (weights as
-safetensors) and writes a model card with the reconstruction quality measured on held-out data.
+safetensors) and writes a model card with the reconstruction quality measured on held-out data. `build_all()`
+rebuilds several entries in parallel worker processes, each training on the one CPU thread its recipe names.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,14 +23,15 @@ ZOO_DIR = Path(__file__).resolve().parents[2] / "data" / "zoo"
 @dataclass(frozen=True)
 class ZooRecipe:
     seed: int = 0
-    steps_small: int = 3600  # steps at `crop_small` px (cheap, most of the learning)
-    steps_large: int = 500  # then steps at `crop_large` px (the resolution the quick profile uses)
+    steps_small: int = 2000  # steps at `crop_small` px (cheap, most of the learning)
+    steps_large: int = 400  # then steps at `crop_large` px (the resolution the quick profile uses)
     crop_small: int = 32
     crop_large: int = 64
     batch_size: int = 16
     lr: float = 1e-3
     kl_weight: float = 1e-6
     grad_weight: float = 0.5  # L1 on image gradients keeps edges sharper than L1 alone
+    threads: int = 1  # CPU threads while training: the weights are bit-identical only at the same thread count
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,22 @@ def _fit_batch_norm(ae, sampler, batches: int = 32, batch_size: int = 16, size: 
     ae.bn.momentum = ae.config.batch_norm_momentum
 
 
-def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> Path:
-    """Train zoo model `name` with its seeded recipe (from scratch, or fine-tuned from `init_from`); returns the
-    saved diffusers folder. `steps_scale` < 1 shortens the recipe (tests); the shipped weights use 1.0.
+def train(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0, progress: bool = True) -> Path:
+    """Train zoo model `name` with its seeded recipe (from scratch, or fine-tuned from `init_from`, read from the
+    same `root`) into `root/NAME/`; returns that folder. `steps_scale` < 1 shortens the recipe (tests); the shipped
+    weights use 1.0. Training runs on `recipe.threads` CPU threads, so a rebuild reproduces the shipped bits.
     """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(get_zoo_model(name).recipe.threads)
+    try:
+        return _train(get_zoo_model(name), Path(root), steps_scale, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(model_spec: ZooModel, root: Path, steps_scale: float, progress: bool) -> Path:
     import diffusers
     import torch
     from tqdm import tqdm
@@ -195,15 +210,15 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
     from latentgap.autoencoders.families import get_family
     from latentgap.datasets.corpus import CorpusSampler
 
-    model_spec = get_zoo_model(name)
     recipe, family = model_spec.recipe, get_family(model_spec.family)
     torch.set_flush_denormal(True)  # decaying weights turn denormal and slow CPU steps ~50x (measured on vq-f4-mini)
     torch.manual_seed(recipe.seed)
     cls = family.build_class()
     if model_spec.init_from:
-        if not is_built(model_spec.init_from):
-            raise LatentgapError(f"{name} fine-tunes {model_spec.init_from}: build that first")
-        ae = cls.from_pretrained(zoo_path(model_spec.init_from), local_files_only=True)
+        base = root / model_spec.init_from
+        if not (base / "diffusion_pytorch_model.safetensors").exists():
+            raise LatentgapError(f"{model_spec.name} fine-tunes {model_spec.init_from}: build that first")
+        ae = cls.from_pretrained(base, local_files_only=True)
     else:
         ae = cls(**{k: v for k, v in build_config(model_spec).items() if not k.startswith("_")})
     sampler = BenchmarkSampler(recipe.seed) if model_spec.data == "benchmarks" else CorpusSampler(seed=recipe.seed)
@@ -220,7 +235,7 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
     )
     started = time.time()
     ae.train()
-    for step in tqdm(range(total), desc=f"train {model_spec.name}", unit="step"):
+    for step in tqdm(range(total), desc=f"train {model_spec.name}", unit="step", disable=not progress):
         x = sampler.batch(recipe.batch_size, recipe.crop_small if step < n_small else recipe.crop_large)
         if gray:
             x = x.mean(1, keepdim=True)
@@ -232,8 +247,8 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
     ae.eval()
     if family.name == "flux2-vae":
         _fit_batch_norm(ae, sampler)
-    out_dir = Path(out_dir) if out_dir else zoo_path(name)
     ae.eval()
+    out_dir = root / model_spec.name
     save_weights(ae, out_dir)
     (out_dir / "training.json").write_text(
         json.dumps(
@@ -246,6 +261,7 @@ def train(name: str, out_dir: Path | None = None, steps_scale: float = 1.0) -> P
                 "steps_scale": steps_scale,
                 "steps": total,
                 "train_seconds": round(time.time() - started, 1),
+                "torch_threads": torch.get_num_threads(),
                 "torch": torch.__version__,
                 "diffusers": diffusers.__version__,
             },
@@ -276,7 +292,7 @@ def evaluate(name: str, folder: Path | None = None, n: int = 256, size: int = 64
 
 
 def write_card(name: str, folder: Path | None = None) -> dict:
-    """Measure and write the model card (card.json + README.md) next to the weights."""
+    """Measure and write the model card (card.json + README.md) next to the weights (default: the shipped zoo)."""
     from latentgap.datasets.corpus import PHOTO_SOURCES
 
     folder = Path(folder) if folder else zoo_path(name)
@@ -318,10 +334,49 @@ def _data_lines(spec: ZooModel) -> list[str]:
                     *[f"  - `{src}`: {lic}" for src, lic in PHOTO_SOURCES.items()]]  # fmt: skip
 
 
-def build(name: str) -> dict:
-    """Train zoo model `name` with its seeded recipe, then measure and write its card."""
-    train(name)
-    return write_card(name)
+def build(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0, progress: bool = True) -> dict:
+    """Train zoo model `name` with its seeded recipe into `root/NAME/`, then measure and write its card."""
+    return write_card(name, train(name, root, steps_scale, progress))
+
+
+def build_all(names: list[str], jobs: int = 1, root: Path = ZOO_DIR, steps_scale: float = 1.0, log=print) -> dict:
+    """Build `names` with `jobs` worker processes (one CPU thread each when jobs > 1), longest recipe first and each
+    fine-tune once its base is built; returns {name: card}. Weights do not depend on `jobs` (see ZooRecipe.threads).
+    """
+    import concurrent.futures as cf
+    import multiprocessing
+
+    pending = sorted({get_zoo_model(n).name for n in names}, key=lambda n: -_recipe_cost(ZOO[n]))
+    cards, running, started = {}, {}, time.time()
+    threads = 1 if jobs > 1 else (os.cpu_count() or 1)  # for the cards' evaluation; training pins its own
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch's thread pools
+    with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+        while pending or running:
+            for name in [n for n in pending if ZOO[n].init_from not in pending + list(running.values())]:
+                if len(running) < jobs:
+                    running[pool.submit(build, name, root, steps_scale, jobs == 1)] = name
+                    pending.remove(name)
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                if future.exception():
+                    log(f"zoo:{name} failed; waiting for {len(running)} running build(s) to finish")
+                cards[name] = future.result()
+                log(f"[{len(cards)}/{len(cards) + len(running) + len(pending)}] built zoo:{name} "
+                    f"(train {cards[name]['training']['train_seconds']:.0f} s; {time.time() - started:.0f} s elapsed)")  # fmt: skip
+    return cards
+
+
+def _recipe_cost(model: ZooModel) -> int:
+    """Pixels pushed through training: orders the build so the longest recipe starts first."""
+    r = model.recipe
+    return r.steps_small * r.crop_small**2 + r.steps_large * r.crop_large**2
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def describe(name: str) -> dict:
