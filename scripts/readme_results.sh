@@ -9,11 +9,13 @@ shift || true
 AES=("${@:-zoo:sd-vae-mini zoo:flux1-vae-mini}")
 read -r -a AES <<< "${AES[*]}"
 export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# create the store before the parallel runs: two processes creating one DuckDB file at once can fail
+.venv/bin/python -m latentgap results --home "$HOME_DIR" > /dev/null
 for ae in "${AES[@]}"; do
   (
     for ds in phantom-chest phantom-derm phantom-ct phantom-echo; do
       .venv/bin/python -m latentgap diagnose --ae "$ae" --dataset "$ds" --profile quick --seed 0 --home "$HOME_DIR" \
-        2> >(grep -v '\r' >&2)
+        2> >(tr '\r' '\n' | grep -v '%|' >&2)  # progress bars out, messages (errors too) kept
     done
   ) &
 done

@@ -143,6 +143,9 @@ def save_weights(ae, out_dir: Path) -> None:
 
     ae.to(torch.float16).save_pretrained(out_dir, safe_serialization=True)
     ae.to(torch.float32)
+    config = json.loads((Path(out_dir) / "config.json").read_text())
+    if config.pop("_name_or_path", None):  # a fine-tune's base folder: a path on the machine that built it
+        (Path(out_dir) / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _reconstruction_loss(ae, family, x, recipe: ZooRecipe):
@@ -187,7 +190,7 @@ def _fit_batch_norm(ae, sampler, batches: int = 32, batch_size: int = 16, size: 
     ae.bn.momentum = ae.config.batch_norm_momentum
 
 
-def train(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0, progress: bool = True) -> Path:
+def train(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0) -> Path:
     """Train zoo model `name` with its seeded recipe (from scratch, or fine-tuned from `init_from`, read from the
     same `root`) into `root/NAME/`; returns that folder. `steps_scale` < 1 shortens the recipe (tests); the shipped
     weights use 1.0. Training runs on `recipe.threads` CPU threads, so a rebuild reproduces the shipped bits.
@@ -197,12 +200,12 @@ def train(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0, progress: b
     threads = torch.get_num_threads()
     torch.set_num_threads(get_zoo_model(name).recipe.threads)
     try:
-        return _train(get_zoo_model(name), Path(root), steps_scale, progress)
+        return _train(get_zoo_model(name), Path(root), steps_scale)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(model_spec: ZooModel, root: Path, steps_scale: float, progress: bool) -> Path:
+def _train(model_spec: ZooModel, root: Path, steps_scale: float) -> Path:
     import diffusers
     import torch
     from tqdm import tqdm
@@ -235,7 +238,7 @@ def _train(model_spec: ZooModel, root: Path, steps_scale: float, progress: bool)
     )
     started = time.time()
     ae.train()
-    for step in tqdm(range(total), desc=f"train {model_spec.name}", unit="step", disable=not progress):
+    for step in tqdm(range(total), desc=f"train {model_spec.name}", unit="step"):
         x = sampler.batch(recipe.batch_size, recipe.crop_small if step < n_small else recipe.crop_large)
         if gray:
             x = x.mean(1, keepdim=True)
@@ -334,9 +337,9 @@ def _data_lines(spec: ZooModel) -> list[str]:
                     *[f"  - `{src}`: {lic}" for src, lic in PHOTO_SOURCES.items()]]  # fmt: skip
 
 
-def build(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0, progress: bool = True) -> dict:
+def build(name: str, root: Path = ZOO_DIR, steps_scale: float = 1.0) -> dict:
     """Train zoo model `name` with its seeded recipe into `root/NAME/`, then measure and write its card."""
-    return write_card(name, train(name, root, steps_scale, progress))
+    return write_card(name, train(name, root, steps_scale))
 
 
 def build_all(names: list[str], jobs: int = 1, root: Path = ZOO_DIR, steps_scale: float = 1.0, log=print) -> dict:
@@ -346,15 +349,15 @@ def build_all(names: list[str], jobs: int = 1, root: Path = ZOO_DIR, steps_scale
     import concurrent.futures as cf
     import multiprocessing
 
-    pending = sorted({get_zoo_model(n).name for n in names}, key=lambda n: -_recipe_cost(ZOO[n]))
+    pending = sorted({get_zoo_model(n).name for n in names}, key=lambda n: (-_recipe_cost(ZOO[n]), n))
     cards, running, started = {}, {}, time.time()
     threads = 1 if jobs > 1 else (os.cpu_count() or 1)  # for the cards' evaluation; training pins its own
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch's thread pools
-    with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+    with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(threads, jobs > 1)) as pool:
         while pending or running:
             for name in [n for n in pending if ZOO[n].init_from not in pending + list(running.values())]:
                 if len(running) < jobs:
-                    running[pool.submit(build, name, root, steps_scale, jobs == 1)] = name
+                    running[pool.submit(build, name, root, steps_scale)] = name
                     pending.remove(name)
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in done:
@@ -373,10 +376,16 @@ def _recipe_cost(model: ZooModel) -> int:
     return r.steps_small * r.crop_small**2 + r.steps_large * r.crop_large**2
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, quiet: bool) -> None:
+    """Parallel workers share one terminal: no progress bars or library warnings, `build_all` logs each model."""
+    if quiet:
+        os.environ["TQDM_DISABLE"] = "1"  # read by tqdm when it is first imported: before torch and diffusers
+    import diffusers
     import torch
 
     torch.set_num_threads(threads)
+    if quiet:
+        diffusers.utils.logging.set_verbosity_error()
 
 
 def describe(name: str) -> dict:

@@ -1,7 +1,7 @@
 """`python -m latentgap bench`: latentgap's own performance numbers, measured side by side in one run.
 
-Sections (one module each): classifiers (latent vs image, the paper's 64x / 120x claim), encoding, projection,
-store, dashboard, end_to_end. Absolute times on shared CPUs are noise, so figures are medians with their
+Sections (one module each): classifiers (latent vs image, the paper's 64x / 120x claim), encoding, families
+(full-size encode + decode throughput of every AE family), projection, store, dashboard, page, ray, end_to_end. Absolute times on shared CPUs are noise, so figures are medians with their
 repetitions and spread, and comparisons are ratios of medians from the same run. Results are JSON files in
 `benchmarks/results/<device>-<quick|full>.json`; `report.py` renders the README tables from them.
 """
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("classifiers", "encoding", "projection", "store", "dashboard", "page", "ray", "end_to_end")
+SECTIONS = ("classifiers", "encoding", "families", "projection", "store", "dashboard", "page", "ray", "end_to_end")
 HEADLINE_KEYS = ("latent_vs_image.throughput_ratio", "latent_vs_image.memory_ratio", "encoder.flop_fraction")
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"  # the repo's, from any cwd
 
@@ -60,12 +60,14 @@ def headline(results: dict) -> dict:
 
 
 def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, pyinstrument: Path | None):
-    from latentgap.bench import classifiers, dashboard, encoding, end_to_end, page, projection, ray_workers, store
+    from latentgap.bench import classifiers, dashboard, encoding, end_to_end, families, page, projection, ray_workers, store
 
     if name == "classifiers":
         return classifiers.run(workdir, device, quick)
     if name == "encoding":
         return encoding.run(workdir, device, quick)
+    if name == "families":
+        return families.run(device, quick)
     if name == "projection":
         return projection.run(quick)
     if name == "store":

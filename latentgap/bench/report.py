@@ -69,6 +69,17 @@ def _encoding(e: dict) -> list[str]:
             f"**FLOP fraction {e['flop_fraction']:.2f}**."]  # fmt: skip
 
 
+def _families(f: dict) -> list[str]:
+    rows = [[f"`{name}`", f"{r['parameters'] / 1e6:.1f} M", f"{r['latent_channels']} x f{r['factor']}",
+             f"{r['gflop_per_image']:.0f}", _fig(r["throughput"], digits=2),
+             f"{r['cuda_max_allocated_mb']:.0f}" if "cuda_max_allocated_mb" in r else "–"]
+            for name, r in f["families"].items()]  # fmt: skip
+    return [f"**Families at full size** (each family's shipped full-size config, {f['weights']} weights; "
+            f"{f['resolution']} px, batch {f['batch_size']}, {f['repetitions']} repetitions of "
+            f"{f['images_per_repetition']} images; encode + decode through `encode_decode`):", "",
+            *_table(["family", "params", "latent", "GFLOP/image", "images/s", "CUDA max allocated MiB"], rows)]  # fmt: skip
+
+
 def _projection(p: dict) -> list[str]:
     rows = [[f"{int(n):,}", _fig(s["seconds"]), "measured" if not s["extrapolated"] else "extrapolated (power law)"
              + (f"; linear above the fit limit: {s['linear_estimate_s']:.0f} s" if "linear_estimate_s" in s else "")]
@@ -131,7 +142,7 @@ def _ray(r: dict) -> list[str]:
             f"images, local Ray): {rates}; {r['workers']} vs 1 workers: {r['worker_ratio']:.2f}x."]  # fmt: skip
 
 
-SECTION_RENDERERS = {"encoding": _encoding, "projection": _projection, "store": _store, "dashboard": _dashboard,
+SECTION_RENDERERS = {"encoding": _encoding, "families": _families, "projection": _projection, "store": _store, "dashboard": _dashboard,
                      "page": _page, "ray": _ray, "end_to_end": _end_to_end}  # fmt: skip
 
 

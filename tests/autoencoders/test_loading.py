@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from latentgap import LatentgapError
 from latentgap.autoencoders.families import FAMILIES
 from latentgap.autoencoders.loading import detect_family, export_single_file, load_autoencoder
+from latentgap.bench.families import full_size_autoencoder
 from latentgap.encode import encode_decode
 from tests.autoencoders.conftest import tiny_model, to_ldm_layout
 
@@ -50,24 +51,36 @@ def test_single_file_with_our_metadata(family, tiny_family_dirs, tmp_path):
     assert again.family.name == family and again.source == "single-file" and _same_latents(again, family)
 
 
-@pytest.mark.parametrize("family", ["sd-vae", "flux1-vae", "flux2-vae", "vq", "medvae"])
+# weights alone cannot tell SDXL from SD or SD3 from FLUX.1: detection names the usual one, lists the other
+BEST_GUESS = {"sdxl-vae": "sd-vae", "sd3-vae": "flux1-vae"}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_bare_diffusers_single_file_is_detected_from_shapes(family, tmp_path):
-    model = tiny_model(family)
+    # widths are read from the shapes for KL/VQ/MedVAE; DC-AE and TAESD files load at their full-size config
+    model = full_size_autoencoder("taesd").model if family == "taesd" else tiny_model(family)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "vae.safetensors"))
+    if family == "dc-ae":  # full size is 1.2 GB: a smaller one is detected, then needs its config.json
+        with pytest.raises(LatentgapError, match="does not match a dc-ae autoencoder.*config.json"):
+            load_autoencoder(str(tmp_path / "vae.safetensors"))
+        return
     ae = load_autoencoder(str(tmp_path / "vae.safetensors"))
-    assert ae.family.name == family and ae.layout == ("ldm" if family == "medvae" else "diffusers")
+    assert ae.family.name == BEST_GUESS.get(family, family) and (family == ae.family.name or family in ae.alternatives)
+    assert ae.layout == ("ldm" if family == "medvae" else "diffusers")
     assert _same_latents(ae, model)
+    assert load_autoencoder(str(tmp_path / "vae.safetensors"), family=family).family.name == family  # --family
 
 
-@pytest.mark.parametrize("family", ["sd-vae", "flux1-vae", "vq"])
+@pytest.mark.parametrize("family", ["sd-vae", "sdxl-vae", "flux1-vae", "sd3-vae", "vq"])
 @pytest.mark.parametrize("prefix", ["", "first_stage_model.", "vae."])
 def test_ldm_layout_single_file(family, prefix, tmp_path):
     model = tiny_model(family)
     ldm = {prefix + k: v.contiguous() for k, v in to_ldm_layout(model.state_dict()).items()}
     save_file(ldm, str(tmp_path / "vae.safetensors"))
     ae = load_autoencoder(str(tmp_path / "vae.safetensors"))
-    assert ae.family.name == family and ae.layout == "ldm" and _same_latents(ae, model)
-    assert ae.alternatives == FAMILIES[family].shares_architecture_with
+    assert ae.family.name == BEST_GUESS.get(family, family) and ae.layout == "ldm" and _same_latents(ae, model)
+    assert ae.alternatives == FAMILIES[ae.family.name].shares_architecture_with
+    assert family == ae.family.name or family in ae.alternatives
     if prefix:
         assert any(prefix in n for n in ae.notes)
 

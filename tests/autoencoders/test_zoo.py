@@ -32,6 +32,8 @@ def test_every_zoo_model_is_shipped_with_a_card_and_the_zoo_is_small():
         assert card["family"] == zoo.ZOO[name].family and card["parameters"] > 0
         assert all(v["psnr"] > 10 for v in card["reconstruction"].values())
         assert (zoo.zoo_path(name) / "README.md").read_text().startswith(f"# zoo:{name}")
+        assert "_name_or_path" not in json.loads((zoo.zoo_path(name) / "config.json").read_text())  # no builder's path
+        assert card["training"]["torch_threads"] == zoo.ZOO[name].recipe.threads  # what makes a rebuild bit-identical
 
 
 @pytest.mark.parametrize("name", BUILT)
@@ -72,6 +74,7 @@ def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_
     assert set(cards) == {"medvae-mini-ft", "medvae-mini", "taesd-mini"} and len(lines) == 3
     assert [ln.split()[2] for ln in lines].index("zoo:medvae-mini") < [ln.split()[2] for ln in lines].index("zoo:medvae-mini-ft")
     assert cards["medvae-mini-ft"]["training"]["init_from"] == "medvae-mini"
+    assert "_name_or_path" not in json.loads((tmp_path / "parallel" / "medvae-mini-ft" / "config.json").read_text())
     assert all(v["psnr"] > 0 for v in cards["taesd-mini"]["reconstruction"].values())
     serial = zoo.train("taesd-mini", tmp_path / "serial", steps_scale=0.005)  # in this process, at its own threads
     weights = "diffusion_pytorch_model.safetensors"

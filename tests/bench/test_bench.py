@@ -6,7 +6,7 @@ import math
 import pytest
 
 from latentgap import bench
-from latentgap.bench import classifiers, encoding, report
+from latentgap.bench import classifiers, encoding, families, report
 from latentgap.bench import store as store_bench
 from latentgap.cli import main
 
@@ -19,6 +19,7 @@ def tiny_results(tmp_path_factory):
     results["classifiers"] = classifiers.run(work, "cpu", quick=True, batch=2, reps=2, cases=classifiers.QUICK_CASES,
                                              n_pool=8)  # fmt: skip
     results["encoding"] = encoding.run(work, "cpu", quick=True, n_images=4, reps=1)
+    results["families"] = families.run("cpu", quick=True, families=("taesd", "medvae"), reps=1)
     results["machine"]["load_average_end"] = results["machine"]["load_average_start"]
     results["headline"] = bench.headline(results)
     return results
@@ -52,6 +53,7 @@ def test_results_round_trip_and_render(tiny_results, tmp_path):
     assert list(loaded) == ["cpu-quick"] and loaded["cpu-quick"]["headline"] == tiny_results["headline"]
     text = report.render_all(loaded)
     assert "quick-latent-film-convnext-4x8x8" in text and "FLOP fraction" in text
+    assert "**Families at full size**" in text and "| `medvae` | 55.3 M | 1 x f4 |" in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Performance\n\n{report.BEGIN}\nstale\n{report.END}\n\n## Next\n")
     assert report.update_readme(readme, loaded)
@@ -84,3 +86,14 @@ def test_store_section_times_every_named_query(tmp_path):
     assert 0 < out["queries"]["results(run)"]["rows"] < 3_000 and out["queries"]["results(run)"]["dashboard"]
     assert out["queries"]["projections"]["rows"] == 400 and out["queries"]["jobs"]["rows"] == 50
     assert out["written"]["runs"] == -(-3_000 // len(store_bench.metric_template()))
+
+
+def test_families_section_builds_each_family_at_its_full_size_config(tiny_results):
+    from latentgap.autoencoders.families import get_family
+
+    out = tiny_results["families"]
+    assert out["resolution"] == families.RESOLUTION[("cpu", True)] and list(out["families"]) == ["taesd", "medvae"]
+    for name, row in out["families"].items():
+        assert row["latent_channels"] == get_family(name).latent_channels and row["factor"] == get_family(name).downsampling_factor
+        assert row["throughput"]["n"] == 1 and row["throughput"]["median"] > 0 and row["gflop_per_image"] > 0
+    assert out["families"]["taesd"]["parameters"] == families.full_size_autoencoder("taesd").parameters > 2e6
