@@ -1,8 +1,8 @@
 """`python -m latentgap bench`: latentgap's own performance numbers, measured side by side in one run.
 
 Sections (one module each): classifiers (latent vs image, the paper's 64x / 120x claim), encoding, families
-(full-size encode + decode throughput of every AE family), projection, store, dashboard, page, ray, end_to_end. Absolute times on shared CPUs are noise, so figures are medians with their
-repetitions and spread, and comparisons are ratios of medians from the same run. Results are JSON files in
+(full-size encode + decode throughput of every AE family), projection, store, dashboard, page, ray, end_to_end.
+Absolute times on shared CPUs are noise, so figures are medians with their repetitions and spread, and comparisons are ratios of medians from the same run. Results are JSON files in
 `benchmarks/results/<device>-<quick|full>.json`; `report.py` renders the README tables from them.
 """
 
@@ -60,7 +60,17 @@ def headline(results: dict) -> dict:
 
 
 def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, pyinstrument: Path | None):
-    from latentgap.bench import classifiers, dashboard, encoding, end_to_end, families, page, projection, ray_workers, store
+    from latentgap.bench import (
+        classifiers,
+        dashboard,
+        encoding,
+        end_to_end,
+        families,
+        page,
+        projection,
+        ray_workers,
+        store,
+    )
 
     if name == "classifiers":
         return classifiers.run(workdir, device, quick)

@@ -47,11 +47,10 @@ def run(device: str, quick: bool, families: tuple[str, ...] | None = None, reps:
         row = dict(parameters=ae.parameters, latent_channels=ae.latent_channels, factor=ae.downsampling_factor)
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        row["throughput"] = per_second(repeat(lambda: encode_decode(ae, images, batch, device), reps, 1, device), n,
-                                       "images/s (encode + decode)")  # fmt: skip
+        row["throughput"] = per_second(repeat(lambda ae=ae: encode_decode(ae, images, batch, device), reps, 1, device),
+                                       n, "images/s (encode + decode)")  # fmt: skip
         if device == "cuda":
             row["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         row["gflop_per_image"] = encoder_flops_per_image(ae, images[:1], device) / 1e9
         out["families"][name] = row
-        del ae
     return out

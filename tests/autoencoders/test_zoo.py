@@ -49,7 +49,9 @@ def test_zoo_model_loads_and_encodes(name):
 def test_build_is_seeded_and_fine_tuning_starts_from_its_base(tmp_path):
     a = zoo.train("taesd-mini", tmp_path / "a", steps_scale=0.01)
     b = zoo.train("taesd-mini", tmp_path / "b", steps_scale=0.01)
-    assert (a / "diffusion_pytorch_model.safetensors").read_bytes() == (b / "diffusion_pytorch_model.safetensors").read_bytes()
+    assert (a / "diffusion_pytorch_model.safetensors").read_bytes() == (
+        b / "diffusion_pytorch_model.safetensors"
+    ).read_bytes()
     with pytest.raises(LatentgapError, match="build that first"):
         zoo.train("sd-vae-mini-ft", tmp_path / "ft", steps_scale=0.004)
     zoo.train("sd-vae-mini", tmp_path / "ft", steps_scale=0.001)
@@ -72,7 +74,9 @@ def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_
     cards = zoo.build_all(["medvae-mini-ft", "medvae-mini", "taesd-mini"], jobs=2, root=tmp_path / "parallel",
                           steps_scale=0.005, log=lines.append)  # fmt: skip
     assert set(cards) == {"medvae-mini-ft", "medvae-mini", "taesd-mini"} and len(lines) == 3
-    assert [ln.split()[2] for ln in lines].index("zoo:medvae-mini") < [ln.split()[2] for ln in lines].index("zoo:medvae-mini-ft")
+    assert [ln.split()[2] for ln in lines].index("zoo:medvae-mini") < [ln.split()[2] for ln in lines].index(
+        "zoo:medvae-mini-ft"
+    )
     assert cards["medvae-mini-ft"]["training"]["init_from"] == "medvae-mini"
     assert "_name_or_path" not in json.loads((tmp_path / "parallel" / "medvae-mini-ft" / "config.json").read_text())
     assert all(v["psnr"] > 0 for v in cards["taesd-mini"]["reconstruction"].values())

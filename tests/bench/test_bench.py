@@ -94,6 +94,9 @@ def test_families_section_builds_each_family_at_its_full_size_config(tiny_result
     out = tiny_results["families"]
     assert out["resolution"] == families.RESOLUTION[("cpu", True)] and list(out["families"]) == ["taesd", "medvae"]
     for name, row in out["families"].items():
-        assert row["latent_channels"] == get_family(name).latent_channels and row["factor"] == get_family(name).downsampling_factor
+        assert (
+            row["latent_channels"] == get_family(name).latent_channels
+            and row["factor"] == get_family(name).downsampling_factor
+        )
         assert row["throughput"]["n"] == 1 and row["throughput"]["median"] > 0 and row["gflop_per_image"] > 0
     assert out["families"]["taesd"]["parameters"] == families.full_size_autoencoder("taesd").parameters > 2e6
