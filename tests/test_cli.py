@@ -46,6 +46,15 @@ def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
     assert len(lines) == 1 and message in lines[0]
 
 
+@pytest.mark.parametrize(
+    "args,message", [(["nope"], "unknown zoo model 'nope'"), (["--jobs", "0"], "--jobs 0: give at least 1")]
+)
+def test_zoo_build_refuses_bad_arguments_before_training(args, message):
+    out = cli("zoo", "build", *args)
+    assert out.returncode == 2 and out.stderr.startswith("error:") and message in out.stderr
+    assert "Traceback" not in out.stderr and "building" not in out.stderr
+
+
 def test_bad_home_is_a_user_error(tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
