@@ -40,6 +40,10 @@ class Family:
         module, _, cls = self.model_class.rpartition(".")
         return getattr(importlib.import_module(module), cls)
 
+    def build_model(self, config: dict):
+        """A randomly initialised model of this family from a diffusers-style config (`_`-keys are metadata)."""
+        return self.build_class()(**{k: v for k, v in config.items() if not k.startswith("_")})
+
     def config_template(self) -> dict:
         """Full-size config (a copy), from data/configs, or the class defaults where none is shipped."""
         return dict(_config_file(self.name))

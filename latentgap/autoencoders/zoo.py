@@ -103,8 +103,8 @@ def zoo_path(name: str) -> Path:
     return ZOO_DIR / get_zoo_model(name).name
 
 
-def is_built(name: str) -> bool:
-    return (zoo_path(name) / "diffusion_pytorch_model.safetensors").exists()
+def is_built(name: str, root: Path = ZOO_DIR) -> bool:
+    return (Path(root) / get_zoo_model(name).name / "diffusion_pytorch_model.safetensors").exists()
 
 
 def build_config(model: ZooModel) -> dict:
@@ -216,14 +216,12 @@ def _train(model_spec: ZooModel, root: Path, steps_scale: float) -> Path:
     recipe, family = model_spec.recipe, get_family(model_spec.family)
     torch.set_flush_denormal(True)  # decaying weights turn denormal and slow CPU steps ~50x (measured on vq-f4-mini)
     torch.manual_seed(recipe.seed)
-    cls = family.build_class()
     if model_spec.init_from:
-        base = root / model_spec.init_from
-        if not (base / "diffusion_pytorch_model.safetensors").exists():
+        if not is_built(model_spec.init_from, root):
             raise LatentgapError(f"{model_spec.name} fine-tunes {model_spec.init_from}: build that first")
-        ae = cls.from_pretrained(base, local_files_only=True)
+        ae = family.build_class().from_pretrained(root / model_spec.init_from, local_files_only=True)
     else:
-        ae = cls(**{k: v for k, v in build_config(model_spec).items() if not k.startswith("_")})
+        ae = family.build_model(build_config(model_spec))
     sampler = BenchmarkSampler(recipe.seed) if model_spec.data == "benchmarks" else CorpusSampler(seed=recipe.seed)
     gray = ae.config.in_channels == 1
     opt = torch.optim.AdamW(ae.parameters(), lr=recipe.lr, weight_decay=0.0)

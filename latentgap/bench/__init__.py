@@ -2,7 +2,8 @@
 
 Sections (one module each): classifiers (latent vs image, the paper's 64x / 120x claim), encoding, families
 (full-size encode + decode throughput of every AE family), projection, store, dashboard, page, ray, end_to_end.
-Absolute times on shared CPUs are noise, so figures are medians with their repetitions and spread, and comparisons are ratios of medians from the same run. Results are JSON files in
+Absolute times on shared CPUs are noise, so figures are medians with their repetitions and spread, and
+comparisons are ratios of medians from the same run. Results are JSON files in
 `benchmarks/results/<device>-<quick|full>.json`; `report.py` renders the README tables from them.
 """
 

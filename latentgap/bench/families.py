@@ -24,7 +24,7 @@ def full_size_autoencoder(family_name: str, seed: int = 0):
     family = get_family(family_name)
     config = family.config_template()
     torch.manual_seed(seed)
-    model = family.build_class()(**{k: v for k, v in config.items() if not k.startswith("_")}).eval()
+    model = family.build_model(config).eval()
     return LoadedAutoencoder(f"{family_name} (full size, random weights)", family, model, "random-init", "config",
                              config)  # fmt: skip
 

@@ -142,8 +142,8 @@ def _ray(r: dict) -> list[str]:
             f"images, local Ray): {rates}; {r['workers']} vs 1 workers: {r['worker_ratio']:.2f}x."]  # fmt: skip
 
 
-SECTION_RENDERERS = {"encoding": _encoding, "families": _families, "projection": _projection, "store": _store, "dashboard": _dashboard,
-                     "page": _page, "ray": _ray, "end_to_end": _end_to_end}  # fmt: skip
+SECTION_RENDERERS = {"encoding": _encoding, "families": _families, "projection": _projection, "store": _store,
+                     "dashboard": _dashboard, "page": _page, "ray": _ray, "end_to_end": _end_to_end}  # fmt: skip
 
 
 def render(name: str, r: dict) -> str:
