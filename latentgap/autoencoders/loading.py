@@ -184,12 +184,8 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
         )
     if path.suffix == ".safetensors" or _looks_like_safetensors(head, path):
         return _read_safetensors(path)
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-        except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, ValueError, OSError) as e:  # fuzzing
-            raise LatentgapError(f"{path.name} is a damaged zip archive ({str(e)[:120]}); download it again") from None
+    names = _zip_names(path)
+    if names is not None:
         if len(names) > MAX_ZIP_ENTRIES:
             raise LatentgapError(f"{path.name} is a zip with {len(names):,} entries (cap {MAX_ZIP_ENTRIES:,}); refused")
         if not any(n.endswith("data.pkl") for n in names):
@@ -205,6 +201,17 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
     if not isinstance(obj, dict):
         raise LatentgapError(f"{path.name} holds a {type(obj).__name__}, not a state dict of tensors")
     return obj, {}
+
+
+def _zip_names(path: Path) -> list[str] | None:
+    """The entries of a zip archive (a torch checkpoint is one), or None when the file is not a zip."""
+    try:  # is_zipfile itself raises on some damaged end records (fuzzing found "span multiple disks")
+        if not zipfile.is_zipfile(path):
+            return None
+        with zipfile.ZipFile(path) as z:
+            return z.namelist()
+    except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, ValueError, OSError) as e:
+        raise LatentgapError(f"{path.name} is a damaged zip archive ({str(e)[:120]}); download it again") from None
 
 
 def _looks_like_safetensors(head: bytes, path: Path) -> bool:

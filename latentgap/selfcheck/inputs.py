@@ -25,6 +25,12 @@ class _RunsCode:
         return (Path.touch, (self.marker,))
 
 
+# Found by atheris in CI: a zip64 end record claiming several disks made zipfile.is_zipfile raise BadZipFile.
+SPANNED_ZIP = bytes.fromhex(
+    "a0504b060780504b0506ff8a0003004b05ffffff06504b050600000000ffffff0000000000000005060000000000000000cf"
+)
+
+
 def hostile_checkpoints(home: Path) -> Outcome:
     import pickle
     import struct
@@ -63,6 +69,7 @@ def hostile_checkpoints(home: Path) -> Outcome:
         "pickle whose reduce runs code (zip)": lambda: d / "evil.ckpt",
         "pickle whose reduce runs code (legacy)": lambda: write("evil.pt", pickle.dumps(_RunsCode(marker))),
         "zip with 20,001 entries": zip_bomb,
+        "zip end record spanning disks (fuzz find)": lambda: write("disks.ckpt", SPANNED_ZIP),
         "a PNG named .safetensors": lambda: write("image.safetensors", b"\x89PNG\r\n\x1a\n" + bytes(200)),
         "NaN weights": lambda: tiny_checkpoint(d / "nan.safetensors", **{"encoder.conv_in.weight": nan}),
         "Inf weights": lambda: tiny_checkpoint(d / "inf.safetensors", **{"decoder.conv_out.weight": inf}),
