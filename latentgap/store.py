@@ -8,6 +8,7 @@ diagnosis and the dashboard take turns on the file instead of locking each other
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -125,6 +126,8 @@ class Store:
     def __init__(self, home: Path, cache: bool = True):
         self.path = Path(home) / DB_NAME
         self.cache = cache  # reuse query results while the database files are unchanged (the dashboard's case)
+        if not self.path.exists():
+            self._create()
         if _MIGRATED.get(str(self.path)) != _file_state(self.path):  # unchanged since we migrated it: skip
             with self._connect() as con:
                 self._migrate(con)
@@ -169,6 +172,26 @@ class Store:
                     f"the store {self.path.name} cannot be opened ({_reason(msg, self.path)}); it may be corrupt: "
                     "move it aside and rerun (results are rebuilt by re-running diagnose)"
                 ) from None
+
+    def _create(self) -> None:
+        """Build a new store aside and link it into place: processes that start on a fresh --home at the same
+        moment then never open a half-written file (link, unlike rename, refuses to replace a winner's store)."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.new")
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                self._migrate(con)
+            finally:
+                con.close()
+            os.link(tmp, self.path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        except (duckdb.IOException, OSError) as e:
+            raise LatentgapError(f"the store cannot be created in {self.path.parent} ({str(e)[:160]}); make --home "
+                                 "writable (with free space) or use another --home") from None  # fmt: skip
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
 
     def _migrate(self, con) -> None:
         """Create the schema; an older store is first copied aside (`latentgap.v1.duckdb`), then given the new

@@ -2,6 +2,8 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel run: one core per worker (and per CLI it starts), no oversubscription
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 import pytest  # noqa: E402
 
@@ -25,12 +27,31 @@ def tiny_ae_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def diagnosed_home(tmp_path_factory):
-    """A workspace holding one real quick-profile diagnosis (embedded AE, reduced benchmark, seed 1), via the CLI."""
+    """A workspace holding one real quick-profile diagnosis (embedded AE, reduced benchmark, seed 1), via the CLI.
+    Its users only read it, so parallel workers share one (the first builds it under a file lock)."""
+    import json
+    import subprocess
+
+    from filelock import FileLock  # torch's own dependency
+
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if shared is None:
+        return _diagnose_into(tmp_path_factory.mktemp("diagnosed"))
+    home, record = shared / "diagnosed", shared / "diagnosed.json"
+    with FileLock(str(shared / "diagnosed.lock")):
+        if not record.exists():
+            out = _diagnose_into(home)[1]
+            record.write_text(json.dumps(dict(args=out.args, stdout=out.stdout, stderr=out.stderr)))
+    kept = json.loads(record.read_text())
+    return home, subprocess.CompletedProcess(kept["args"], 0, kept["stdout"], kept["stderr"])
+
+
+def _diagnose_into(home):
     import subprocess
     import sys
     from pathlib import Path
 
-    home = tmp_path_factory.mktemp("diagnosed")
+    home.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
@@ -40,3 +61,4 @@ def diagnosed_home(tmp_path_factory):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     return home, out
+

@@ -108,3 +108,29 @@ def test_query_cache_never_serves_stale_results(tmp_path):
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=root)
     assert sorted(Store(tmp_path).gap_table().run_id) == ["r0", "r1", "r2"]
+
+
+def test_processes_starting_on_a_fresh_home_together_share_one_store(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    start = time.time() + 3  # every process imports first, then all open the store in the same instant
+    code = (f"import sys, time; sys.path.insert(0, {str(root)!r}); from latentgap.store import Store\n"
+            f"while time.time() < {start}: pass\nStore(__import__('pathlib').Path({str(tmp_path)!r})); print('ok')")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 and out.strip() == "ok" for p, (out, _) in zip(procs, outs)), outs
+    assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]  # no half-built file left behind
+    Store(tmp_path).write_run(_run(), {"metrics": _metrics()})
+
+
+def test_a_store_created_meanwhile_by_another_process_is_kept(tmp_path):
+    winner = Store(tmp_path)
+    winner.write_run(_run(), {"metrics": _metrics()})
+    Store(tmp_path)._create()  # as if this process lost the race: its fresh store must not replace the winner's
+    assert list(Store(tmp_path).results().run_id.unique()) == ["r1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]
