@@ -149,10 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results file (default benchmarks/results/<device>-<quick|full>.json)")  # fmt: skip
     p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(BENCH_SECTIONS)} (default: all)")
     p.add_argument("--note", help="free text stored with the machine info (e.g. 'cores shared with other jobs')")
-    p.add_argument("--pyinstrument", metavar="FILE", help="profile the end-to-end diagnosis and write the call tree here")
+    p.add_argument(
+        "--pyinstrument", metavar="FILE", help="profile the end-to-end diagnosis and write the call tree here"
+    )
     p.add_argument("--report", action="store_true", help="only render benchmarks/README.md and README.md's "
                    "Performance table from the stored results in --results-dir")  # fmt: skip
-    p.add_argument("--results-dir", default=str(RESULTS_DIR), help="stored results (default: the repo's benchmarks/results)")
+    p.add_argument(
+        "--results-dir", default=str(RESULTS_DIR), help="stored results (default: the repo's benchmarks/results)"
+    )
     return parser
 
 

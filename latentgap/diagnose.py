@@ -25,15 +25,18 @@ from latentgap.datasets.splits import OFFICIAL, official_split, paper_split, par
 from latentgap.encode import cached_encode, normalize_latents
 from latentgap.errors import LatentgapError
 from latentgap.gallery import choose_samples, save_gallery
-from latentgap.metrics import CLASSIFICATION_METRICS, bootstrap_ci, bootstrap_difference, classification_report
-from latentgap.metrics import per_sample_fidelity
+from latentgap.metrics import (
+    CLASSIFICATION_METRICS,
+    bootstrap_ci,
+    bootstrap_difference,
+    classification_report,
+    per_sample_fidelity,
+)
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
 from latentgap.spec import ARMS, Arm, DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
-
-
 
 NOISE_CURVE_ARMS = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 # Each derived quantity is metric(a) − metric(b), the paper's definitions.
@@ -79,7 +82,10 @@ def _build_model(arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: i
     torch.manual_seed(spec.seed)  # identical initialisation for every arm of a run
     normed = profile.train.loss == "ldam"
     if arm.input == "latent" and arm.model == "default":
-        model, weights = ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model), spec.latent_weights
+        model, weights = (
+            ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model),
+            spec.latent_weights,
+        )
     else:
         model, weights = ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model), spec.image_weights
     if weights and arm.pretrained:
@@ -107,7 +113,15 @@ class Records:
             lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed)
             self.add("metrics", space=space, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
         for c, (acc, n) in enumerate(zip(report["per_class_accuracy"], report["support"])):
-            self.add("class_metrics", space=space, fold=fold, class_index=c, class_name=class_names[c], support=n, accuracy=acc)
+            self.add(
+                "class_metrics",
+                space=space,
+                fold=fold,
+                class_index=c,
+                class_name=class_names[c],
+                support=n,
+                accuracy=acc,
+            )
         for t, row in enumerate(report["confusion"]):
             for p, count in enumerate(row):
                 self.add("confusion", space=space, fold=fold, true_class=t, pred_class=p, count=count)
@@ -225,7 +239,9 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
     step("load", 0.0)
     ae = load_autoencoder(spec.autoencoder, family=spec.family, vq_latent=spec.vq_latent)
     if profile.resolution % ae.downsampling_factor:
-        raise LatentgapError(f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}")
+        raise LatentgapError(
+            f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}"
+        )
     is_path = spec.dataset not in registry.BENCHMARKS
     data = registry.load(spec.dataset, profile.resolution, None if is_path else profile.n_images, seed=0,
                          cache_dir=home / "cache" / "datasets", data_format=spec.data_format, data_root=spec.data_root)  # fmt: skip
@@ -296,10 +312,17 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
             lap(f"train_{space}_fold{fold}")
         for name, (a, b) in DIFFERENCES.items():
             for metric in CLASSIFICATION_METRICS:
-                value, lo, hi = bootstrap_difference(labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed)
+                value, lo, hi = bootstrap_difference(
+                    labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed
+                )
                 rec.add("metrics", space=name, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
         if fold == folds[0]:  # the explorer shows the first fold: its latents, split and test predictions
-            view = dict(fold=fold, z=z, splits=(train, val, test), predicted={s: proba[s].argmax(1) for s in ("image", "latent")})
+            view = dict(
+                fold=fold,
+                z=z,
+                splits=(train, val, test),
+                predicted={s: proba[s].argmax(1) for s in ("image", "latent")},
+            )
 
         # --- probes on frozen features: latents vs image space -----------------------------------------------
         step("probes", 0.0)

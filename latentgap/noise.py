@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def karras_sigmas(n_levels: int = 32, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> np.ndarray:
+def karras_sigmas(
+    n_levels: int = 32, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
+) -> np.ndarray:
     """The `n_levels` σ of the EDM schedule, ascending (σ_min ... σ_max); diffusers' trailing 0 dropped."""
     from diffusers import EDMEulerScheduler
 

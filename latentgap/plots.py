@@ -228,7 +228,7 @@ def reconstruction_grid(galleries: dict[str, dict], class_names: list[str], per_
     titles[: len(cols)] = [f"<b>{col}</b><br>{t}" for col, t in zip(cols, titles)]  # column headers on the first row
     fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, horizontal_spacing=0.01,
                         vertical_spacing=0.04)  # fmt: skip
-    for r, (c, i) in enumerate(rows, start=1):
+    for r, (_, i) in enumerate(rows, start=1):
         k0 = int(np.searchsorted(first["index"], i))
         fig.add_trace(go.Image(z=thumbnail_rgb(first["image"][k0]), hoverinfo="skip"), row=r, col=1)
         for j, g in enumerate(galleries.values()):
@@ -281,8 +281,15 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     for key, dash in (("latent_vs_image.throughput_ratio", "dash"), ("latent_vs_image.memory_ratio", "dot")):
         v = PUBLISHED[key]["value"]
         fig.add_hline(y=v, line_dash=dash)
-        fig.add_annotation(x=1, xref="paper", xanchor="right", y=np.log10(v), yanchor="bottom", showarrow=False,
-                           text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})")  # log axis: log10 position
+        fig.add_annotation(
+            x=1,
+            xref="paper",
+            xanchor="right",
+            y=np.log10(v),
+            yanchor="bottom",
+            showarrow=False,
+            text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})",
+        )  # log axis: log10 position
     top = np.nanmax(comparisons[["train_throughput_ratio", "infer_throughput_ratio", "memory_ratio"]].to_numpy(float))
     fig.update_yaxes(type="log", range=[-1, np.log10(max(top, 120.0) * 3)])  # log axes take log10 ranges
     fig.update_layout(barmode="group", yaxis_title="latent over image (x)", legend_title="ratio",

@@ -74,8 +74,13 @@ def session(address: str | None = None, num_cpus: int | None = None):
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
             # address="local": a new Ray on this machine, even where `ray start` left a cluster file in /tmp/ray
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+            ray.init(
+                address="local",
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
     except ConnectionError:
         raise LatentgapError(
             f"--ray-address {address}: no Ray cluster let this driver in; start one with `ray start --head`, and for "

@@ -37,6 +37,8 @@ ARMS: dict[str, Arm] = {
     "image-random-init": Arm("image", pretrained=False),
     "latent-random-init": Arm("latent", pretrained=False),
 }
+
+
 @dataclass(frozen=True)
 class Profile:
     """Compute budget. `paper` follows the paper (GPU); `quick` is a CPU-sized scale-down of it."""
@@ -133,7 +135,9 @@ def resolve_home(home: str | os.PathLike | None) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as e:
-        raise LatentgapError(f"--home {path} is not writable ({e.strerror}); choose a folder you can write to") from None
+        raise LatentgapError(
+            f"--home {path} is not writable ({e.strerror}); choose a folder you can write to"
+        ) from None
     return path.resolve()
 
 

@@ -2,7 +2,8 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel run: one core per worker (and per CLI it starts), no oversubscription
+# a parallel run (scripts/test.sh): one core per worker and per CLI it starts, so workers do not oversubscribe
+if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 
 import pytest  # noqa: E402
@@ -61,4 +62,3 @@ def _diagnose_into(home):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     return home, out
-

@@ -42,7 +42,7 @@ def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
     out = cli(*args, "--home", str(tmp_path))
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    lines = [l for l in out.stderr.splitlines() if l.startswith("error:")]
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and message in lines[0]
 
 
@@ -74,7 +74,9 @@ def test_inspect_a_single_file_in_ldm_layout(tmp_path):
 
     from tests.autoencoders.conftest import tiny_model, to_ldm_layout
 
-    sd = {f"first_stage_model.{k}": v.contiguous() for k, v in to_ldm_layout(tiny_model("flux1-vae").state_dict()).items()}
+    sd = {
+        f"first_stage_model.{k}": v.contiguous() for k, v in to_ldm_layout(tiny_model("flux1-vae").state_dict()).items()
+    }
     save_file(sd, str(tmp_path / "flux.safetensors"))
     info = json.loads(cli("inspect", str(tmp_path / "flux.safetensors"), "--json").stdout)
     assert info["family"] == "flux1-vae" and info["alternatives"] == ["sd3-vae"] and info["layout"] == "ldm"
@@ -111,7 +113,17 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
                       "latent-film", "latent-film-distilled", "probe-linear", "probe-knn", "probe-linear-image",
                       "probe-knn-image"}  # fmt: skip
     for r in records:
-        assert {"run_id", "autoencoder", "dataset", "space", "metric", "value", "seed", "fold", "noise_level"} <= r.keys()
+        assert {
+            "run_id",
+            "autoencoder",
+            "dataset",
+            "space",
+            "metric",
+            "value",
+            "seed",
+            "fold",
+            "noise_level",
+        } <= r.keys()
         assert r["seed"] == 1 and r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
     curves = [r for r in records if r["noise_level"] is not None]
     for space in ("latent", "latent-noise", "latent-film", "latent-film-distilled"):
@@ -177,4 +189,3 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     assert image["balanced_accuracy"] > 0.8
     bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr
-

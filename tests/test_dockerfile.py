@@ -8,7 +8,20 @@ from pathlib import Path
 from latentgap.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-INSTRUCTIONS = {"FROM", "ENV", "WORKDIR", "COPY", "RUN", "USER", "VOLUME", "EXPOSE", "CMD", "ARG", "LABEL", "HEALTHCHECK"}
+INSTRUCTIONS = {
+    "FROM",
+    "ENV",
+    "WORKDIR",
+    "COPY",
+    "RUN",
+    "USER",
+    "VOLUME",
+    "EXPOSE",
+    "CMD",
+    "ARG",
+    "LABEL",
+    "HEALTHCHECK",
+}
 
 
 def _instructions():

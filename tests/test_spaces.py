@@ -37,7 +37,10 @@ def test_fine_texture_the_ae_blurs_away_is_lost_in_reconstruction_space():
     _, recons = encode_decode(ae, images, 32, "cpu")
     cfg = TrainConfig(epochs=6, batch_size=32, lr=2e-3, loss="ce", patience=6, augment="none")
     scores = {}
-    for name, x in (("image", torch.from_numpy(images).repeat(1, 3, 1, 1)), ("reconstruction", torch.from_numpy(recons))):
+    for name, x in (
+        ("image", torch.from_numpy(images).repeat(1, 3, 1, 1)),
+        ("reconstruction", torch.from_numpy(recons)),
+    ):
         x = (x - 0.5) / 0.25
         model, _ = fit(ResNet(3, 2, (1, 1, 1, 1), 16, "basic"), x[:200], y[:200], x[200:], y[200:], cfg, seed=0)
         scores[name] = _bacc(model, x[200:], y[200:])

@@ -6,18 +6,50 @@ from latentgap.store import DB_NAME, SCHEMA_VERSION, Store
 
 
 def _run(run_id="r1"):
-    return dict(run_id=run_id, autoencoder="zoo:x", family="sd-vae", ae_hash="h", dataset="phantom-chest",
-                synthetic=True, profile="quick", seed=0, device="cpu", spec={"a": 1}, versions={}, timing={"total": 1})
+    return dict(
+        run_id=run_id,
+        autoencoder="zoo:x",
+        family="sd-vae",
+        ae_hash="h",
+        dataset="phantom-chest",
+        synthetic=True,
+        profile="quick",
+        seed=0,
+        device="cpu",
+        spec={"a": 1},
+        versions={},
+        timing={"total": 1},
+    )
 
 
 def _metrics(run_id="r1"):
     rows = []
     for space, v in (("image", 0.8), ("reconstruction", 0.78), ("latent", 0.6)):
-        rows.append(dict(run_id=run_id, space=space, metric="balanced_accuracy", value=v, ci_low=v - 0.05,
-                         ci_high=v + 0.05, fold=0))
-    rows.append(dict(run_id=run_id, space="gap", metric="balanced_accuracy", value=0.18, ci_low=0.1, ci_high=0.25, fold=0))
-    rows.append(dict(run_id=run_id, space="fidelity_loss", metric="balanced_accuracy", value=0.02, ci_low=-0.01,
-                     ci_high=0.05, fold=0))
+        rows.append(
+            dict(
+                run_id=run_id,
+                space=space,
+                metric="balanced_accuracy",
+                value=v,
+                ci_low=v - 0.05,
+                ci_high=v + 0.05,
+                fold=0,
+            )
+        )
+    rows.append(
+        dict(run_id=run_id, space="gap", metric="balanced_accuracy", value=0.18, ci_low=0.1, ci_high=0.25, fold=0)
+    )
+    rows.append(
+        dict(
+            run_id=run_id,
+            space="fidelity_loss",
+            metric="balanced_accuracy",
+            value=0.02,
+            ci_low=-0.01,
+            ci_high=0.05,
+            fold=0,
+        )
+    )
     return rows
 
 
@@ -36,7 +68,7 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     store = Store(tmp_path)
     store.write_run(_run("r0"), {"metrics": _metrics("r0")})
     bad = _metrics("r1") + [dict(run_id="r1", space="x", metric="m", value="not a number")]
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConversionException):
         store.write_run(_run("r1"), {"metrics": bad})
     assert set(store.results().run_id) == {"r0"}  # the earlier run intact, no half of r1
     assert store.results("r0").equals(store.results()) and store.results("r1").empty
@@ -82,7 +114,9 @@ def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
     rows = []
     for fold, (rec, lat) in enumerate([(0.8, 0.6), (0.7, 0.6), (0.9, 0.6)]):
         for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", lat), ("gap", rec - lat)):
-            rows.append(dict(run_id="r", space=space, metric="balanced_accuracy", value=v, ci_low=v, ci_high=v, fold=fold))
+            rows.append(
+                dict(run_id="r", space=space, metric="balanced_accuracy", value=v, ci_low=v, ci_high=v, fold=fold)
+            )
     Store(tmp_path).write_run(_run("r"), {"metrics": rows})
     row = Store(tmp_path).gap_table().iloc[0]
     assert row.n_folds == 3 and row.gap == pytest.approx(0.2) and row.gap_fold_std == pytest.approx(0.1)
@@ -118,8 +152,10 @@ def test_processes_starting_on_a_fresh_home_together_share_one_store(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     start = time.time() + 3  # every process imports first, then all open the store in the same instant
-    code = (f"import sys, time; sys.path.insert(0, {str(root)!r}); from latentgap.store import Store\n"
-            f"while time.time() < {start}: pass\nStore(__import__('pathlib').Path({str(tmp_path)!r})); print('ok')")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(root)!r}); from latentgap.store import Store\n"
+        f"while time.time() < {start}: pass\nStore(__import__('pathlib').Path({str(tmp_path)!r})); print('ok')"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]  # fmt: skip
     outs = [p.communicate(timeout=120) for p in procs]

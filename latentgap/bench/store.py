@@ -20,8 +20,16 @@ SPACES = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", 
 NOISE_SPACES = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 FOLDS, CLASSES, LEVELS = 5, 3, 32
 # the queries the dashboard's handlers call (latentgap/ui/); the others serve the CLI
-DASHBOARD_QUERIES = ("gap_table", "runs", "noise_curves(run)", "results(run)", "class_metrics", "confusion",
-                     "projections", "jobs")  # fmt: skip; results(all) serves the Export tab's full download
+DASHBOARD_QUERIES = (
+    "gap_table",
+    "runs",
+    "noise_curves(run)",
+    "results(run)",
+    "class_metrics",
+    "confusion",
+    "projections",
+    "jobs",
+)  # fmt: skip; results(all) serves the Export tab's full download
 QUERIES = {
     "gap_table": lambda s, run: s.gap_table(),
     "runs": lambda s, run: s.runs(),

@@ -99,7 +99,7 @@ class ResNet(nn.Module):
         self.feature_dim = c
 
     @classmethod
-    def resnet50(cls, in_channels: int, n_classes: int, normed_head: bool = False) -> "ResNet":
+    def resnet50(cls, in_channels: int, n_classes: int, normed_head: bool = False) -> ResNet:
         return cls(in_channels, n_classes, (3, 4, 6, 3), 64, "bottleneck", normed_head)
 
     def features(self, x):
@@ -217,7 +217,7 @@ class ConvNeXt(nn.Module):
 
     @classmethod
     def tiny(cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False,
-             film: bool = False) -> "ConvNeXt":  # fmt: skip
+             film: bool = False) -> ConvNeXt:  # fmt: skip
         return cls(in_channels, n_classes, (3, 3, 9, 3), (96, 192, 384, 768), stem_stride, 0.1, normed_head, film)
 
     def features(self, x, sigma=None):

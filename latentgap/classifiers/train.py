@@ -78,7 +78,9 @@ def _augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.T
         x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(3), x)
         angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(cfg.rotation_deg)
         cos, sin = angle.cos(), angle.sin()
-        theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
+        theta = torch.stack(
+            [torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1
+        )
         grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
     elif cfg.augment == "latent":  # paper: 20 % of latent values masked elementwise
@@ -163,7 +165,9 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
                 continue
             xb = _augment(x_train[idx].to(device), cfg, gen)
             yb = y_t[idx].to(device)
-            sb = None if sigma_t is None else sigma_t[torch.randint(len(sigma_t), (len(idx),), generator=gen)].to(device)
+            sb = (
+                None if sigma_t is None else sigma_t[torch.randint(len(sigma_t), (len(idx),), generator=gen)].to(device)
+            )
             logits = _forward(model, xb, sb)
             if criterion is not None:
                 loss = criterion(logits, yb, weight=cb_weights if drw else None)

@@ -32,7 +32,7 @@ class Dataset:
         assert len(self.labels) == n and len(self.groups) == n
         assert self.split is None or len(self.split) == n
 
-    def subset(self, idx: np.ndarray) -> "Dataset":
+    def subset(self, idx: np.ndarray) -> Dataset:
         split = None if self.split is None else self.split[idx]
         values = None if self.values is None else self.values[idx]
         return Dataset(self.name, self.images[idx], self.labels[idx], self.groups[idx], self.class_names,

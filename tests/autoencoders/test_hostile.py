@@ -77,7 +77,9 @@ def test_truncated_safetensors(tmp_path):
 
 
 def test_header_claiming_huge_tensors(tmp_path):
-    header = json.dumps({"w": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 40_000_000_000]}}).encode()
+    header = json.dumps(
+        {"w": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 40_000_000_000]}}
+    ).encode()
     path = tmp_path / "huge.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\x00" * 64)
     with pytest.raises(LatentgapError, match="not a valid safetensors"):

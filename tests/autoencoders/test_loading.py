@@ -160,7 +160,10 @@ def test_unknown_names_and_bad_folders(tmp_path):
 
 def test_config_based_family_detection():
     assert detect_family({"_class_name": "AutoencoderKL", "latent_channels": 4}).name == "sd-vae"
-    assert detect_family({"_class_name": "AutoencoderKL", "latent_channels": 4, "scaling_factor": 0.13025}).name == "sdxl-vae"
+    assert (
+        detect_family({"_class_name": "AutoencoderKL", "latent_channels": 4, "scaling_factor": 0.13025}).name
+        == "sdxl-vae"
+    )
     sd3 = {"_class_name": "AutoencoderKL", "latent_channels": 16, "use_quant_conv": False, "shift_factor": 0.0609}
     assert detect_family(sd3).name == "sd3-vae"
     assert detect_family({"_class_name": "AutoencoderTiny", "latent_channels": 16}).name == "taesd"

@@ -89,8 +89,15 @@ def test_diagnose_with_backbone_weights_adds_random_init_ablations(tmp_path):
     p = PROFILES["smoke"]
     torch.save(ResNet(3, 10, **p.image_model).state_dict(), tmp_path / "resnet.pth")
     save_file(ConvNeXt(3, 10, **p.latent_model).state_dict(), str(tmp_path / "convnext.safetensors"))
-    spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="smoke", max_samples=60, device="cpu",
-                         image_weights=str(tmp_path / "resnet.pth"), latent_weights=str(tmp_path / "convnext.safetensors"))
+    spec = DiagnosisSpec(
+        "zoo:sd-vae-mini",
+        "phantom-chest",
+        profile="smoke",
+        max_samples=60,
+        device="cpu",
+        image_weights=str(tmp_path / "resnet.pth"),
+        latent_weights=str(tmp_path / "convnext.safetensors"),
+    )
     run_id = diagnose(spec, tmp_path / "home")
     store = Store(tmp_path / "home")
     spaces = set(store.results().space)

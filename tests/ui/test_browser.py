@@ -30,7 +30,8 @@ def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnose
     page.goto(serve(home), wait_until="networkidle")
     table = page.locator("table").first
     table.wait_for(timeout=60_000)
-    page.get_by_text("zoo:sd-vae-mini").filter(visible=True).first.wait_for(timeout=60_000)  # the run's row in the gap table
+    # the run's row in the gap table
+    page.get_by_text("zoo:sd-vae-mini").filter(visible=True).first.wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     headers = page.locator("table th").all_inner_texts()
     assert any("gap" in h for h in headers) and any("latent" in h for h in headers)

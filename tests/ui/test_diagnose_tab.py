@@ -54,7 +54,9 @@ def test_bad_upload_is_refused_with_a_reason(serve, tmp_path):
 
 def test_cancel_a_queued_job(serve, tmp_path):
     client = Client(serve(tmp_path / "home"), verbose=False)
-    client.predict(None, "zoo:sd-vae-mini", "auto", ["phantom-chest", "phantom-ct"], "quick", None, 0, api_name="/diagnose")
+    client.predict(
+        None, "zoo:sd-vae-mini", "auto", ["phantom-chest", "phantom-ct"], "quick", None, 0, api_name="/diagnose"
+    )
     table = client.predict(api_name="/jobs")
     last = [dict(zip(table["headers"], r)) for r in table["data"]][0]  # newest first: still queued
     message, table = client.predict(last["job_id"], api_name="/cancel")
