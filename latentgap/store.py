@@ -183,15 +183,22 @@ class Store:
                 self._migrate(con)
             finally:
                 con.close()
-            os.link(tmp, self.path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
+            self._link_into_place(tmp)
         except (duckdb.IOException, OSError) as e:
             raise LatentgapError(f"the store cannot be created in {self.path.parent} ({str(e)[:160]}); make --home "
                                  "writable (with free space) or use another --home") from None  # fmt: skip
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
+
+    def _link_into_place(self, tmp: Path) -> None:
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        except OSError:  # a filesystem without hard links: rename, racy again but only there
+            if not self.path.exists():
+                os.replace(tmp, self.path)
 
     def _migrate(self, con) -> None:
         """Create the schema; an older store is first copied aside (`latentgap.v1.duckdb`), then given the new

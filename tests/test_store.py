@@ -170,3 +170,14 @@ def test_a_store_created_meanwhile_by_another_process_is_kept(tmp_path):
     Store(tmp_path)._create()  # as if this process lost the race: its fresh store must not replace the winner's
     assert list(Store(tmp_path).results().run_id.unique()) == ["r1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]
+
+
+def test_a_filesystem_without_hard_links_still_gets_a_store(tmp_path, monkeypatch):
+    import os
+
+    def no_links(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    Store(tmp_path).write_run(_run(), {"metrics": _metrics()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]
