@@ -129,9 +129,9 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         seed = gr.Number(value=0, precision=0, label="seed")
     submit_btn = gr.Button("Diagnose", variant="primary")
     message = gr.Markdown()
-    jobs = gr.Dataframe(label="jobs (refreshes every 2 s)", interactive=False)
+    jobs = gr.Dataframe(label="jobs (refreshes every 2 s; click a row to pick it)", interactive=False, elem_id="jobs")
     with gr.Row():
-        job_id = gr.Textbox(label="job id", scale=3)
+        job_id = gr.Textbox(label="job id", scale=3, elem_id="job-id")
         cancel_btn = gr.Button("Cancel", scale=1)
         retry_btn = gr.Button("Retry", scale=1)
 
@@ -165,8 +165,10 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
     cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")
     retry_btn.click(on_retry, job_id, [message, jobs], api_name="retry")
 
-    def on_select(evt: gr.SelectData):
+    def on_select(evt):
         return evt.row_value[0] if evt.row_value else ""
+
+    on_select.__annotations__["evt"] = gr.SelectData  # a real class: postponed annotations would hide it from Gradio
 
     jobs.select(on_select, None, job_id, api_name=False)  # clicking a job fills its id
     gr.Timer(2.0).tick(on_refresh, outputs=jobs, api_name=False)

@@ -86,6 +86,8 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     page.get_by_role("button", name="Diagnose", exact=True).click()
     page.get_by_text("queued 1 job").wait_for(timeout=60_000)
     page.get_by_text("done", exact=True).filter(visible=True).first.wait_for(timeout=600_000)  # live job list
+    page.locator("#jobs [data-testid=cell-0-0]").click()  # clicking a job fills its id for Cancel / Retry
+    page.wait_for_function("document.querySelector('#job-id textarea, #job-id input').value.length > 0", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "diagnose.png"), full_page=True)
     page.get_by_role("tab", name="Overview").click()
     page.get_by_role("button", name="Refresh").click()
