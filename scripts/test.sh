@@ -15,9 +15,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
     || echo "could not install chromium: the browser tests will fail with a message saying so" >&2
 fi
-# one worker per core, at most 4, each running torch on one thread; a file's tests share a worker (module fixtures
-# are built once);
-# LATENTGAP_TEST_WORKERS=0 runs in this process, e.g. for a debugger
+# pytest-xdist: one worker per core (at most 4), each running torch on one thread; a file's tests share a worker,
+# so module fixtures are built once. LATENTGAP_TEST_WORKERS=0 runs in this process, e.g. for a debugger.
 workers=${LATENTGAP_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
 set +e
 .venv/bin/python -m pytest -q -n "$workers" --dist loadfile "$@"
