@@ -281,15 +281,9 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     for key, dash in (("latent_vs_image.throughput_ratio", "dash"), ("latent_vs_image.memory_ratio", "dot")):
         v = PUBLISHED[key]["value"]
         fig.add_hline(y=v, line_dash=dash)
-        fig.add_annotation(
-            x=1,
-            xref="paper",
-            xanchor="right",
-            y=np.log10(v),
-            yanchor="bottom",
-            showarrow=False,
-            text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})",
-        )  # log axis: log10 position
+        # on a log axis an annotation's y is the log10 position
+        fig.add_annotation(x=1, xref="paper", xanchor="right", y=np.log10(v), yanchor="bottom", showarrow=False,
+                           text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})")  # fmt: skip
     top = np.nanmax(comparisons[["train_throughput_ratio", "infer_throughput_ratio", "memory_ratio"]].to_numpy(float))
     fig.update_yaxes(type="log", range=[-1, np.log10(max(top, 120.0) * 3)])  # log axes take log10 ranges
     fig.update_layout(barmode="group", yaxis_title="latent over image (x)", legend_title="ratio",

@@ -37,17 +37,19 @@ def diagnosed_home(tmp_path_factory):
 
     shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
     if shared is None:
-        return _diagnose_into(tmp_path_factory.mktemp("diagnosed"))
+        home = tmp_path_factory.mktemp("diagnosed")
+        return home, _diagnose_into(home)
     home, record = shared / "diagnosed", shared / "diagnosed.json"
     with FileLock(str(shared / "diagnosed.lock")):
         if not record.exists():
-            out = _diagnose_into(home)[1]
+            out = _diagnose_into(home)
             record.write_text(json.dumps(dict(args=out.args, stdout=out.stdout, stderr=out.stderr)))
     kept = json.loads(record.read_text())
     return home, subprocess.CompletedProcess(kept["args"], 0, kept["stdout"], kept["stderr"])
 
 
 def _diagnose_into(home):
+    """`diagnose` (quick profile, 300 images, seed 1) into `home` through the CLI; its finished process."""
     import subprocess
     import sys
     from pathlib import Path
@@ -61,4 +63,4 @@ def _diagnose_into(home):
         capture_output=True, text=True, timeout=900, env=env, cwd=root,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
-    return home, out
+    return out

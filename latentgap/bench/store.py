@@ -19,17 +19,10 @@ SPACES = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", 
           "gap", "fidelity_loss", "probe-linear", "probe-knn", "probe-linear-image", "probe-knn-image")  # fmt: skip
 NOISE_SPACES = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 FOLDS, CLASSES, LEVELS = 5, 3, 32
-# the queries the dashboard's handlers call (latentgap/ui/); the others serve the CLI
-DASHBOARD_QUERIES = (
-    "gap_table",
-    "runs",
-    "noise_curves(run)",
-    "results(run)",
-    "class_metrics",
-    "confusion",
-    "projections",
-    "jobs",
-)  # fmt: skip; results(all) serves the Export tab's full download
+# the queries the dashboard's handlers call (latentgap/ui/); the others serve the CLI, and results(all) the Export
+# tab's full download
+DASHBOARD_QUERIES = ("gap_table", "runs", "noise_curves(run)", "results(run)", "class_metrics", "confusion",
+                     "projections", "jobs")  # fmt: skip
 QUERIES = {
     "gap_table": lambda s, run: s.gap_table(),
     "runs": lambda s, run: s.runs(),

@@ -74,9 +74,8 @@ def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_
     cards = zoo.build_all(["medvae-mini-ft", "medvae-mini", "taesd-mini"], jobs=2, root=tmp_path / "parallel",
                           steps_scale=0.005, log=lines.append)  # fmt: skip
     assert set(cards) == {"medvae-mini-ft", "medvae-mini", "taesd-mini"} and len(lines) == 3
-    assert [ln.split()[2] for ln in lines].index("zoo:medvae-mini") < [ln.split()[2] for ln in lines].index(
-        "zoo:medvae-mini-ft"
-    )
+    order = [ln.split()[2] for ln in lines]  # "[k/3] built zoo:NAME ..."
+    assert order.index("zoo:medvae-mini") < order.index("zoo:medvae-mini-ft")
     assert cards["medvae-mini-ft"]["training"]["init_from"] == "medvae-mini"
     assert "_name_or_path" not in json.loads((tmp_path / "parallel" / "medvae-mini-ft" / "config.json").read_text())
     assert all(v["psnr"] > 0 for v in cards["taesd-mini"]["reconstruction"].values())
