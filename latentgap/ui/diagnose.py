@@ -125,7 +125,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
     with gr.Row():
         datasets = gr.CheckboxGroup(list(BENCHMARKS), value=[DEFAULT_DATASET], label="benchmarks")
         profile = gr.Radio(list(PROFILES), value="quick", label="profile (smoke: seconds; quick: minutes on CPU)")
-        max_samples = gr.Number(value=None, precision=0, label="max images (optional; whole patients)")
+        max_samples = gr.Number(value=None, precision=0, label="max images (0 = all; whole patients)")
         seed = gr.Number(value=0, precision=0, label="seed")
     submit_btn = gr.Button("Diagnose", variant="primary")
     message = gr.Markdown()
