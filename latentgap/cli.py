@@ -356,7 +356,12 @@ def cmd_serve(args) -> int:
         if not (user and sep and password):
             raise LatentgapError("--auth must be USER:PASSWORD (or set LATENTGAP_AUTH)")
         auth = (user, password)
-    launch(resolve_home(args.home), host=args.host, port=args.port, auth=auth, max_upload_mb=args.max_upload_mb)
+    try:
+        launch(resolve_home(args.home), host=args.host, port=args.port, auth=auth, max_upload_mb=args.max_upload_mb)
+    except OSError as e:
+        if "empty port" not in str(e):
+            raise
+        raise LatentgapError(f"port {args.port} on {args.host} is in use: pass --port with a free one") from None
     return 0
 
 

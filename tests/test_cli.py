@@ -62,6 +62,16 @@ def test_bad_home_is_a_user_error(tmp_path):
     assert out.returncode == 2 and "is a file, not a folder" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_serve_on_a_busy_port_is_a_user_error(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        out = cli("serve", "--port", str(busy.getsockname()[1]), "--home", str(tmp_path), timeout=120)
+    assert out.returncode == 2 and "is in use: pass --port" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_listings_are_json():
     zoo = json.loads(cli("zoo", "list", "--json").stdout)
     assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)

@@ -41,25 +41,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(home: Path, log: Path, timeout_s: float = 180) -> tuple[subprocess.Popen, str]:
-    """Start the dashboard on a free loopback port; (process, url) once it accepts connections."""
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
-    with open(log, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port", str(port)],
-                                env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+def serve(home: Path, log: Path, timeout_s: float = 180, attempts: int = 5) -> tuple[subprocess.Popen, str]:
+    """Start the dashboard on a free loopback port; (process, url) once *this* process serves it.
+
+    A port found free can be taken by another process before the dashboard binds it (tests and benches start
+    servers side by side), so the dashboard must say it is serving on that URL, and a lost port is tried anew."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
+    for _ in range(attempts):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+        with open(log, "wb") as f:
+            proc = subprocess.Popen([sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port",
+                                     str(port)], env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+        while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"the dashboard exited: {log.read_text()[-1000:]}") from None
+                break
+            if url in log.read_text(errors="replace") and _accepts(port):
+                return proc, url
             time.sleep(0.5)
-    proc.terminate()
-    raise TimeoutError(f"the dashboard did not start in {timeout_s} s")
+        else:
+            proc.terminate()
+            raise TimeoutError(f"the dashboard did not start in {timeout_s} s: {log.read_text()[-1000:]}")
+        if "in use" not in log.read_text(errors="replace"):  # only a lost port is worth another try
+            raise RuntimeError(f"the dashboard exited: {log.read_text()[-1000:]}")
+    raise RuntimeError(f"no free port after {attempts} tries: {log.read_text()[-1000:]}")
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def _client_loop(client, run_id: str, rounds: int, time_limit_s: float, seed: int, start: threading.Barrier) -> list:

@@ -24,6 +24,29 @@ def test_dashboard_under_load_answers_every_endpoint(tmp_path):
     assert all(e["p50_ms"] <= e["p95_ms"] for e in out["endpoints"].values())
 
 
+def test_serve_skips_a_port_taken_before_the_dashboard_binds_it(tmp_path, monkeypatch):
+    """Another server on the probed port answers connections, yet it is not this dashboard: a new port is tried."""
+    import json
+    import socket
+    import urllib.request
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy_port = taken.getsockname()[1]
+    ports = iter([busy_port])
+    real_free_port = dashboard.free_port
+    monkeypatch.setattr(dashboard, "free_port", lambda: next(ports, None) or real_free_port())
+    with taken:
+        proc, url = dashboard.serve(tmp_path / "home", tmp_path / "serve.log", timeout_s=120)
+    try:
+        assert not url.endswith(f":{busy_port}")
+        assert json.loads(urllib.request.urlopen(f"{url}/config", timeout=30).read())["title"] == "latentgap"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_end_to_end_reads_the_runs_own_step_timing(tmp_path):
     out = end_to_end.run(tmp_path, "cpu", quick=True, profile="smoke", max_samples=120, profile_to=tmp_path / "p.txt")
     assert {"load", "encode", "train_image_fold0"} <= set(out["steps_s"]) and out["slowest_step"] in out["steps_s"]

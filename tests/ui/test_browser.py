@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import failed
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -13,14 +15,23 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 @pytest.fixture
-def page():
+def page(request, serve):
+    """A Chromium page (closed before the servers it visits); on failure its screenshot and console are kept."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: scripts/test.sh installs it with apt-get")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+        console = []
+        pg.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+        pg.on("requestfailed", lambda req: console.append(f"request failed: {req.method} {req.url} {req.failure}"))
         yield pg
+        if failed(request):
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / f"failed-{request.node.name}.png"
+            pg.screenshot(path=str(shot), full_page=True)
+            print(f"--- {shot}; browser console (last 40 lines) ---", *console[-40:], sep="\n")
         browser.close()
 
 
@@ -77,8 +88,10 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     save_file({k: v.contiguous() for k, v in to_ldm_layout(tiny_model("sd-vae").state_dict()).items()}, str(ckpt))
     page.goto(serve(tmp_path / "home"), wait_until="networkidle")
     page.get_by_role("tab", name="Diagnose").click()
-    page.locator("#checkpoint-upload").wait_for(timeout=60_000)  # the tab's components are mounted
-    page.locator("#checkpoint-upload input[type=file]").set_input_files(str(ckpt))
+    # as a user does: click the drop zone and pick the file; the chooser opens only once the component is live
+    with page.expect_file_chooser(timeout=60_000) as chooser:
+        page.locator("#checkpoint-upload").get_by_text("Click to Upload").click()
+    chooser.value.set_files(str(ckpt))
     page.get_by_text("uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=180_000)
     page.get_by_role("button", name="Detect family").click()
     page.get_by_text("sdxl-vae").filter(visible=True).first.wait_for(timeout=60_000)  # detection lists the alternative
