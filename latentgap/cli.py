@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Serve the Gradio dashboard over the store in --home.")  # fmt: skip
     _add_home(p)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--port", type=int, default=os.environ.get("LATENTGAP_PORT", "7860"),
+                   help="port (default: $LATENTGAP_PORT, else 7860)")  # fmt: skip
     p.add_argument("--auth", default=os.environ.get("LATENTGAP_AUTH"),
                    help="require a login, USER:PASSWORD (default: $LATENTGAP_AUTH; none on 127.0.0.1)")  # fmt: skip
     p.add_argument("--max-upload-mb", type=float, default=2048, help="largest checkpoint upload (default 2048 MB)")
@@ -361,7 +362,8 @@ def cmd_serve(args) -> int:
     except OSError as e:
         if "empty port" not in str(e):
             raise
-        raise LatentgapError(f"port {args.port} on {args.host} is in use: pass --port with a free one") from None
+        raise LatentgapError(f"port {args.port} on {args.host} is in use: "
+                             "pass --port (or set LATENTGAP_PORT) with a free one") from None  # fmt: skip
     return 0
 
 

@@ -7,4 +7,4 @@ export HF_HUB_OFFLINE=1 LATENTGAP_HOME="${LATENTGAP_HOME:-$PWD/workspace}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m latentgap diagnose --profile quick "$@"
-exec .venv/bin/python -m latentgap serve --host 127.0.0.1 --port "${LATENTGAP_PORT:-7860}"
+exec .venv/bin/python -m latentgap serve --host 127.0.0.1  # port: $LATENTGAP_PORT, else 7860

@@ -16,8 +16,8 @@ VERBS = [["diagnose"], ["inspect"], ["results"], ["zoo"], ["zoo", "list"], ["zoo
          ["worker"], ["serve"]]  # fmt: skip
 
 
-def cli(*args, home=None, timeout=600):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+def cli(*args, home=None, timeout=600, env=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(env or {})}
     if home:
         env["LATENTGAP_HOME"] = str(home)
     return subprocess.run([sys.executable, "-m", "latentgap", *args], capture_output=True, text=True,
@@ -62,14 +62,18 @@ def test_bad_home_is_a_user_error(tmp_path):
     assert out.returncode == 2 and "is a file, not a folder" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_serve_on_a_busy_port_is_a_user_error(tmp_path):
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_serve_on_a_busy_port_is_a_user_error(how, tmp_path):
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        out = cli("serve", "--port", str(busy.getsockname()[1]), "--home", str(tmp_path), timeout=120)
-    assert out.returncode == 2 and "is in use: pass --port" in out.stderr and "Traceback" not in out.stderr
+        port = str(busy.getsockname()[1])
+        args, env = (["--port", port], None) if how == "flag" else ([], {"LATENTGAP_PORT": port})
+        out = cli("serve", *args, "--home", str(tmp_path), timeout=120, env=env)
+    assert out.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_listings_are_json():
