@@ -46,12 +46,12 @@ def serve(home: Path, log: Path, timeout_s: float = 180, attempts: int = 5) -> t
 
     A port found free can be taken by another process before the dashboard binds it (tests and benches start
     servers side by side), so the dashboard must say it is serving on that URL, and a lost port is tried anew."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
     deadline = time.monotonic() + timeout_s
     for _ in range(attempts):
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
         with open(log, "wb") as f:
             proc = subprocess.Popen([sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port",
                                      str(port)], env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
