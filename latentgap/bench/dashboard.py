@@ -64,9 +64,10 @@ def serve(home: Path, log: Path, timeout_s: float = 180, attempts: int = 5) -> t
         else:
             proc.terminate()
             raise TimeoutError(f"the dashboard did not start in {timeout_s} s: {log.read_text()[-1000:]}")
-        if "in use" not in log.read_text(errors="replace"):  # only a lost port is worth another try
-            raise RuntimeError(f"the dashboard exited: {log.read_text()[-1000:]}")
-    raise RuntimeError(f"no free port after {attempts} tries: {log.read_text()[-1000:]}")
+        said = log.read_text(errors="replace")
+        if "in use" not in said:  # only a lost port (the CLI's busy-port error) is worth another try
+            raise RuntimeError(f"the dashboard exited: {said[-1000:]}")
+    raise RuntimeError(f"no free port after {attempts} tries: {said[-1000:]}")
 
 
 def _accepts(port: int) -> bool:
