@@ -25,7 +25,12 @@ def page(request, serve):
         pg = browser.new_page(viewport={"width": 1400, "height": 1100})
         console = []
         pg.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-        pg.on("requestfailed", lambda req: console.append(f"request failed: {req.method} {req.url} {req.failure}"))
+
+        def request_failed(req):
+            if "queue/data" not in req.url:  # not the event streams that each 2 s job-list tick opens and closes
+                console.append(f"request failed: {req.method} {req.url} {req.failure}")
+
+        pg.on("requestfailed", request_failed)
         yield pg
         if failed(request):
             ARTIFACTS.mkdir(exist_ok=True)
@@ -92,7 +97,11 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     with page.expect_file_chooser(timeout=60_000) as chooser:
         page.locator("#checkpoint-upload").get_by_text("Click to Upload").click()
     chooser.value.set_files(str(ckpt))
-    page.get_by_text("uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=180_000)
+    # the uploaded file's row: its cell is labelled with the whole name (the text itself is split into stem and
+    # extension spans), and the download link appears once the upload has finished
+    uploaded = page.locator("#checkpoint-upload")
+    uploaded.get_by_label("uploaded-vae.safetensors").wait_for(timeout=180_000)
+    uploaded.locator('a[download="uploaded-vae.safetensors"]').wait_for(timeout=180_000)
     page.get_by_role("button", name="Detect family").click()
     page.get_by_text("sdxl-vae").filter(visible=True).first.wait_for(timeout=60_000)  # detection lists the alternative
     page.get_by_label("smoke").check()
