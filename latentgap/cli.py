@@ -12,8 +12,6 @@ import math
 import os
 import sys
 
-from latentgap.bench import RESULTS_DIR
-from latentgap.bench import SECTIONS as BENCH_SECTIONS
 from latentgap.errors import LatentgapError
 from latentgap.spec import resolve_home
 
@@ -29,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     from latentgap.autoencoders.zoo import DEFAULT_AE
     from latentgap.datasets.registry import DEFAULT_DATASET
     from latentgap.spec import PROFILES
+    from latentgap.tools.bench import RESULTS_DIR
+    from latentgap.tools.bench import SECTIONS as BENCH_SECTIONS
 
     parser = argparse.ArgumentParser(
         prog="python -m latentgap",
@@ -284,6 +284,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_zoo(args) -> int:
     from latentgap.autoencoders import zoo
+    from latentgap.tools import zoo_build
 
     if args.zoo_verb == "list":
         models = [zoo.describe(name) for name in zoo.ZOO]
@@ -300,7 +301,7 @@ def cmd_zoo(args) -> int:
     for name in names:
         zoo.get_zoo_model(name)  # unknown names fail before any training starts
     print(f"building {len(names)} zoo model(s) with {args.jobs} job(s) ...", file=sys.stderr)
-    zoo.build_all(names, jobs=args.jobs, log=lambda line: print(line, file=sys.stderr))
+    zoo_build.build_all(names, jobs=args.jobs, log=lambda line: print(line, file=sys.stderr))
     return 0
 
 
@@ -325,7 +326,7 @@ def cmd_worker(args) -> int:
 
 
 def cmd_selfcheck(args) -> int:
-    from latentgap.selfcheck import SCENARIOS, selfcheck
+    from latentgap.tools.selfcheck import SCENARIOS, selfcheck
 
     unknown = sorted(set(args.scenario or ()) - set(SCENARIOS))
     if unknown:
@@ -370,8 +371,8 @@ def cmd_serve(args) -> int:
 def cmd_bench(args) -> int:
     from pathlib import Path
 
-    from latentgap.bench import SECTIONS, load_results, run_bench, write_results
-    from latentgap.bench.report import render, render_all, update_readme
+    from latentgap.tools.bench import SECTIONS, load_results, run_bench, write_results
+    from latentgap.tools.bench.report import render, render_all, update_readme
 
     if not args.report:
         sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else SECTIONS

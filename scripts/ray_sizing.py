@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from latentgap import ray_backend
 from latentgap.autoencoders.loading import load_autoencoder
-from latentgap.bench.ray_workers import encode_once
 from latentgap.datasets import registry
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
+from latentgap.tools.bench.ray_workers import encode_once
 
 
 def store_bytes(n: int) -> int:

@@ -14,11 +14,8 @@ import importlib
 import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from latentgap.errors import LatentgapError
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "data" / "configs"
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,9 @@ class Family:
 
 @cache
 def _config_file(name: str) -> dict:
-    path = CONFIG_DIR / f"{name}.json"
+    from latentgap.resources import configs_dir
+
+    path = configs_dir() / f"{name}.json"
     if name == "medvae":
         from latentgap.autoencoders.medvae import MEDVAE_VARIANTS
 

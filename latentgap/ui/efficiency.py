@@ -22,11 +22,11 @@ def comparisons(results: dict[str, dict]) -> pd.DataFrame:
 
 def efficiency_view(results_dir: Path | None = None):
     """(ratio figure, comparison table, caption) from the stored bench results."""
-    from latentgap.bench import RESULTS_DIR, load_results
     from latentgap.plots import efficiency_bars
     from latentgap.published import published_line
+    from latentgap.resources import load_bench_results
 
-    results = load_results(results_dir or RESULTS_DIR)
+    results = load_bench_results(results_dir)
     table = comparisons(results)
     machines = "; ".join(
         f"`{stem}`: {r['machine'].get('cpu')} ({r['device']}, {r['created']})" for stem, r in results.items()

@@ -12,8 +12,8 @@ from safetensors.torch import save_file
 from latentgap import LatentgapError
 from latentgap.autoencoders.families import FAMILIES
 from latentgap.autoencoders.loading import detect_family, export_single_file, load_autoencoder
-from latentgap.bench.families import full_size_autoencoder
 from latentgap.encode import encode_decode
+from latentgap.tools.bench.families import full_size_autoencoder
 from tests.autoencoders.conftest import tiny_model, to_ldm_layout
 
 X = torch.rand(2, 3, 32, 32) * 2 - 1

@@ -11,6 +11,8 @@ from latentgap.autoencoders.families import FAMILIES
 from latentgap.autoencoders.loading import load_autoencoder
 from latentgap.encode import encode_decode
 from latentgap.errors import LatentgapError
+from latentgap.resources import zoo_dir
+from latentgap.tools import zoo_build
 
 BUILT = [name for name in zoo.ZOO if zoo.is_built(name)]
 
@@ -25,7 +27,7 @@ def test_every_family_has_a_zoo_model_and_fine_tunes_name_their_base():
 
 def test_every_zoo_model_is_shipped_with_a_card_and_the_zoo_is_small():
     assert BUILT == list(zoo.ZOO), f"not built: {sorted(set(zoo.ZOO) - set(BUILT))} (run `zoo build`)"
-    total = sum(f.stat().st_size for f in zoo.ZOO_DIR.rglob("*.safetensors"))
+    total = sum(f.stat().st_size for f in zoo_dir().rglob("*.safetensors"))
     assert total < 50 * 2**20, f"zoo weights take {total / 2**20:.1f} MB"
     for name in BUILT:
         card = zoo.describe(name)["card"]
@@ -47,15 +49,15 @@ def test_zoo_model_loads_and_encodes(name):
 
 
 def test_build_is_seeded_and_fine_tuning_starts_from_its_base(tmp_path):
-    a = zoo.train("taesd-mini", tmp_path / "a", steps_scale=0.01)
-    b = zoo.train("taesd-mini", tmp_path / "b", steps_scale=0.01)
+    a = zoo_build.train("taesd-mini", tmp_path / "a", steps_scale=0.01)
+    b = zoo_build.train("taesd-mini", tmp_path / "b", steps_scale=0.01)
     assert (a / "diffusion_pytorch_model.safetensors").read_bytes() == (
         b / "diffusion_pytorch_model.safetensors"
     ).read_bytes()
     with pytest.raises(LatentgapError, match="build that first"):
-        zoo.train("sd-vae-mini-ft", tmp_path / "ft", steps_scale=0.004)
-    zoo.train("sd-vae-mini", tmp_path / "ft", steps_scale=0.001)
-    ft = zoo.train("sd-vae-mini-ft", tmp_path / "ft", steps_scale=0.004)
+        zoo_build.train("sd-vae-mini-ft", tmp_path / "ft", steps_scale=0.004)
+    zoo_build.train("sd-vae-mini", tmp_path / "ft", steps_scale=0.001)
+    ft = zoo_build.train("sd-vae-mini-ft", tmp_path / "ft", steps_scale=0.004)
     meta = json.loads((ft / "training.json").read_text())
     assert meta["init_from"] == "sd-vae-mini" and meta["data"] == "benchmarks" and meta["steps"] == 1
     assert meta["torch_threads"] == zoo.ZOO["sd-vae-mini-ft"].recipe.threads == 1
@@ -63,7 +65,7 @@ def test_build_is_seeded_and_fine_tuning_starts_from_its_base(tmp_path):
 
 def test_training_pins_its_thread_count_and_gives_it_back(tmp_path):
     torch.set_num_threads(2)
-    zoo.train("taesd-mini", tmp_path, steps_scale=0.002)
+    zoo_build.train("taesd-mini", tmp_path, steps_scale=0.002)
     assert torch.get_num_threads() == 2
     assert json.loads((tmp_path / "taesd-mini" / "training.json").read_text())["torch_threads"] == 1
 
@@ -71,7 +73,7 @@ def test_training_pins_its_thread_count_and_gives_it_back(tmp_path):
 @pytest.mark.slow
 def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_build(tmp_path):
     lines = []
-    cards = zoo.build_all(["medvae-mini-ft", "medvae-mini", "taesd-mini"], jobs=2, root=tmp_path / "parallel",
+    cards = zoo_build.build_all(["medvae-mini-ft", "medvae-mini", "taesd-mini"], jobs=2, root=tmp_path / "parallel",
                           steps_scale=0.005, log=lines.append)  # fmt: skip
     assert set(cards) == {"medvae-mini-ft", "medvae-mini", "taesd-mini"} and len(lines) == 3
     order = [ln.split()[2] for ln in lines]  # "[k/3] built zoo:NAME ..."
@@ -79,7 +81,9 @@ def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_
     assert cards["medvae-mini-ft"]["training"]["init_from"] == "medvae-mini"
     assert "_name_or_path" not in json.loads((tmp_path / "parallel" / "medvae-mini-ft" / "config.json").read_text())
     assert all(v["psnr"] > 0 for v in cards["taesd-mini"]["reconstruction"].values())
-    serial = zoo.train("taesd-mini", tmp_path / "serial", steps_scale=0.005)  # in this process, at its own threads
+    serial = zoo_build.train(
+        "taesd-mini", tmp_path / "serial", steps_scale=0.005
+    )  # in this process, at its own threads
     weights = "diffusion_pytorch_model.safetensors"
     assert (serial / weights).read_bytes() == (tmp_path / "parallel" / "taesd-mini" / weights).read_bytes()
 

@@ -5,10 +5,10 @@ import math
 
 import pytest
 
-from latentgap import bench
-from latentgap.bench import classifiers, encoding, families, report
-from latentgap.bench import store as store_bench
 from latentgap.cli import main
+from latentgap.tools import bench
+from latentgap.tools.bench import classifiers, encoding, families, report
+from latentgap.tools.bench import store as store_bench
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from latentgap.bench import measure
+from latentgap.tools.bench import measure
 
 
 def test_summarize_reports_median_and_spread():

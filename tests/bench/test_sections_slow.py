@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from latentgap.bench import dashboard, end_to_end, projection
-from latentgap.bench import store as store_bench
+from latentgap.tools.bench import dashboard, end_to_end, projection
+from latentgap.tools.bench import store as store_bench
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def test_end_to_end_reads_the_runs_own_step_timing(tmp_path):
 
 
 def test_page_section_times_every_tab_handler(tmp_path, monkeypatch):
-    from latentgap.bench import page
+    from latentgap.tools.bench import page
 
     monkeypatch.setattr(page, "N_RUNS", 5)
     monkeypatch.setattr(page, "N_POINTS", 300)
@@ -66,7 +66,7 @@ def test_page_section_times_every_tab_handler(tmp_path, monkeypatch):
 
 
 def test_ray_section_compares_one_and_two_workers(tmp_path):
-    from latentgap.bench import ray_workers
+    from latentgap.tools.bench import ray_workers
 
     out = ray_workers.run(tmp_path, quick=True, workers=2, n_images=64, reps=1)
     assert out["images"] == 64 and set(out["images_per_s"]) == {"1", "2"}

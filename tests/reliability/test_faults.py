@@ -1,4 +1,4 @@
-"""Fault scenarios of `latentgap.selfcheck` (the same functions `selfcheck` runs), plus the units they rest on."""
+"""Fault scenarios of `latentgap.tools.selfcheck` (the same functions `selfcheck` runs), plus the units they rest on."""
 
 import errno
 
@@ -9,8 +9,8 @@ import torch
 from latentgap import LatentgapError
 from latentgap.cache import atomic_savez, load_npz
 from latentgap.encode import is_out_of_memory
-from latentgap.selfcheck import faults
-from latentgap.selfcheck.common import lost_records, seed_finished_run
+from latentgap.tools.selfcheck import faults
+from latentgap.tools.selfcheck.common import lost_records, seed_finished_run
 
 
 def _passed(out):

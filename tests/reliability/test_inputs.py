@@ -1,4 +1,4 @@
-"""Hostile and bad input scenarios of `latentgap.selfcheck`, plus hypothesis (and atheris, where installed) fuzzing
+"""Hostile and bad input scenarios of `latentgap.tools.selfcheck`, plus hypothesis (and atheris, where installed) fuzzing
 of the checkpoint loader: every outcome is a loaded autoencoder or a LatentgapError, never another exception."""
 
 import subprocess
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from latentgap import LatentgapError
-from latentgap.selfcheck import inputs
-from latentgap.selfcheck.common import tiny_checkpoint
+from latentgap.tools.selfcheck import inputs
+from latentgap.tools.selfcheck.common import tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def test_non_finite_latents_and_losses(tmp_path):
 
 def test_a_broken_scenario_is_reported_not_raised(tmp_path, monkeypatch):
     """The runner turns a crash inside a scenario into a failed outcome (so the report can fail)."""
-    from latentgap import selfcheck
+    from latentgap.tools import selfcheck
 
     monkeypatch.setitem(selfcheck.SCENARIOS, "images", lambda home: 1 / 0)
     out = selfcheck.run_scenario("images", tmp_path / "x")

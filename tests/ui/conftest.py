@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from latentgap.bench.dashboard import serve as start_dashboard
+from latentgap.tools.bench.dashboard import serve as start_dashboard
 
 
 @pytest.hookimpl(wrapper=True)

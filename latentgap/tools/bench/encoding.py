@@ -34,7 +34,7 @@ def matmul_flops(device: str, reps: int) -> dict:
     """Dense matmul FLOP/s on this device and thread count, in the encoder's dtype (bf16 on CUDA, fp32 on CPU)."""
     import torch
 
-    from latentgap.bench.measure import repeat, summarize
+    from latentgap.tools.bench.measure import repeat, summarize
 
     n, dtype = (8192, torch.bfloat16) if device == "cuda" else (2048, torch.float32)
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
@@ -56,10 +56,10 @@ def encoder_flops_per_image(ae, images: np.ndarray, device: str) -> float:
 def run(workdir: Path, device: str, quick: bool, n_images: int | None = None, reps: int | None = None) -> dict:
     from latentgap.autoencoders.loading import load_autoencoder
     from latentgap.autoencoders.zoo import DEFAULT_AE
-    from latentgap.bench.measure import per_second, ratio, repeat
     from latentgap.datasets import registry
     from latentgap.encode import cached_encode, encode_decode
     from latentgap.spec import get_profile
+    from latentgap.tools.bench.measure import per_second, ratio, repeat
 
     n = n_images or (32 if quick else 256)
     reps = reps or (3 if quick else 5)

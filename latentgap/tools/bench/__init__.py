@@ -19,7 +19,7 @@ from pathlib import Path
 
 SECTIONS = ("classifiers", "encoding", "families", "projection", "store", "dashboard", "page", "ray", "end_to_end")
 HEADLINE_KEYS = ("latent_vs_image.throughput_ratio", "latent_vs_image.memory_ratio", "encoder.flop_fraction")
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"  # the repo's, from any cwd
+RESULTS_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "results"  # the repo's, from any cwd
 
 
 def machine_info(device: str, note: str | None) -> dict:
@@ -61,7 +61,7 @@ def headline(results: dict) -> dict:
 
 
 def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, pyinstrument: Path | None):
-    from latentgap.bench import (
+    from latentgap.tools.bench import (
         classifiers,
         dashboard,
         encoding,
@@ -150,4 +150,6 @@ def _finite(obj):
 
 def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict]:
     """Every results file in `directory`: {file stem ("cpu-quick"): results}, sorted by name."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+    from latentgap.resources import load_bench_results
+
+    return load_bench_results(Path(directory))

@@ -105,8 +105,8 @@ def populate(home: Path, n_metric_rows: int = 1_000_000, n_projection_points: in
 
 def run(workdir: Path, quick: bool, n_metric_rows: int = 1_000_000, n_projection_points: int = 100_000,
         reps: int | None = None) -> dict:  # fmt: skip
-    from latentgap.bench.measure import repeat, summarize
     from latentgap.store import Store
+    from latentgap.tools.bench.measure import repeat, summarize
 
     home = Path(workdir) / "store-home"
     home.mkdir(parents=True, exist_ok=True)

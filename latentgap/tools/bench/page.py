@@ -25,7 +25,7 @@ def _browser_missing() -> str | None:
 
 def server_times(home: Path, run_id: str, reps: int) -> dict:
     """Median handler time of each tab, in-process: what a tab switch or a control change costs the server."""
-    from latentgap.bench.measure import repeat, summarize
+    from latentgap.tools.bench.measure import repeat, summarize
     from latentgap.ui.classes import classes_view
     from latentgap.ui.compare import compare_view
     from latentgap.ui.efficiency import efficiency_view
@@ -60,7 +60,7 @@ def browser_times(url: str, reps: int) -> dict:
     tab to its WebGL canvas drawn with no component still pending."""
     from playwright.sync_api import sync_playwright
 
-    from latentgap.bench.measure import summarize
+    from latentgap.tools.bench.measure import summarize
 
     first, explorer = [], []
     with sync_playwright() as p:
@@ -82,8 +82,8 @@ def browser_times(url: str, reps: int) -> dict:
 
 
 def run(workdir: Path, quick: bool) -> dict:
-    from latentgap.bench.dashboard import serve
-    from latentgap.bench.store import metric_template, populate
+    from latentgap.tools.bench.dashboard import serve
+    from latentgap.tools.bench.store import metric_template, populate
 
     home = Path(workdir) / "page-home"
     home.mkdir(parents=True, exist_ok=True)

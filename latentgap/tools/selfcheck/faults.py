@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from latentgap.errors import LatentgapError
-from latentgap.selfcheck.common import (
+from latentgap.tools.selfcheck.common import (
     ROOT,
     SEED_RUN,
     SMOKE_SPEC,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # api_name -> arguments, given the run the dashboard shows (the main endpoints of the Overview, Diagnose and per-run
 # tabs; the Latent explorer's 20,000-point figure is timed by the page section).
 ENDPOINTS = {

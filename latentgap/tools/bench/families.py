@@ -33,9 +33,9 @@ def run(device: str, quick: bool, families: tuple[str, ...] | None = None, reps:
     import torch
 
     from latentgap.autoencoders.families import FAMILIES
-    from latentgap.bench.encoding import encoder_flops_per_image
-    from latentgap.bench.measure import per_second, repeat
     from latentgap.encode import encode_decode
+    from latentgap.tools.bench.encoding import encoder_flops_per_image
+    from latentgap.tools.bench.measure import per_second, repeat
 
     size, batch = RESOLUTION[(device, quick)], BATCH[device]
     n, reps = 2 * batch, reps or (2 if quick else 5)

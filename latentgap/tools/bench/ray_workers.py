@@ -39,10 +39,10 @@ def encode_once(spec, images, batch: int, weights_hash: str, workers: int | None
 def run(workdir: Path, quick: bool, workers: int = 2, n_images: int | None = None, reps: int | None = None) -> dict:
     from latentgap import ray_backend
     from latentgap.autoencoders.loading import load_autoencoder
-    from latentgap.bench.measure import ratio, summarize
     from latentgap.datasets import registry
     from latentgap.errors import LatentgapError
     from latentgap.spec import DiagnosisSpec
+    from latentgap.tools.bench.measure import ratio, summarize
 
     try:
         ray_backend.require_ray()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from latentgap.errors import LatentgapError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SMOKE_SPEC = dict(autoencoder="zoo:sd-vae-mini", dataset="phantom-chest", profile="smoke", max_samples=60, device="cpu")
 SEED_RUN = "finished-before-the-fault"
 

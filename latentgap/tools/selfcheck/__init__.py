@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from latentgap.selfcheck import faults, inputs
-from latentgap.selfcheck.common import Outcome
+from latentgap.tools.selfcheck import faults, inputs
+from latentgap.tools.selfcheck.common import Outcome
 
 SCENARIOS: dict[str, Callable[[Path], Outcome]] = {**faults.SCENARIOS, **inputs.SCENARIOS}
 

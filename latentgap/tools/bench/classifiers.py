@@ -145,11 +145,11 @@ def run_case(case: Case, paths: dict, batch: int, reps: int, warmup: int, device
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from latentgap.bench.measure import max_rss_mb, per_second, repeat, sync
     from latentgap.classifiers.train import LDAMLoss, _augment, _forward, predict_logits
     from latentgap.diagnose import _build_model
     from latentgap.noise import karras_sigmas
     from latentgap.spec import ARMS, DiagnosisSpec, get_profile
+    from latentgap.tools.bench.measure import max_rss_mb, per_second, repeat, sync
 
     c, h, w = case.shape
     key = f"png-{h}" if case.source == "png" else f"cache-{c}x{h}x{w}"
@@ -230,7 +230,7 @@ def memory_key(device: str) -> str:
 
 def compare(image: dict, latent: dict, device: str) -> dict:
     """Latent-over-image ratios of one pair: throughputs (ratio of medians), memory and forward FLOPs."""
-    from latentgap.bench.measure import ratio
+    from latentgap.tools.bench.measure import ratio
 
     mem = memory_key(device)
     div = lambda a, b: a / b if b else math.nan

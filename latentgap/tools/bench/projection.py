@@ -23,8 +23,8 @@ def features(n: int, seed: int = 0) -> np.ndarray:
 
 def run(quick: bool, sizes: tuple[int, ...] = (1_000, 10_000, 100_000), measured: tuple[int, ...] | None = None,
         reps: int | None = None) -> dict:  # fmt: skip
-    from latentgap.bench.measure import power_law_exponent, repeat, summarize
     from latentgap.projection import MAX_POINTS, project
+    from latentgap.tools.bench.measure import power_law_exponent, repeat, summarize
 
     measured = measured or (sizes[:2] if quick else sizes)
     t0 = time.perf_counter()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentgap.selfcheck.common import SMOKE_SPEC, Outcome, expect, job_row, tiny_checkpoint
+from latentgap.tools.selfcheck.common import SMOKE_SPEC, Outcome, expect, job_row, tiny_checkpoint
 
 
 class _RunsCode:
