@@ -1,4 +1,4 @@
-"""formats.py on tiny fabricated datasets in every layout: labels, groups, splits, detection and every bad input."""
+"""formats/ on tiny fabricated datasets in every layout: labels, groups, splits, detection and every bad input."""
 
 import json
 import os
@@ -442,3 +442,54 @@ def test_registry_is_data():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
         load_path("/nonexistent", resolution=12)
+
+
+# --- every registered format: detected and read ---
+
+
+def _medmnist_npz(tmp_path):
+    images = np.arange(4 * 8 * 8, dtype=np.uint8).reshape(4, 8, 8)
+    np.savez(tmp_path / "pneumoniamnist.npz", train_images=images[:3], train_labels=np.array([[0], [1], [0]]),
+             test_images=images[3:], test_labels=np.array([[1]]))  # fmt: skip
+    return tmp_path / "pneumoniamnist.npz"
+
+
+def _cardium_folder(tmp_path):
+    for cls, study in (("CHD", "s01"), ("normal", "s02")):
+        (tmp_path / "cardium" / cls / study).mkdir(parents=True)
+        Image.fromarray(gray(60 if cls == "CHD" else 120)).save(tmp_path / "cardium" / cls / study / "f0.jpg")
+    return tmp_path / "cardium"
+
+
+def _class_folder(tmp_path):
+    for cls in ("benign", "malignant"):
+        (tmp_path / "folder" / cls).mkdir(parents=True)
+        write_png(tmp_path / "folder" / cls / "0.png", gray(50 if cls == "benign" else 200))
+    return tmp_path / "folder"
+
+
+MAKERS = {  # format -> a fixture name above, or a function of tmp_path; the smallest source of that format
+    "medmnist": _medmnist_npz,
+    "echonet": "echonet",
+    "isic2019": "isic",
+    "ct-rate": "ct_rate",
+    "paper-manifest": "paper",
+    "manifest": "manifest",
+    "mimic-cxr": "mimic",
+    "cardium": _cardium_folder,
+    "image-folder": _class_folder,
+}
+
+
+def test_every_format_has_a_maker():
+    assert set(MAKERS) == set(FORMATS), "a format was added or removed: give it a maker in MAKERS"
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_is_detected_and_read(name, request, tmp_path):
+    assert name in MAKERS, f"format {name} has no maker in MAKERS"
+    make = MAKERS[name]
+    path = request.getfixturevalue(make) if isinstance(make, str) else make(tmp_path)
+    assert detect_format(path) == name
+    d = checked(load_path(path, resolution=8))
+    assert d.card["format"] == name and len(d.class_names) >= 2
