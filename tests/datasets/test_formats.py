@@ -154,7 +154,7 @@ def test_image_folder(tmp_path):
     for cls, n in (("benign", 2), ("malignant", 3)):
         (tmp_path / cls).mkdir()
         for i in range(n):
-            write_png(tmp_path / cls / f"{i}.png", gray(10 * i))
+            write_png(tmp_path / cls / f"{i}.png", gray(10 * i + 100 * (cls == "malignant")))  # no two alike
     (tmp_path / "malignant/patient7").mkdir()
     write_png(tmp_path / "malignant/patient7/x.png", gray(1))
     write_dicom(tmp_path / "malignant/patient7/y.dcm", np.zeros((4, 4), np.uint16))
@@ -324,7 +324,7 @@ def test_cardium(tmp_path):
     for cls, study, n in (("CHD", "s01", 2), ("CHD", "s02", 1), ("normal", "s03", 2)):
         (tmp_path / cls / study).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            Image.fromarray(gray(50 * i)).save(tmp_path / cls / study / f"f{i}.jpg")
+            Image.fromarray(gray(50 * i + 10 * int(study[1:]))).save(tmp_path / cls / study / f"f{i}.jpg")  # distinct
     assert detect_format(tmp_path) == "cardium"
     d = checked(load_path(tmp_path, resolution=8))
     assert d.class_names == ["normal", "CHD"] and d.labels.tolist() == [0, 0, 1, 1, 1]
@@ -364,7 +364,7 @@ def test_medmnist_chest_multilabel_and_unknown_name(tmp_path):
     labels = np.zeros((6, 14), np.uint8)
     labels[0, 2] = labels[1, 2] = labels[3, 13] = 1  # effusion, effusion, none, hernia
     labels[4, [0, 1]] = 1  # several: dropped
-    images = np.arange(6 * 8 * 8, dtype=np.uint8).reshape(6, 8, 8)
+    images = (np.arange(6 * 8 * 8) // 2).astype(np.uint8).reshape(6, 8, 8)  # distinct images (no uint8 wrap-around)
     np.savez(tmp_path / "chestmnist_64.npz", train_images=images[:4], train_labels=labels[:4],
              test_images=images[4:], test_labels=labels[4:])  # fmt: skip
     d = checked(load_path(tmp_path / "chestmnist_64.npz", resolution=8))
@@ -416,6 +416,51 @@ def test_echonet_bad(echonet):
     pd.read_csv(echonet / "FileList.csv").assign(EF=[50, None, 20, 30]).to_csv(echonet / "FileList.csv", index=False)
     with pytest.raises(LatentgapError, match=r"1 videos in FileList.csv without a numeric EF: 0X1"):
         load_path(echonet)
+
+
+# --- the leakage guard (shared pass, every format) ---
+
+
+@pytest.fixture
+def copies(tmp_path):
+    """A manifest whose b.png copies a.png under another class and d.png copies c.png in the test split."""
+    for name, value in (("a", 10), ("c", 20), ("e", 30), ("f", 40), ("g", 50)):
+        write_png(tmp_path / f"{name}.png", gray(value))
+    (tmp_path / "b.png").write_bytes((tmp_path / "a.png").read_bytes())
+    Image.fromarray(gray(20)).save(tmp_path / "d.png", optimize=True)  # other bytes, same pixels
+    rows = [dict(path="a.png", label="cat", split="train", patient_id="p1"),
+            dict(path="b.png", label="dog", split="train", patient_id="p2"),
+            dict(path="c.png", label="cat", split="train", patient_id="p3"),
+            dict(path="d.png", label="cat", split="test", patient_id="p4"),
+            dict(path="e.png", label="dog", split="test", patient_id="p5"),
+            dict(path="f.png", label="cat", split="val", patient_id="p6"),
+            dict(path="g.png", label="dog", split="train", patient_id="p7")]  # fmt: skip
+    return csv(tmp_path / "copies.csv", rows)
+
+
+def test_duplicates_share_a_group_and_drop_a_crossed_split(copies):
+    d = checked(load_path(copies, resolution=8))
+    assert d.groups.tolist() == ["p1", "p1", "p3", "p3", "p5", "p6", "p7"]  # a merged group keeps its first id
+    c = d.card
+    assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
+    assert c["n_groups"] == 5 and c["groups_crossing_split"] == 1 and d.split is None
+    assert c["split_on_disk"] == {"train": 4, "val": 1, "test": 2} and c["official_split"] is None
+    assert [w.split(" ")[:3] for w in c["warnings"]] == [["2", "images", "repeat"], ["1", "duplicated", "images"],
+                                                         ["1", "groups", "hold"]]  # fmt: skip
+    assert "(p3): the official split is not used" in c["warnings"][2]
+
+
+def test_duplicates_in_one_split_keep_it(copies):
+    pd.read_csv(copies).assign(split=["train", "train", "test", "test", "test", "val", "train"]).to_csv(
+        copies, index=False
+    )
+    d = checked(load_path(copies, resolution=8))
+    assert d.card["duplicate_images"] == 2 and d.card["groups_crossing_split"] == 0
+    assert d.split.tolist() == ["train", "train", "test", "test", "test", "val", "train"]
+    assert d.card["official_split"] == d.card["split_on_disk"] == {"train": 3, "val": 1, "test": 3}
+    pd.read_csv(copies).drop(index=[1, 3]).to_csv(copies, index=False)  # b.png and d.png out: no copy left
+    d = checked(load_path(copies, resolution=8))
+    assert d.card["duplicate_images"] == d.card["duplicate_groups_merged"] == 0 and d.card["warnings"] == []
 
 
 # --- max_images and the registry ---

@@ -49,7 +49,10 @@ class Index:
     rows: pd.DataFrame  # one row per source: source, label (int), group (str), split (str | None), count (images)
     class_names: list[str]
     read: Callable  # a row (from rows.itertuples) -> its native images, each (C, H, W) float32 in [0, 1]
-    card: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)  # its "warnings" (list of str) join the shared pass's warnings
+    # a group in two official splits: "refuse" (a split column the user can fix) or "cv" (upstream split folders:
+    # the shared pass drops the split, warns, and diagnosis cross-validates by group)
+    crossing: str = "refuse"
 
 
 @dataclass(frozen=True)
