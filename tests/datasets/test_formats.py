@@ -92,6 +92,17 @@ def test_paper_manifest_missing_id_and_unreadable(paper):
         load_path(paper, resolution=8)
 
 
+@pytest.mark.parametrize("save", [lambda df, p: df.to_csv(p), lambda df, p: df.reset_index().to_csv(p, index=False)],
+                         ids=["empty-header", "index-column"])  # fmt: skip
+def test_paper_manifest_row_index_column(paper, save):
+    save(pd.read_csv(paper), paper)  # a saved pandas row index (0..5) as the first column
+    for fmt in (None, "paper-manifest"):  # detected, and named
+        assert detect_format(paper) == "paper-manifest"
+        d = checked(load_path(paper, format=fmt, resolution=8))
+        assert d.class_names == ["A", "B", "C"] and d.labels.tolist() == [0, 0, 1, 1, 2, 2]
+        assert d.card["ignored_columns"] == [next(iter(pd.read_csv(paper).columns))]
+
+
 # --- manifest ---
 
 

@@ -27,12 +27,18 @@ from latentgap.errors import LatentgapError
 PAPER_EXPECTED = "path, id (group), optional Split, and one 0/1 column per class"
 
 
+def _row_index(columns) -> list:
+    """Columns that are a saved row index, not classes: `Unnamed: N` (an empty header, as pandas' to_csv writes it)
+    and a first column named `index` (as reset_index writes it)."""
+    return [c for i, c in enumerate(columns) if str(c).startswith("Unnamed:") or (i == 0 and str(c).lower() == "index")]
+
+
 def _index_paper_manifest(path: Path, root: Path, opt: Options) -> Index:
     df = _read_csv(path)
     _require(df, ["path", "id"], path, PAPER_EXPECTED)
     _no_missing(df, ["path", "id"], path)
     split_col = next((c for c in ("Split", "split") if c in df.columns), None)
-    ignored = [c for c in df.columns if str(c).startswith("Unnamed:")]  # a saved pandas index
+    ignored = _row_index(df.columns)
     classes = [c for c in df.columns if c not in ("path", "id", split_col, *ignored)]
     if len(classes) < 2:
         raise LatentgapError(f"{path.name} has class column(s) {classes}; paper-manifest needs {PAPER_EXPECTED}")
@@ -47,7 +53,7 @@ def _detect_paper_manifest(p: Path) -> bool:
     head = _header(p)
     if head is None or not {"path", "id"} <= set(head.columns):
         return False
-    rest = [c for c in head.columns if c not in ("path", "id", "Split", "split") and not str(c).startswith("Unnamed:")]
+    rest = [c for c in head.columns if c not in ("path", "id", "Split", "split", *_row_index(head.columns))]
     return len(rest) >= 2 and all(_binary(head[c], nan_ok=False) for c in rest)
 
 
