@@ -182,6 +182,51 @@ def test_image_folder(tmp_path):
         load_path(tmp_path, data_root=tmp_path)
 
 
+def tree(root, files: dict[str, int]):
+    """PNG files at the given relative paths, each uniformly gray at its value (0..255)."""
+    for rel, value in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_png(root / rel, gray(value))
+    return root
+
+
+def test_image_folder_split_folders_in_a_wrapper(tmp_path):
+    tree(tmp_path / "archive/data", {"training/cat/p1/a.png": 10, "training/cat/p1/b.png": 20, "training/cat/c.png": 30,
+                                     "training/dog/d.png": 40, "testing/cat/e.png": 50, "testing/dog/p2/f.png": 60,
+                                     "Validation/cat/g.png": 70, "Validation/dog/h.png": 80})  # fmt: skip
+    assert detect_format(tmp_path / "archive") == "image-folder"
+    d = checked(load_path(tmp_path / "archive", resolution=8))
+    assert d.class_names == ["cat", "dog"] and d.labels.tolist() == [0, 1, 0, 1, 0, 0, 0, 1]  # folders sorted
+    assert d.split.tolist() == ["val", "val", "test", "test", "train", "train", "train", "train"]
+    assert d.groups.tolist() == ["Validation/cat/g.png", "Validation/dog/h.png", "testing/cat/e.png", "p2",
+                                 "training/cat/c.png", "p1", "p1", "training/dog/d.png"]  # fmt: skip
+    assert d.card["official_split"] == {"train": 4, "val": 2, "test": 2} and d.card["warnings"] == []
+    assert d.card["layout"] == "split folders Validation, testing, training above the class folders"
+    assert d.card["wrapper"] == "read data/ inside archive/"
+
+
+def test_image_folder_split_folders_missing_class_and_crossing_patient(tmp_path):
+    tree(tmp_path, {"train/cat/p1/a.png": 10, "train/dog/b.png": 20, "test/cat/p1/c.png": 30, "test/cat/d.png": 40})
+    d = checked(load_path(tmp_path, resolution=8))
+    assert d.split is None and d.card["split_on_disk"] == {"train": 2, "val": 0, "test": 2}
+    assert d.card["warnings"][0] == "split folder test has no dog images"
+    assert d.card["warnings"][1].startswith("1 groups hold images in two official splits (p1): the official split is")
+
+
+def test_image_folder_duplicates_across_classes_and_splits(tmp_path):
+    """The leakage guard on a folder: x copied into another class, z copied into the test split."""
+    tree(tmp_path, {"train/A/x.png": 10, "train/B/x-copy.png": 10, "train/A/z.png": 20, "train/B/w.png": 30,
+                    "test/A/z-copy.png": 20, "test/B/v.png": 40, "test/A/u.png": 50})  # fmt: skip
+    d = checked(load_path(tmp_path, resolution=8))
+    c = d.card
+    assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
+    read_order = ["u", "z-copy", "v", "x", "z", "w", "x-copy"]  # test/A, test/B, train/A, train/B; names sorted
+    group = dict(zip(read_order, d.groups.tolist()))
+    assert group["z"] == group["z-copy"] == "test/A/z-copy.png" and group["x"] == group["x-copy"] == "train/A/x.png"
+    assert len(set(group.values())) == 5
+    assert d.split is None and c["groups_crossing_split"] == 1 and len(c["warnings"]) == 3
+
+
 def test_empty_folder_and_unknown_format(tmp_path):
     (tmp_path / "a").mkdir()
     with pytest.raises(LatentgapError, match=r"cannot tell the format of .*: tried medmnist, .*image-folder; name one "

@@ -19,7 +19,7 @@ from latentgap.errors import LatentgapError
 
 SHOWN = 3  # offending files named in an error message; the rest are counted
 SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validate": "val",
-          "validation": "val", "test": "test"}  # fmt: skip
+          "validation": "val", "test": "test", "testing": "test"}  # fmt: skip
 IMAGE_KINDS = ("png", "jpeg", "dicom")  # what the folder formats pick up
 NORMAL = "normal"  # the class of a multi-label row with no positive finding (ChestMNIST, CT-RATE)
 
@@ -208,6 +208,16 @@ def _subdirs(folder: Path) -> list[Path]:
             f"{folder} is not a folder; the folder formats (image-folder, cardium) take the root folder"
         )
     return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def _unwrap(folder: Path, fits: Callable[[Path], bool]) -> Path | None:
+    """`folder` if `fits` it, else its only subfolder if that fits (a wrapper, as archives unpack), else None."""
+    if not folder.is_dir():
+        return None
+    if fits(folder):
+        return folder
+    dirs = _subdirs(folder)
+    return dirs[0] if len(dirs) == 1 and fits(dirs[0]) else None
 
 
 def _image_files(folder: Path) -> tuple[list[Path], int]:
