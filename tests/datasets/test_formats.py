@@ -474,6 +474,55 @@ def test_echonet_bad(echonet):
         load_path(echonet)
 
 
+# --- chest-xray (Kermany / Kaggle chest_xray) ---
+
+
+@pytest.fixture
+def chest(tmp_path):
+    """chest-xray-pneumonia/chest_xray/{train,test}/{NORMAL,PNEUMONIA}/ with every file-name pattern upstream has."""
+    names = ["train/NORMAL/IM-0115-0001.jpeg", "train/NORMAL/IM-0115-0002.jpeg", "train/NORMAL/NORMAL2-IM-0383-0001.jpeg",
+             "train/PNEUMONIA/person1_bacteria_1.jpeg", "train/PNEUMONIA/person1_virus_2.jpeg",
+             "train/PNEUMONIA/person447_virus_921_1.jpeg", "test/NORMAL/IM-0011-0001-0001.jpeg",
+             "test/PNEUMONIA/person3_virus_5.jpeg", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    root = tmp_path / "chest-xray-pneumonia/chest_xray"
+    for i, name in enumerate(names):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((12, 10, 3), 20 * i, np.uint8)).save(root / name, quality=95)
+    return tmp_path / "chest-xray-pneumonia"
+
+
+def test_chest_xray(chest):
+    assert detect_format(chest) == "chest-xray" and detect_format(chest / "chest_xray") == "chest-xray"
+    d = checked(load_path(chest, resolution=8))
+    assert d.class_names == ["NORMAL", "PNEUMONIA"] and d.labels.tolist() == [0, 0, 0, 1, 1, 1, 0, 1, 1]
+    assert d.groups.tolist() == ["IM-0115", "IM-0115", "NORMAL2-IM-0383", "person1", "person1", "person447",
+                                 "IM-0011", "person3", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    assert d.split.tolist() == ["train"] * 6 + ["test"] * 3 and d.card["official_split"]["test"] == 3
+    assert d.card["warnings"] == ["1 file names carry no patient id (e.g. scan.jpeg): each is its own group"]
+    assert d.card["wrapper"] == "read chest_xray/ inside chest-xray-pneumonia/"
+    (chest / "chest_xray/test/PNEUMONIA/scan.jpeg").unlink()
+    kinds = checked(load_path(chest, resolution=8, labels="normal-bacteria-virus"))
+    assert kinds.class_names == ["NORMAL", "bacteria", "virus"] and kinds.labels.tolist()[3:6] == [1, 2, 2]
+    assert kinds.card["labels"] == "normal-bacteria-virus" and kinds.card["warnings"] == []
+
+
+def test_chest_xray_patient_in_both_splits_and_bad_labels(chest):
+    Image.fromarray(np.full((12, 10, 3), 250, np.uint8)).save(chest / "chest_xray/test/PNEUMONIA/person1_virus_9.jpeg")
+    d = checked(load_path(chest, resolution=8))
+    assert d.split is None and d.card["groups_crossing_split"] == 1  # person1 in train and test: grouped CV instead
+    assert d.card["split_on_disk"] == {"train": 6, "val": 0, "test": 4} and d.card["official_split"] is None
+    assert "1 groups hold images in two official splits (person1): the official split is not used" in d.card[
+        "warnings"][-1]  # fmt: skip
+    with pytest.raises(LatentgapError, match=r"1 PNEUMONIA files without _bacteria_ or _virus_ in the name: scan.jpeg"):
+        load_path(chest, labels="normal-bacteria-virus")
+    with pytest.raises(LatentgapError, match=r"labels='viral' does not apply to chest-xray; it takes labels normal-pn"):
+        load_path(chest, labels="viral")
+    with pytest.raises(LatentgapError, match=r"labels='normal-pneumonia' does not apply to image-folder; it has one"):
+        load_path(chest, format="image-folder", labels="normal-pneumonia")
+    with pytest.raises(LatentgapError, match=r"holds no train/ and test/ folders of NORMAL/ and PNEUMONIA/"):
+        load_path(chest / "chest_xray/train", format="chest-xray")
+
+
 # --- the leakage guard (shared pass, every format) ---
 
 
@@ -538,7 +587,7 @@ def test_max_images_whole_groups_deterministic(paper):
 
 def test_registry_is_data():
     assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ct-rate", "paper-manifest", "manifest", "mimic-cxr",
-                             "cardium", "image-folder"]  # fmt: skip
+                             "cardium", "chest-xray", "image-folder"]  # fmt: skip
     for f in FORMATS.values():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
@@ -578,6 +627,7 @@ MAKERS = {  # format -> a fixture name above, or a function of tmp_path; the sma
     "manifest": "manifest",
     "mimic-cxr": "mimic",
     "cardium": _cardium_folder,
+    "chest-xray": "chest",
     "image-folder": _class_folder,
 }
 

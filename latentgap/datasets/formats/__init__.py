@@ -16,6 +16,7 @@ from latentgap.datasets import readers
 from latentgap.datasets.dataset import Dataset
 from latentgap.datasets.formats import (  # noqa: F401 -- each plug-in registers itself on import
     cardium,
+    chest_xray,
     ct_rate,
     echonet,
     image_folder,
@@ -34,7 +35,8 @@ from latentgap.datasets.formats.medmnist import MEDMNIST_CLASSES
 from latentgap.errors import LatentgapError
 
 __all__ = ["CARDIUM_CLASSES", "ECHONET_CLASSES", "EF_THRESHOLD", "FORMATS", "ISIC_CLASSES", "MEDMNIST_CLASSES",
-           "SPLITS", "Format", "Index", "Options", "detect_format", "get_format", "load_path", "register"]  # fmt: skip
+           "SPLITS", "Format", "Index", "Options", "detect_format", "get_format", "load_path",
+           "register"]  # fmt: skip
 
 
 def get_format(name: str) -> Format:
@@ -56,21 +58,32 @@ def detect_format(path: str | Path) -> str:
 
 def load_path(path: str | Path, format: str | None = None, data_root: str | Path | None = None, resolution: int = 64,
               max_images: int | None = None, *, window: readers.Window = None, slices_per_volume: int = 4,
-              frames_per_video: int = 4) -> Dataset:  # fmt: skip
+              frames_per_video: int = 4, labels: str | None = None) -> Dataset:  # fmt: skip
     """A real dataset on disk -> Dataset with images (N, C, R, R) float32 in [0, 1], R = `resolution`.
 
     `format` is a FORMATS name (default: detected); `data_root` is where a CSV's relative paths resolve
     (default: the CSV's folder; CSV formats only); `max_images` keeps at most that many images, whole groups in
     a seeded shuffle. `window` sets the DICOM/NIfTI intensity window; `slices_per_volume` / `frames_per_video`
-    how many axial slices (CT-RATE volumes) or frames (EchoNet videos) each source yields. Writes nothing.
+    how many axial slices (CT-RATE volumes) or frames (EchoNet videos) each source yields; `labels` picks a label
+    scheme where the format has several (Format.labels; chest-xray: normal-bacteria-virus). Writes nothing.
     """
-    opt = Options(resolution, window, slices_per_volume, frames_per_video)
+    opt = Options(resolution, window, slices_per_volume, frames_per_video, labels)
+    path, fmt, root = _prepare(path, format, data_root, opt, max_images)
+    return _materialize(path, fmt, fmt.index(path, root, opt), opt, max_images, root)
+
+
+def _prepare(path: str | Path, format: str | None, data_root: str | Path | None, opt: Options,
+             max_images: int | None) -> tuple[Path, Format, Path]:  # fmt: skip
+    """The checks every load makes before indexing: (absolute path, its Format, the data root)."""
     path = Path(os.path.abspath(Path(path).expanduser()))
     if not path.exists():
         raise LatentgapError(f"{path} does not exist; give a dataset file or folder")
     fmt = get_format(format if format is not None else detect_format(path))
     if max_images is not None and max_images < 1:
         raise LatentgapError(f"max_images={max_images} must be at least 1 (or None for all)")
+    if opt.labels is not None and opt.labels not in fmt.labels:
+        takes = f"takes labels {', '.join(fmt.labels)}" if fmt.labels else "has one label scheme: drop labels"
+        raise LatentgapError(f"labels={opt.labels!r} does not apply to {fmt.name}; it {takes}")
     if data_root is not None and not fmt.csv:
         raise LatentgapError(f"a data root applies to CSV formats only, not {fmt.name}; its files sit under {path}")
     root = (
@@ -80,4 +93,4 @@ def load_path(path: str | Path, format: str | None = None, data_root: str | Path
     )
     if not root.is_dir():
         raise LatentgapError(f"data root {root} is not a folder; give the folder the CSV's paths are relative to")
-    return _materialize(path, fmt, fmt.index(path, root, opt), opt, max_images, root)
+    return path, fmt, root

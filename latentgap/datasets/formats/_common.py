@@ -32,6 +32,7 @@ class Options:
     window: readers.Window = None  # DICOM / NIfTI intensity window (readers.WINDOWS name, "minmax" or (lo, hi))
     slices_per_volume: int = 4
     frames_per_video: int = 4
+    labels: str | None = None  # a label scheme of the format (Format.labels; None: its first); load_path checks it
 
     def __post_init__(self):
         if not isinstance(self.resolution, int) or self.resolution <= 0 or self.resolution % 8:
@@ -64,6 +65,7 @@ class Format:
     index: Callable[[Path, Path | None, Options], Index]
     csv: bool  # paths come from a CSV and resolve under a data root
     order: int  # detection order: lower is tried first (the first whose rule matches wins)
+    labels: tuple[str, ...] = ()  # label schemes the format offers (`labels=`), the first the default; () for none
 
 
 FORMATS: dict[str, Format] = {}  # name -> Format, kept sorted by `order` (the package imports every plug-in)
