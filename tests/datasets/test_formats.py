@@ -523,6 +523,42 @@ def test_chest_xray_patient_in_both_splits_and_bad_labels(chest):
         load_path(chest / "chest_xray/train", format="chest-xray")
 
 
+# --- HAM10000 ---
+
+
+@pytest.fixture
+def ham(tmp_path):
+    """The Dataverse layout: images in two part folders, image_id with .jpg, a `dataset` column, one image missing."""
+    rows = []
+    for i, (lesion, dx, part) in enumerate([("HAM_1", "nv", 1), ("HAM_1", "nv", 2), ("HAM_2", "mel", 1),
+                                            ("HAM_3", "bkl", 2), ("HAM_4", "mel", None)]):  # fmt: skip
+        if part:
+            (tmp_path / f"HAM10000_images_part_{part}").mkdir(exist_ok=True)
+            Image.fromarray(np.full((9, 12, 3), 40 * i, np.uint8)).save(
+                tmp_path / f"HAM10000_images_part_{part}/ISIC_{i:07d}.jpg", quality=95
+            )
+        rows.append(dict(lesion_id=lesion, image_id=f"ISIC_{i:07d}.jpg", dx=dx, dx_type="histo", age=50.0, sex="male",
+                         localization="back", dataset="vidir_modern"))  # fmt: skip
+    return csv(tmp_path / "HAM10000_metadata.csv", rows)
+
+
+def test_ham10000(ham):
+    assert detect_format(ham) == "ham10000" and detect_format(ham.parent) == "ham10000"
+    d = checked(load_path(ham.parent, resolution=8))
+    assert d.class_names == ["bkl", "mel", "nv"] and d.labels.tolist() == [2, 2, 1, 0]  # absent classes dropped
+    assert d.groups.tolist() == ["HAM_1", "HAM_1", "HAM_2", "HAM_3"] and d.split is None
+    assert d.card["missing_images"] == 1 and d.card["image_folders"] == ["HAM10000_images_part_1",
+                                                                         "HAM10000_images_part_2"]  # fmt: skip
+    assert d.card["warnings"] == ["1 of 5 rows of HAM10000_metadata.csv have no image (e.g. ISIC_0000004); they are "
+                                  "left out"]  # fmt: skip
+    df = pd.read_csv(ham)
+    df.assign(image_id=df.image_id.str.replace(".jpg", "")).drop(columns="dataset").to_csv(ham, index=False)
+    assert checked(load_path(ham, resolution=8)).groups.tolist() == d.groups.tolist()  # the 7-column original
+    df.assign(dx=["nv", "nv", "mel", "bkl", "melanoma"]).to_csv(ham, index=False)
+    with pytest.raises(LatentgapError, match=r"1 unknown dx values in HAM10000_metadata.csv: melanoma; HAM10000 has"):
+        load_path(ham)
+
+
 # --- the leakage guard (shared pass, every format) ---
 
 
@@ -586,8 +622,8 @@ def test_max_images_whole_groups_deterministic(paper):
 
 
 def test_registry_is_data():
-    assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ct-rate", "paper-manifest", "manifest", "mimic-cxr",
-                             "cardium", "chest-xray", "image-folder"]  # fmt: skip
+    assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ham10000", "ct-rate", "paper-manifest", "manifest",
+                             "mimic-cxr", "cardium", "chest-xray", "image-folder"]  # fmt: skip
     for f in FORMATS.values():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
@@ -628,6 +664,7 @@ MAKERS = {  # format -> a fixture name above, or a function of tmp_path; the sma
     "mimic-cxr": "mimic",
     "cardium": _cardium_folder,
     "chest-xray": "chest",
+    "ham10000": "ham",
     "image-folder": _class_folder,
 }
 

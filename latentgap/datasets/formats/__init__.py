@@ -19,6 +19,7 @@ from latentgap.datasets.formats import (  # noqa: F401 -- each plug-in registers
     chest_xray,
     ct_rate,
     echonet,
+    ham10000,
     image_folder,
     isic2019,
     manifest,
