@@ -559,6 +559,29 @@ def test_ham10000(ham):
         load_path(ham)
 
 
+# --- SARS-CoV-2 CT ---
+
+
+@pytest.fixture
+def sars(tmp_path):
+    return tree(tmp_path / "sarscov2-ctscan-dataset", {"Covid/Covid (1).png": 10, "Covid/Covid (2).png": 20,
+                                                       "non-COVID/Non-Covid (1).png": 30})  # fmt: skip
+
+
+def test_sars_cov2_ct(sars, tmp_path):
+    assert detect_format(sars) == "sars-cov2-ct" and detect_format(tmp_path) == "sars-cov2-ct"  # itself, or wrapped
+    d = checked(load_path(tmp_path, resolution=8))
+    assert d.class_names == ["COVID", "non-COVID"] and d.labels.tolist() == [0, 0, 1]
+    assert d.groups.tolist() == ["Covid/Covid (1).png", "Covid/Covid (2).png", "non-COVID/Non-Covid (1).png"]
+    assert d.card["warnings"] == ["no patient ids: cross-validation is by image, so slices of one patient can straddle "
+                                  "train and test (leakage); results are optimistic"]  # fmt: skip
+    (sars / "other").mkdir()
+    write_png(sars / "other/x.png", gray(1))
+    assert detect_format(sars) == "image-folder"  # a third class folder: no longer this layout
+    with pytest.raises(LatentgapError, match=r"does not hold exactly COVID/ and non-COVID/"):
+        load_path(sars, format="sars-cov2-ct")
+
+
 # --- the leakage guard (shared pass, every format) ---
 
 
@@ -623,7 +646,7 @@ def test_max_images_whole_groups_deterministic(paper):
 
 def test_registry_is_data():
     assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ham10000", "ct-rate", "paper-manifest", "manifest",
-                             "mimic-cxr", "cardium", "chest-xray", "image-folder"]  # fmt: skip
+                             "mimic-cxr", "cardium", "chest-xray", "sars-cov2-ct", "image-folder"]  # fmt: skip
     for f in FORMATS.values():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
@@ -665,6 +688,7 @@ MAKERS = {  # format -> a fixture name above, or a function of tmp_path; the sma
     "cardium": _cardium_folder,
     "chest-xray": "chest",
     "ham10000": "ham",
+    "sars-cov2-ct": "sars",
     "image-folder": _class_folder,
 }
 

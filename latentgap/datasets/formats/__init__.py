@@ -26,6 +26,7 @@ from latentgap.datasets.formats import (  # noqa: F401 -- each plug-in registers
     medmnist,
     mimic_cxr,
     paper_manifest,
+    sars_cov2_ct,
 )
 from latentgap.datasets.formats._common import FORMATS, SPLITS, Format, Index, Options, register
 from latentgap.datasets.formats._shared import _materialize
