@@ -10,6 +10,7 @@ multi-label rows handled as each format says. Loading writes nothing anywhere: n
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from latentgap.datasets import readers
@@ -37,7 +38,7 @@ from latentgap.datasets.formats.medmnist import MEDMNIST_CLASSES
 from latentgap.errors import LatentgapError
 
 __all__ = ["CARDIUM_CLASSES", "ECHONET_CLASSES", "EF_THRESHOLD", "FORMATS", "ISIC_CLASSES", "MEDMNIST_CLASSES",
-           "SPLITS", "Format", "Index", "Options", "detect_format", "get_format", "load_path",
+           "SPLITS", "Format", "Index", "Options", "detect_format", "get_format", "inspect_path", "load_path",
            "register"]  # fmt: skip
 
 
@@ -96,3 +97,23 @@ def _prepare(path: str | Path, format: str | None, data_root: str | Path | None,
     if not root.is_dir():
         raise LatentgapError(f"data root {root} is not a folder; give the folder the CSV's paths are relative to")
     return path, fmt, root
+
+
+def inspect_path(path: str | Path, format: str | None = None, data_root: str | Path | None = None,
+                 labels: str | None = None) -> dict:  # fmt: skip
+    """What `load_path` would give, read and hashed but neither resized nor kept: the `data inspect` summary.
+
+    format, images, classes (name -> images), groups, duplicate_images, duplicate_groups_merged,
+    official_split (None, or images per train/val/test when diagnosis would use it), split_on_disk (the split the
+    source declares, used or not), groups_crossing_split, synthetic (False), warnings, seconds (wall time of the read).
+    """
+    start = time.perf_counter()
+    opt = Options(labels=labels)
+    path, fmt, root = _prepare(path, format, data_root, opt, None)
+    d = _materialize(path, fmt, fmt.index(path, root, opt), opt, None, root, pixels=False)
+    c = d.card
+    keys = ("duplicate_images", "duplicate_groups_merged", "duplicate_label_conflicts", "official_split",
+            "split_on_disk", "groups_crossing_split")  # fmt: skip
+    return dict(path=c["source"], format=c["format"], images=c["n_images"], classes=c["class_counts"],
+                groups=c["n_groups"], **{k: c[k] for k in keys}, synthetic=d.synthetic, warnings=c["warnings"],
+                seconds=round(time.perf_counter() - start, 1))  # fmt: skip

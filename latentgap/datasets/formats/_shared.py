@@ -42,9 +42,9 @@ def _crossing(split: np.ndarray, groups: np.ndarray) -> list[str]:
 
 def _pixel_key(x: np.ndarray) -> bytes:
     """Content hash of one decoded native image (C, H, W) float32: equal exactly for equal pixels and shape."""
-    h = hashlib.blake2b(str(x.shape).encode(), digest_size=16)
+    h = hashlib.sha256(str(x.shape).encode())  # sha256: hardware-accelerated on most CPUs, ~0.4 ms per 224 px RGB
     h.update(np.ascontiguousarray(x).data)
-    return h.digest()
+    return h.digest()[:16]
 
 
 def _merge_duplicates(keys: list[bytes], groups: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -141,8 +141,13 @@ def _display(source, root: Path) -> str:
     return str(source)
 
 
-def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images: int | None,
-                 root: Path) -> Dataset:  # fmt: skip
+def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images: int | None, root: Path,
+                 pixels: bool = True) -> Dataset:  # fmt: skip
+    """The Dataset of `index`: images (N, C, R, R) float32 in [0, 1], R = opt.resolution.
+
+    `pixels=False` reads and hashes every image but keeps none: images (N, C, 0, 0); labels, groups, split and
+    card as with pixels (what `inspect_path` needs, without the resize that dominates its time).
+    """
     if index.rows.empty:
         raise LatentgapError(f"no images listed in {path} ({fmt.name}); check the file against: {fmt.description}")
     if index.crossing == "refuse":
@@ -165,7 +170,7 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
         for x in native:
             sizes[f"{x.shape[1]}x{x.shape[2]}"] += 1  # H x W at native size
             keys.append(_pixel_key(x))
-            images.append(readers.resize(x, opt.resolution))
+            images.append(readers.resize(x, opt.resolution) if pixels else np.empty((len(x), 0, 0), np.float32))
             owner.append(i)
     if failed:
         raise _listing("unreadable files", failed, f"fix or remove them (first error: {first_error})")
