@@ -2,8 +2,9 @@
 
 Leakage guard (every format): each decoded native image (before resize) is hashed; exact copies -- the same pixels
 under another name, class or split -- are put in one group (union-find over group ids), so copies never straddle
-train/val/test. A group then found in two official splits drops the split (diagnosis cross-validates by group) with
-a warning; only a split column a user can fix (Index.crossing == "refuse") is refused before any pixel is read.
+train/val/test (with max_images: among the images kept). A group then found in two official splits drops the split
+(diagnosis cross-validates by group) with a warning; only a split column a user can fix (Index.crossing == "refuse")
+is refused, before any pixel is read.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def _merge_duplicates(keys: list[bytes], groups: np.ndarray, labels: np.ndarray)
         j = first.setdefault(key, i)
         if j != i:
             repeats += 1
-            conflicts.update([key] if labels[i] != labels[j] else [])
+            if labels[i] != labels[j]:
+                conflicts.add(key)
             a, b = find(groups[j]), find(groups[i])
             parent[b] = a
     name = {}
@@ -174,7 +176,7 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
             owner.append(i)
     if failed:
         raise _listing("unreadable files", failed, f"fix or remove them (first error: {first_error})")
-    pixels, channels = _same_channels(images)
+    stacked, channels = _same_channels(images)
     owner = np.asarray(owner)
     split = rows["split"].to_numpy()[owner]
     split = None if pd.isna(split).all() else split.astype(str)
@@ -203,7 +205,7 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
         card["dropped_empty_classes"] = empty
     card.update(index_card)
     card["warnings"] = warnings
-    return Dataset(name=_name(path), images=pixels, labels=labels, groups=groups, class_names=class_names,
+    return Dataset(name=_name(path), images=stacked, labels=labels, groups=groups, class_names=class_names,
                    synthetic=False, card=card, split=None if crossing else split)  # fmt: skip
 
 
