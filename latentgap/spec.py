@@ -151,7 +151,7 @@ class DiagnosisSpec:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
-    data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats.py
+    data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats/
     data_root: str | None = None  # folder that manifest paths are relative to (default: the manifest's folder)
     folds: str | None = None  # None: the profile's folds (or the dataset's official split); "all"; "0,2"; "official"
     latent_norm: str = "paper"  # "paper": per-channel mean 0 / std 0.5 over train; "family": scaling/shift

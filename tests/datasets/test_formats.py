@@ -1,4 +1,4 @@
-"""formats.py on tiny fabricated datasets in every layout: labels, groups, splits, detection and every bad input."""
+"""formats/ on tiny fabricated datasets in every layout: labels, groups, splits, detection and every bad input."""
 
 import json
 import os
@@ -92,6 +92,17 @@ def test_paper_manifest_missing_id_and_unreadable(paper):
         load_path(paper, resolution=8)
 
 
+@pytest.mark.parametrize("save", [lambda df, p: df.to_csv(p), lambda df, p: df.reset_index().to_csv(p, index=False)],
+                         ids=["empty-header", "index-column"])  # fmt: skip
+def test_paper_manifest_row_index_column(paper, save):
+    save(pd.read_csv(paper), paper)  # a saved pandas row index (0..5) as the first column
+    for fmt in (None, "paper-manifest"):  # detected, and named
+        assert detect_format(paper) == "paper-manifest"
+        d = checked(load_path(paper, format=fmt, resolution=8))
+        assert d.class_names == ["A", "B", "C"] and d.labels.tolist() == [0, 0, 1, 1, 2, 2]
+        assert d.card["ignored_columns"] == [next(iter(pd.read_csv(paper).columns))]
+
+
 # --- manifest ---
 
 
@@ -154,7 +165,7 @@ def test_image_folder(tmp_path):
     for cls, n in (("benign", 2), ("malignant", 3)):
         (tmp_path / cls).mkdir()
         for i in range(n):
-            write_png(tmp_path / cls / f"{i}.png", gray(10 * i))
+            write_png(tmp_path / cls / f"{i}.png", gray(10 * i + 100 * (cls == "malignant")))  # no two alike
     (tmp_path / "malignant/patient7").mkdir()
     write_png(tmp_path / "malignant/patient7/x.png", gray(1))
     write_dicom(tmp_path / "malignant/patient7/y.dcm", np.zeros((4, 4), np.uint16))
@@ -169,6 +180,51 @@ def test_image_folder(tmp_path):
     assert d.card["skipped_files"] == 1 and d.card["empty_class_folders"] == ["empty"] and d.split is None
     with pytest.raises(LatentgapError, match="a data root applies to CSV formats only"):
         load_path(tmp_path, data_root=tmp_path)
+
+
+def tree(root, files: dict[str, int]):
+    """PNG files at the given relative paths, each uniformly gray at its value (0..255)."""
+    for rel, value in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_png(root / rel, gray(value))
+    return root
+
+
+def test_image_folder_split_folders_in_a_wrapper(tmp_path):
+    tree(tmp_path / "archive/data", {"training/cat/p1/a.png": 10, "training/cat/p1/b.png": 20, "training/cat/c.png": 30,
+                                     "training/dog/d.png": 40, "testing/cat/e.png": 50, "testing/dog/p2/f.png": 60,
+                                     "Validation/cat/g.png": 70, "Validation/dog/h.png": 80})  # fmt: skip
+    assert detect_format(tmp_path / "archive") == "image-folder"
+    d = checked(load_path(tmp_path / "archive", resolution=8))
+    assert d.class_names == ["cat", "dog"] and d.labels.tolist() == [0, 1, 0, 1, 0, 0, 0, 1]  # folders sorted
+    assert d.split.tolist() == ["val", "val", "test", "test", "train", "train", "train", "train"]
+    assert d.groups.tolist() == ["Validation/cat/g.png", "Validation/dog/h.png", "testing/cat/e.png", "p2",
+                                 "training/cat/c.png", "p1", "p1", "training/dog/d.png"]  # fmt: skip
+    assert d.card["official_split"] == {"train": 4, "val": 2, "test": 2} and d.card["warnings"] == []
+    assert d.card["layout"] == "split folders Validation, testing, training above the class folders"
+    assert d.card["wrapper"] == "read data/ inside archive/"
+
+
+def test_image_folder_split_folders_missing_class_and_crossing_patient(tmp_path):
+    tree(tmp_path, {"train/cat/p1/a.png": 10, "train/dog/b.png": 20, "test/cat/p1/c.png": 30, "test/cat/d.png": 40})
+    d = checked(load_path(tmp_path, resolution=8))
+    assert d.split is None and d.card["split_on_disk"] == {"train": 2, "val": 0, "test": 2}
+    assert d.card["warnings"][0] == "split folder test has no dog images"
+    assert d.card["warnings"][1].startswith("1 groups hold images in two official splits (p1): the official split is")
+
+
+def test_image_folder_duplicates_across_classes_and_splits(tmp_path):
+    """The leakage guard on a folder: x copied into another class, z copied into the test split."""
+    tree(tmp_path, {"train/A/x.png": 10, "train/B/x-copy.png": 10, "train/A/z.png": 20, "train/B/w.png": 30,
+                    "test/A/z-copy.png": 20, "test/B/v.png": 40, "test/A/u.png": 50})  # fmt: skip
+    d = checked(load_path(tmp_path, resolution=8))
+    c = d.card
+    assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
+    read_order = ["u", "z-copy", "v", "x", "z", "w", "x-copy"]  # test/A, test/B, train/A, train/B; names sorted
+    group = dict(zip(read_order, d.groups.tolist()))
+    assert group["z"] == group["z-copy"] == "test/A/z-copy.png" and group["x"] == group["x-copy"] == "train/A/x.png"
+    assert len(set(group.values())) == 5
+    assert d.split is None and c["groups_crossing_split"] == 1 and len(c["warnings"]) == 3
 
 
 def test_empty_folder_and_unknown_format(tmp_path):
@@ -324,7 +380,7 @@ def test_cardium(tmp_path):
     for cls, study, n in (("CHD", "s01", 2), ("CHD", "s02", 1), ("normal", "s03", 2)):
         (tmp_path / cls / study).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            Image.fromarray(gray(50 * i)).save(tmp_path / cls / study / f"f{i}.jpg")
+            Image.fromarray(gray(50 * i + 10 * int(study[1:]))).save(tmp_path / cls / study / f"f{i}.jpg")  # distinct
     assert detect_format(tmp_path) == "cardium"
     d = checked(load_path(tmp_path, resolution=8))
     assert d.class_names == ["normal", "CHD"] and d.labels.tolist() == [0, 0, 1, 1, 1]
@@ -364,7 +420,7 @@ def test_medmnist_chest_multilabel_and_unknown_name(tmp_path):
     labels = np.zeros((6, 14), np.uint8)
     labels[0, 2] = labels[1, 2] = labels[3, 13] = 1  # effusion, effusion, none, hernia
     labels[4, [0, 1]] = 1  # several: dropped
-    images = np.arange(6 * 8 * 8, dtype=np.uint8).reshape(6, 8, 8)
+    images = (np.arange(6 * 8 * 8) // 2).astype(np.uint8).reshape(6, 8, 8)  # distinct images (no uint8 wrap-around)
     np.savez(tmp_path / "chestmnist_64.npz", train_images=images[:4], train_labels=labels[:4],
              test_images=images[4:], test_labels=labels[4:])  # fmt: skip
     d = checked(load_path(tmp_path / "chestmnist_64.npz", resolution=8))
@@ -418,6 +474,159 @@ def test_echonet_bad(echonet):
         load_path(echonet)
 
 
+# --- chest-xray (Kermany / Kaggle chest_xray) ---
+
+
+@pytest.fixture
+def chest(tmp_path):
+    """chest-xray-pneumonia/chest_xray/{train,test}/{NORMAL,PNEUMONIA}/ with every file-name pattern upstream has."""
+    names = ["train/NORMAL/IM-0115-0001.jpeg", "train/NORMAL/IM-0115-0002.jpeg", "train/NORMAL/NORMAL2-IM-0383-0001.jpeg",
+             "train/PNEUMONIA/person1_bacteria_1.jpeg", "train/PNEUMONIA/person1_virus_2.jpeg",
+             "train/PNEUMONIA/person447_virus_921_1.jpeg", "test/NORMAL/IM-0011-0001-0001.jpeg",
+             "test/PNEUMONIA/person3_virus_5.jpeg", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    root = tmp_path / "chest-xray-pneumonia/chest_xray"
+    for i, name in enumerate(names):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((12, 10, 3), 20 * i, np.uint8)).save(root / name, quality=95)
+    return tmp_path / "chest-xray-pneumonia"
+
+
+def test_chest_xray(chest):
+    assert detect_format(chest) == "chest-xray" and detect_format(chest / "chest_xray") == "chest-xray"
+    d = checked(load_path(chest, resolution=8))
+    assert d.class_names == ["NORMAL", "PNEUMONIA"] and d.labels.tolist() == [0, 0, 0, 1, 1, 1, 0, 1, 1]
+    assert d.groups.tolist() == ["IM-0115", "IM-0115", "NORMAL2-IM-0383", "person1", "person1", "person447",
+                                 "IM-0011", "person3", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    assert d.split.tolist() == ["train"] * 6 + ["test"] * 3 and d.card["official_split"]["test"] == 3
+    assert d.card["warnings"] == ["1 file names carry no patient id (e.g. scan.jpeg): each is its own group"]
+    assert d.card["wrapper"] == "read chest_xray/ inside chest-xray-pneumonia/"
+    (chest / "chest_xray/test/PNEUMONIA/scan.jpeg").unlink()
+    kinds = checked(load_path(chest, resolution=8, labels="normal-bacteria-virus"))
+    assert kinds.class_names == ["NORMAL", "bacteria", "virus"] and kinds.labels.tolist()[3:6] == [1, 2, 2]
+    assert kinds.card["labels"] == "normal-bacteria-virus" and kinds.card["warnings"] == []
+
+
+def test_chest_xray_patient_in_both_splits_and_bad_labels(chest):
+    Image.fromarray(np.full((12, 10, 3), 250, np.uint8)).save(chest / "chest_xray/test/PNEUMONIA/person1_virus_9.jpeg")
+    d = checked(load_path(chest, resolution=8))
+    assert d.split is None and d.card["groups_crossing_split"] == 1  # person1 in train and test: grouped CV instead
+    assert d.card["split_on_disk"] == {"train": 6, "val": 0, "test": 4} and d.card["official_split"] is None
+    assert "1 groups hold images in two official splits (person1): the official split is not used" in d.card[
+        "warnings"][-1]  # fmt: skip
+    with pytest.raises(LatentgapError, match=r"1 PNEUMONIA files without _bacteria_ or _virus_ in the name: scan.jpeg"):
+        load_path(chest, labels="normal-bacteria-virus")
+    with pytest.raises(LatentgapError, match=r"labels='viral' does not apply to chest-xray; it takes labels normal-pn"):
+        load_path(chest, labels="viral")
+    with pytest.raises(LatentgapError, match=r"labels='normal-pneumonia' does not apply to image-folder; it has one"):
+        load_path(chest, format="image-folder", labels="normal-pneumonia")
+    with pytest.raises(LatentgapError, match=r"holds no train/ and test/ folders of NORMAL/ and PNEUMONIA/"):
+        load_path(chest / "chest_xray/train", format="chest-xray")
+
+
+# --- HAM10000 ---
+
+
+@pytest.fixture
+def ham(tmp_path):
+    """The Dataverse layout: images in two part folders, image_id with .jpg, a `dataset` column, one image missing."""
+    rows = []
+    for i, (lesion, dx, part) in enumerate([("HAM_1", "nv", 1), ("HAM_1", "nv", 2), ("HAM_2", "mel", 1),
+                                            ("HAM_3", "bkl", 2), ("HAM_4", "mel", None)]):  # fmt: skip
+        if part:
+            (tmp_path / f"HAM10000_images_part_{part}").mkdir(exist_ok=True)
+            Image.fromarray(np.full((9, 12, 3), 40 * i, np.uint8)).save(
+                tmp_path / f"HAM10000_images_part_{part}/ISIC_{i:07d}.jpg", quality=95
+            )
+        rows.append(dict(lesion_id=lesion, image_id=f"ISIC_{i:07d}.jpg", dx=dx, dx_type="histo", age=50.0, sex="male",
+                         localization="back", dataset="vidir_modern"))  # fmt: skip
+    return csv(tmp_path / "HAM10000_metadata.csv", rows)
+
+
+def test_ham10000(ham):
+    assert detect_format(ham) == "ham10000" and detect_format(ham.parent) == "ham10000"
+    d = checked(load_path(ham.parent, resolution=8))
+    assert d.class_names == ["bkl", "mel", "nv"] and d.labels.tolist() == [2, 2, 1, 0]  # absent classes dropped
+    assert d.groups.tolist() == ["HAM_1", "HAM_1", "HAM_2", "HAM_3"] and d.split is None
+    assert d.card["missing_images"] == 1 and d.card["image_folders"] == ["HAM10000_images_part_1",
+                                                                         "HAM10000_images_part_2"]  # fmt: skip
+    assert d.card["warnings"] == ["1 of 5 rows of HAM10000_metadata.csv have no image (e.g. ISIC_0000004); they are "
+                                  "left out"]  # fmt: skip
+    df = pd.read_csv(ham)
+    df.assign(image_id=df.image_id.str.replace(".jpg", "")).drop(columns="dataset").to_csv(ham, index=False)
+    assert checked(load_path(ham, resolution=8)).groups.tolist() == d.groups.tolist()  # the 7-column original
+    df.assign(dx=["nv", "nv", "mel", "bkl", "melanoma"]).to_csv(ham, index=False)
+    with pytest.raises(LatentgapError, match=r"1 unknown dx values in HAM10000_metadata.csv: melanoma; HAM10000 has"):
+        load_path(ham)
+
+
+# --- SARS-CoV-2 CT ---
+
+
+@pytest.fixture
+def sars(tmp_path):
+    return tree(tmp_path / "sarscov2-ctscan-dataset", {"Covid/Covid (1).png": 10, "Covid/Covid (2).png": 20,
+                                                       "non-COVID/Non-Covid (1).png": 30})  # fmt: skip
+
+
+def test_sars_cov2_ct(sars, tmp_path):
+    assert detect_format(sars) == "sars-cov2-ct" and detect_format(tmp_path) == "sars-cov2-ct"  # itself, or wrapped
+    d = checked(load_path(tmp_path, resolution=8))
+    assert d.class_names == ["COVID", "non-COVID"] and d.labels.tolist() == [0, 0, 1]
+    assert d.groups.tolist() == ["Covid/Covid (1).png", "Covid/Covid (2).png", "non-COVID/Non-Covid (1).png"]
+    assert d.card["warnings"] == ["no patient ids: cross-validation is by image, so slices of one patient can straddle "
+                                  "train and test (leakage); results are optimistic"]  # fmt: skip
+    (sars / "other").mkdir()
+    write_png(sars / "other/x.png", gray(1))
+    assert detect_format(sars) == "image-folder"  # a third class folder: no longer this layout
+    with pytest.raises(LatentgapError, match=r"does not hold exactly COVID/ and non-COVID/"):
+        load_path(sars, format="sars-cov2-ct")
+
+
+# --- the leakage guard (shared pass, every format) ---
+
+
+@pytest.fixture
+def copies(tmp_path):
+    """A manifest whose b.png copies a.png under another class and d.png copies c.png in the test split."""
+    for name, value in (("a", 10), ("c", 20), ("e", 30), ("f", 40), ("g", 50)):
+        write_png(tmp_path / f"{name}.png", gray(value))
+    (tmp_path / "b.png").write_bytes((tmp_path / "a.png").read_bytes())
+    Image.fromarray(gray(20)).save(tmp_path / "d.png", optimize=True)  # other bytes, same pixels
+    rows = [dict(path="a.png", label="cat", split="train", patient_id="p1"),
+            dict(path="b.png", label="dog", split="train", patient_id="p2"),
+            dict(path="c.png", label="cat", split="train", patient_id="p3"),
+            dict(path="d.png", label="cat", split="test", patient_id="p4"),
+            dict(path="e.png", label="dog", split="test", patient_id="p5"),
+            dict(path="f.png", label="cat", split="val", patient_id="p6"),
+            dict(path="g.png", label="dog", split="train", patient_id="p7")]  # fmt: skip
+    return csv(tmp_path / "copies.csv", rows)
+
+
+def test_duplicates_share_a_group_and_drop_a_crossed_split(copies):
+    d = checked(load_path(copies, resolution=8))
+    assert d.groups.tolist() == ["p1", "p1", "p3", "p3", "p5", "p6", "p7"]  # a merged group keeps its first id
+    c = d.card
+    assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
+    assert c["n_groups"] == 5 and c["groups_crossing_split"] == 1 and d.split is None
+    assert c["split_on_disk"] == {"train": 4, "val": 1, "test": 2} and c["official_split"] is None
+    assert [w.split(" ")[:3] for w in c["warnings"]] == [["2", "images", "repeat"], ["1", "duplicated", "images"],
+                                                         ["1", "groups", "hold"]]  # fmt: skip
+    assert "(p3): the official split is not used" in c["warnings"][2]
+
+
+def test_duplicates_in_one_split_keep_it(copies):
+    pd.read_csv(copies).assign(split=["train", "train", "test", "test", "test", "val", "train"]).to_csv(
+        copies, index=False
+    )
+    d = checked(load_path(copies, resolution=8))
+    assert d.card["duplicate_images"] == 2 and d.card["groups_crossing_split"] == 0
+    assert d.split.tolist() == ["train", "train", "test", "test", "test", "val", "train"]
+    assert d.card["official_split"] == d.card["split_on_disk"] == {"train": 3, "val": 1, "test": 3}
+    pd.read_csv(copies).drop(index=[1, 3]).to_csv(copies, index=False)  # b.png and d.png out: no copy left
+    d = checked(load_path(copies, resolution=8))
+    assert d.card["duplicate_images"] == d.card["duplicate_groups_merged"] == 0 and d.card["warnings"] == []
+
+
 # --- max_images and the registry ---
 
 
@@ -436,9 +645,63 @@ def test_max_images_whole_groups_deterministic(paper):
 
 
 def test_registry_is_data():
-    assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ct-rate", "paper-manifest", "manifest", "mimic-cxr",
-                             "cardium", "image-folder"]  # fmt: skip
+    assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ham10000", "ct-rate", "paper-manifest", "manifest",
+                             "mimic-cxr", "cardium", "chest-xray", "sars-cov2-ct", "image-folder"]  # fmt: skip
     for f in FORMATS.values():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
         load_path("/nonexistent", resolution=12)
+
+
+# --- every registered format: detected and read ---
+
+
+def _medmnist_npz(tmp_path):
+    images = np.arange(4 * 8 * 8, dtype=np.uint8).reshape(4, 8, 8)
+    np.savez(tmp_path / "pneumoniamnist.npz", train_images=images[:3], train_labels=np.array([[0], [1], [0]]),
+             test_images=images[3:], test_labels=np.array([[1]]))  # fmt: skip
+    return tmp_path / "pneumoniamnist.npz"
+
+
+def _cardium_folder(tmp_path):
+    for cls, study in (("CHD", "s01"), ("normal", "s02")):
+        (tmp_path / "cardium" / cls / study).mkdir(parents=True)
+        Image.fromarray(gray(60 if cls == "CHD" else 120)).save(tmp_path / "cardium" / cls / study / "f0.jpg")
+    return tmp_path / "cardium"
+
+
+def _class_folder(tmp_path):
+    for cls in ("benign", "malignant"):
+        (tmp_path / "folder" / cls).mkdir(parents=True)
+        write_png(tmp_path / "folder" / cls / "0.png", gray(50 if cls == "benign" else 200))
+    return tmp_path / "folder"
+
+
+MAKERS = {  # format -> a fixture name above, or a function of tmp_path; the smallest source of that format
+    "medmnist": _medmnist_npz,
+    "echonet": "echonet",
+    "isic2019": "isic",
+    "ct-rate": "ct_rate",
+    "paper-manifest": "paper",
+    "manifest": "manifest",
+    "mimic-cxr": "mimic",
+    "cardium": _cardium_folder,
+    "chest-xray": "chest",
+    "ham10000": "ham",
+    "sars-cov2-ct": "sars",
+    "image-folder": _class_folder,
+}
+
+
+def test_every_format_has_a_maker():
+    assert set(MAKERS) == set(FORMATS), "a format was added or removed: give it a maker in MAKERS"
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_is_detected_and_read(name, request, tmp_path):
+    assert name in MAKERS, f"format {name} has no maker in MAKERS"
+    make = MAKERS[name]
+    path = request.getfixturevalue(make) if isinstance(make, str) else make(tmp_path)
+    assert detect_format(path) == name
+    d = checked(load_path(path, resolution=8))
+    assert d.card["format"] == name and len(d.class_names) >= 2
