@@ -1,7 +1,10 @@
+import sys
+
 import numpy as np
 import pytest
 
-from latentgap.datasets.phantoms import CHEST_CLASSES, CHEST_PREVALENCE, CHEST_SIGNALS, phantom_chest
+from latentgap.datasets import phantoms, registry
+from latentgap.datasets.phantoms.chest import CHEST_CLASSES, CHEST_PREVALENCE, CHEST_SIGNALS, phantom_chest
 
 
 def test_phantom_chest_is_seeded_and_well_formed():
@@ -23,7 +26,7 @@ def test_phantom_chest_is_long_tailed():
 
 def test_findings_change_the_pixels_where_documented():
     """Same anatomy, different label: a localised change above the noise (sigma 0.02) marks the finding."""
-    from latentgap.datasets.phantoms import _chest_image, _chest_pose, _patient
+    from latentgap.datasets.phantoms.chest import _chest_image, _chest_pose, _patient
 
     rng = np.random.default_rng(0)
     p = dict(_patient(rng), **_chest_pose(rng))
@@ -38,10 +41,8 @@ def test_any_resolution_multiple_of_8():
     assert phantom_chest(4, 256, seed=0)["images"].shape == (4, 1, 256, 256)
 
 
-@pytest.mark.parametrize("name", ["phantom_chest", "phantom_derm", "phantom_ct", "phantom_echo"])
+@pytest.mark.parametrize("name", [b.generator for b in registry.BENCHMARKS.values()])
 def test_labels_and_groups_do_not_depend_on_resolution(name):
-    from latentgap.datasets import phantoms
-
     small, large = getattr(phantoms, name)(150, 16, seed=2), getattr(phantoms, name)(150, 64, seed=2)
     assert np.array_equal(small["labels"], large["labels"]) and np.array_equal(small["groups"], large["groups"])
     assert large["images"].shape[-1] == 64 and large["images"].dtype == np.float32
@@ -49,14 +50,12 @@ def test_labels_and_groups_do_not_depend_on_resolution(name):
     assert len(np.unique(large["groups"])) < 150  # several images per group
 
 
-GENERATORS = ["phantom_chest", "phantom_derm", "phantom_ct", "phantom_echo"]
-REAL = ["phantom_chest", "phantom_ct", "phantom_echo"]  # composites of packaged real pixels
+GENERATORS = [b.generator for b in registry.BENCHMARKS.values()]  # every registered benchmark
+REAL = [b.generator for b in registry.BENCHMARKS.values() if b.source_files]  # composites of packaged real pixels
 
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_every_benchmark_is_deterministic_and_well_formed(name):
-    from latentgap.datasets import phantoms
-
     gen = getattr(phantoms, name)
     a, b, other = gen(30, 32, seed=5), gen(30, 32, seed=5), gen(30, 32, seed=6)
     assert np.array_equal(a["images"], b["images"]) and np.array_equal(a["labels"], b["labels"])
@@ -72,8 +71,6 @@ def test_label_and_group_streams_are_those_of_the_procedural_generators():
     values the purely procedural generators produced (seed 0 and 3, 600 images)."""
     import hashlib
 
-    from latentgap.datasets import phantoms
-
     pinned = {("phantom_chest", 0): "62ea1e859975e172", ("phantom_chest", 3): "6d6220b4d3e2c2ed",
               ("phantom_derm", 0): "9f310450f8f32cf3", ("phantom_derm", 3): "6c45cfb6b0a06897",
               ("phantom_ct", 0): "b2beb3f9ea4ef3a5", ("phantom_ct", 3): "b67bda2e6cfc2fec",
@@ -85,8 +82,6 @@ def test_label_and_group_streams_are_those_of_the_procedural_generators():
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_labels_groups_and_values_are_identical_at_every_resolution(name):
-    from latentgap.datasets import phantoms
-
     gen = getattr(phantoms, name)
     ref = gen(40, 8, seed=1)
     for size in (64, 128):
@@ -103,7 +98,7 @@ def _corr(a, b):
 
 def test_phantom_chest_shows_the_real_radiograph():
     """With a neutral pose the image is the packaged radiograph (plus markings and noise), pixel for pixel."""
-    from latentgap.datasets.phantoms import _chest_image, _cr_base
+    from latentgap.datasets.phantoms.chest import _chest_image, _cr_base
 
     p = dict(thorax_w=0.39, lung_h=0.33, lung_cy=0.47, ctr=0.42, rib_period=0.085, exposure=1.0, rot=0.0,
              shift=np.zeros(2), elastic=np.zeros((2, 4, 4)), gamma=1.0, contrast=1.0, zoom=1.0)  # fmt: skip
@@ -116,13 +111,14 @@ def test_phantom_chest_shows_the_real_radiograph():
 @pytest.mark.parametrize("name", REAL)
 def test_images_are_made_from_the_packaged_real_pixels(name, monkeypatch):
     """Replacing the real source pixels by the same pixels upside down changes the images: they reach the output."""
-    from latentgap.datasets import phantoms
+    from latentgap.datasets.phantoms import _sources
 
-    caches = [phantoms._cr_base, phantoms._ct_bases, phantoms._us_texture]
+    module = sys.modules[getattr(phantoms, name).__module__]  # the benchmark's module reads its real pixels
+    caches = [f for f in vars(module).values() if callable(getattr(f, "cache_clear", None))]  # e.g. chest._cr_base
     real = getattr(phantoms, name)(24, 32, seed=0)["images"]
-    original = phantoms._dicom
+    original = _sources._dicom
     try:
-        monkeypatch.setattr(phantoms, "_dicom", lambda file, frames=None: original(file, frames)[..., ::-1, :].copy())
+        monkeypatch.setattr(module, "_dicom", lambda file, frames=None: original(file, frames)[..., ::-1, :].copy())
         for c in caches:
             c.cache_clear()
         fake = getattr(phantoms, name)(24, 32, seed=0)["images"]
@@ -137,30 +133,28 @@ def test_real_pixels_are_read_offline_or_fail_with_the_fix(monkeypatch):
     import pydicom.data
 
     from latentgap import LatentgapError
-    from latentgap.datasets import phantoms
+    from latentgap.datasets.phantoms._sources import _source_path
 
     calls = []
     monkeypatch.setattr(pydicom.data, "get_testdata_file", lambda name, download=True: calls.append(download))
     with pytest.raises(LatentgapError, match="pip install -r requirements.txt"):
-        phantoms._source_path("RG1_UNCR.dcm")
+        _source_path("RG1_UNCR.dcm")
     assert calls == [False]  # never asks pydicom to download
 
 
-@pytest.mark.parametrize("name", ["phantom-chest", "phantom-derm", "phantom-ct", "phantom-echo"])
+@pytest.mark.parametrize("name", list(registry.BENCHMARKS))
 def test_card_lists_every_real_source_with_license_and_provenance(name, tmp_path):
     import hashlib
     from pathlib import Path
 
     from pydicom.data import get_testdata_file
 
-    from latentgap.datasets import phantoms, registry
-
     bench = registry.get_benchmark(name)
     card = registry.load(name, 16, n_images=8, cache_dir=tmp_path).card
     listed = registry.describe(name)
     assert card["sources"] == listed["sources"] and card["composition"] == listed["composition"]
     assert "SYNTHETIC" in card["composition"] and set(card["signals"]) == set(bench.class_names)
-    if name == "phantom-derm":
+    if not bench.source_files:
         assert card["sources"] == "procedural (no real pixels)" and "procedural" in card["modality"]
         return
     assert "synthetic" in card["composition"].lower() and "real" in card["modality"]
