@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "/ latent balanced accuracy, gap and fidelity loss with CIs, PSNR and SSIM; "
                    "structure: latent-structure statistics; "
                    "tests: paired test of latent vs reconstruction across all stored folds and runs; "
-                   "correlation: how each structure statistic correlates with the gap across runs")  # fmt: skip
+                   "correlation: how each structure statistic correlates with the gap across runs; "
+                   "training: every classifier's training history (epochs run, best epoch, converged)")  # fmt: skip
 
     p = verbs.add_parser("zoo", help="list or build the embedded autoencoders", epilog=EPILOG,
                          description="The embedded mini-zoo: small autoencoders trained by the project itself.")  # fmt: skip
@@ -218,6 +219,9 @@ def cmd_diagnose(args) -> int:
     print(f"run {run_id}: balanced accuracy image {gap.image:.3f} | reconstruction {gap.reconstruction:.3f} | "
           f"latent {gap.latent:.3f} | gap {gap.gap:+.3f} [{gap.gap_ci_low:+.3f}, {gap.gap_ci_high:+.3f}] | "
           f"fidelity loss {gap.fidelity_loss:+.3f}")  # fmt: skip
+    if gap.matched_gap == gap.matched_gap:  # not NaN: the profile ran the matched-architecture arms
+        print(f"  matched gap (same ConvNeXt on pixel-unshuffled reconstructions vs latents) {gap.matched_gap:+.3f} "
+              f"[{gap.matched_gap_ci_low:+.3f}, {gap.matched_gap_ci_high:+.3f}]")  # fmt: skip
     if args.json:
         print(json.dumps(_records(store.results(run_id)), indent=1))
     return 0
@@ -254,6 +258,7 @@ RESULT_KINDS = {
     "structure": lambda store: store.structure(),
     "tests": _tests,
     "correlation": _correlation,
+    "training": lambda store: store.training(),
 }
 
 
@@ -268,7 +273,7 @@ def cmd_results(args) -> int:
     elif df.empty:
         print("no results yet: run `python -m latentgap diagnose`")
     else:
-        cols = [c for c in df.columns if c not in ("created_at", "family", "synthetic", "profile")]
+        cols = [c for c in df.columns if c not in ("created_at", "family", "synthetic", "profile", "history")]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 

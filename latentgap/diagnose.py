@@ -6,24 +6,23 @@ a step.
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from latentgap import __version__
-from latentgap.classifiers.models import ConvNeXt, ResNet
-from latentgap.classifiers.probes import PROBES, probe_proba
-from latentgap.classifiers.train import fit, predict_logits
+from latentgap.arms import ARMS, FoldTask, prepare_inputs
+from latentgap.classifiers.probes import PROBES
 from latentgap.datasets import registry
 from latentgap.datasets.splits import OFFICIAL, official_split, paper_split, parse_folds
-from latentgap.encode import cached_encode, normalize_latents
+from latentgap.encode import normalize_latents
 from latentgap.errors import LatentgapError
+from latentgap.executors import make_executor
 from latentgap.gallery import choose_samples, save_gallery
 from latentgap.metrics import (
     CLASSIFICATION_METRICS,
@@ -34,13 +33,20 @@ from latentgap.metrics import (
 )
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
-from latentgap.spec import ARMS, Arm, DiagnosisSpec, Profile, get_profile, resolve_device, resolve_home
-from latentgap.store import Store
+from latentgap.spec import DiagnosisSpec, get_profile, resolve_device, resolve_home
+from latentgap.store import TABLE_COLUMNS, Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
+from latentgap.workspace import Workspace
 
-NOISE_CURVE_ARMS = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 # Each derived quantity is metric(a) − metric(b), the paper's definitions.
-DIFFERENCES = {"gap": ("reconstruction", "latent"), "fidelity_loss": ("image", "reconstruction")}
+# "gap" is the paper's (ResNet on reconstructions vs ConvNeXt on latents); the matched ones put the same network on
+# both sides (the latent arm's, on pixels rearranged to the latent grid), so only the AE differs between them.
+DIFFERENCES = {
+    "gap": ("reconstruction", "latent"),
+    "fidelity_loss": ("image", "reconstruction"),
+    "matched_gap": ("reconstruction-s2d", "latent"),
+    "matched_fidelity_loss": ("image-s2d", "reconstruction-s2d"),
+}
 
 
 def versions() -> dict:
@@ -66,42 +72,12 @@ def subsample_groups(labels: np.ndarray, groups: np.ndarray, max_samples: int, s
     return np.sort(np.concatenate(keep))
 
 
-def _classifier_input(x: np.ndarray, size: int, mean: float, std: float) -> torch.Tensor:
-    """(N, C, H, W) in [0, 1] -> 3-channel standardised tensor at the classifier resolution."""
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    if t.shape[1] == 1:
-        t = t.repeat(1, 3, 1, 1)
-    if t.shape[-1] != size:
-        t = F.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return (t - mean) / std
-
-
-def _build_model(arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: int, n_classes: int,
-                 init_reports: dict) -> torch.nn.Module:  # fmt: skip
-    """The arm's classifier: random init (same seed for every arm), or the user's backbone weights when given."""
-    torch.manual_seed(spec.seed)  # identical initialisation for every arm of a run
-    normed = profile.train.loss == "ldam"
-    if arm.input == "latent" and arm.model == "default":
-        model, weights = (
-            ConvNeXt(in_channels, n_classes, normed_head=normed, film=arm.film, **profile.latent_model),
-            spec.latent_weights,
-        )
-    else:
-        model, weights = ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model), spec.image_weights
-    if weights and arm.pretrained:
-        from latentgap.classifiers.pretrained import load_backbone
-
-        report = load_backbone(model, weights)
-        init_reports[report["source"]] = {k: v for k, v in report.items() if k != "random_init"}
-    return model
-
-
 class Records:
     """Rows for the store's tables, all tagged with one run id."""
 
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.tables = {"metrics": [], "class_metrics": [], "confusion": [], "structure": [], "projections": []}
+        self.tables = {name: [] for name in TABLE_COLUMNS}
 
     def add(self, table: str, **row) -> None:
         self.tables[table].append(dict(run_id=self.run_id, **row))
@@ -143,61 +119,13 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
                     label=int(labels[i]), split=split[i], predicted=predicted[i])  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Fold:
-    """What every arm of one fold trains and is evaluated on: plain values, so it travels to Ray tasks."""
-
-    spec: DiagnosisSpec
-    profile: Profile
-    labels: np.ndarray  # (N,)
-    splits: tuple[np.ndarray, np.ndarray, np.ndarray]  # train, val, test indices
-    n_classes: int
-    device: str
-    train_sigmas: np.ndarray  # noise levels the noise-trained arms see
-    eval_sigmas: np.ndarray  # levels of the per-noise-level curves
-
-
-def train_arm(fold: Fold, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
-    """Train arm `space` on x (N, C, H, W) and evaluate it on the test split; numpy out (both backends run this).
-
-    Returns logits (N_test, K), sigma_logits {σ: (N_test, K)} for the noise-curve arms, teacher_logits (N_train, K)
-    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports and seconds.
-    """
-    t0, arm, profile, spec = time.perf_counter(), ARMS[space], fold.profile, fold.spec
-    train, val, test = fold.splits
-    init_reports = {}
-    model = _build_model(arm, spec, profile, x.shape[1], fold.n_classes, init_reports)
-    cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image",
-                  lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
-    model, _ = fit(model, x[train], fold.labels[train], x[val], fold.labels[val], cfg, spec.seed, fold.device,
-                   desc=f"train {space}", sigmas=fold.train_sigmas if arm.noise else None,
-                   teacher_logits=teacher_logits if arm.distill else None, n_classes=fold.n_classes)  # fmt: skip
-    out = dict(logits=predict_logits(model, x[test], fold.device), sigma_logits={}, teacher_logits=None,
-               init_reports=init_reports)  # fmt: skip
-    if space == "image":
-        out["teacher_logits"] = predict_logits(model, x[train], fold.device)
-    if space in NOISE_CURVE_ARMS:
-        out["sigma_logits"] = {float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
-                               for s in fold.eval_sigmas}  # fmt: skip
-    return dict(out, seconds=time.perf_counter() - t0)
-
-
-def train_arms_local(fold: Fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
-    """Train every arm of the fold in turn, in the spec's order (the image arm first: it is the distillation
-    teacher), yielding (space, `train_arm` result). inputs: input space -> (N, C, H, W); step(name) as an arm starts.
-    """
-    out = {}
-    for space in fold.spec.arms():
-        step(f"train {space}")
-        teacher = out["image"]["teacher_logits"] if ARMS[space].distill else None
-        out[space] = train_arm(fold, space, inputs[ARMS[space].input], teacher)
-        yield space, out[space]
-
-
 def _record_arm(rec: Records, space: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str],
                 n_boot: int, seed: int) -> np.ndarray:  # fmt: skip
     """One arm's metrics, per-class accuracy, confusion and noise curve; returns its test probabilities."""
     report = classification_report(y_test, out["logits"])
+    t = out["training"]
+    rec.add("training", space=space, fold=fold, seed=seed, epochs_run=t["epochs_run"], best_epoch=t["best_epoch"],
+            converged=t["converged"], history=json.dumps(t["history"]))  # fmt: skip
     rec.classification(space, fold, y_test, report, class_names, n_boot, seed)
     for sigma, logits in out["sigma_logits"].items():
         for metric, value in classification_report(y_test, logits)["scalars"].items():
@@ -206,20 +134,31 @@ def _record_arm(rec: Records, space: str, fold: int, out: dict, y_test: np.ndarr
     return report["proba"]
 
 
+def steps(spec: DiagnosisSpec) -> list[str]:
+    """The step names `diagnose()` reports through `on_step`, in order: job progress is its index in this list."""
+    return [
+        "load",
+        "encode",
+        "structure",
+        *[f"train {a}" for a in spec.arms()],
+        "probes",
+        "projection",
+        "store",
+        "done",
+    ]
+
+
 def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
     """Run `spec`, write everything to the store under `home`; returns the run id.
 
-    backend "ray" runs encoding and training on a Ray cluster (latentgap/ray_backend.py); the rest is shared.
+    The spec's backend picks the executor that encodes and trains (executors.py); every other step is shared.
     """
-    if spec.backend == "local":
-        return _diagnose(spec, home, on_step)
-    from latentgap.ray_backend import session
-
-    with session(spec.ray_address):
-        return _diagnose(spec, home, on_step)
+    executor = make_executor(spec)
+    with executor.session():
+        return _diagnose(spec, executor, home, on_step)
 
 
-def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
+def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
     step = on_step or (lambda name, frac: None)
     profile = get_profile(spec.profile)
     home = resolve_home(home)
@@ -244,7 +183,7 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
         )
     is_path = spec.dataset not in registry.BENCHMARKS
     data = registry.load(spec.dataset, profile.resolution, None if is_path else profile.n_images, seed=0,
-                         cache_dir=home / "cache" / "datasets", data_format=spec.data_format, data_root=spec.data_root)  # fmt: skip
+                         cache_dir=Workspace(home).dataset_cache, data_format=spec.data_format, data_root=spec.data_root)  # fmt: skip
     if spec.max_samples and spec.max_samples < len(data.labels):
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups
@@ -255,13 +194,7 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
     step("encode", 0.0)
     variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
     key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
-    if spec.backend == "ray":  # Ray Data batch inference into shards, read back into the same arrays
-        from latentgap import ray_backend
-
-        latents, recons = ray_backend.cached_encode(spec, images, key, home / "cache", profile.encode_batch,
-                                                    ae.weights_hash)  # fmt: skip
-    else:
-        latents, recons = cached_encode(ae, images, key, home / "cache" / "latents", profile.encode_batch, device)
+    latents, recons = executor.encode(ae, images, key, Workspace(home).cache, profile.encode_batch, device)
     if not (np.isfinite(latents).all() and np.isfinite(recons).all()):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
     psnr, ssim = per_sample_fidelity(images, recons)
@@ -294,23 +227,18 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
         else:
             train, val, test = paper_split(labels, groups, fold)
         z = normalize_latents(latents, train)[0] if spec.latent_norm == "paper" else ae.family_normalize(latents)
-        pix_mean, pix_std = float(images[train].mean()), float(images[train].std() + 1e-8)
-        inputs = {
-            "image": _classifier_input(images, profile.classifier_resolution, pix_mean, pix_std),
-            "reconstruction": _classifier_input(recons, profile.classifier_resolution, pix_mean, pix_std),
-            "latent": torch.from_numpy(z),
-        }
-        runner = train_arms_local
-        if spec.backend == "ray":  # the arms as Ray tasks, in parallel
-            from latentgap.ray_backend import train_arms as runner
-        arm_fold = Fold(spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas)
+        needed = {ARMS[name].input for name in spec.arms()}
+        inputs = prepare_inputs(needed, images, recons, z, train, profile.classifier_resolution, ae.downsampling_factor)
+        task = FoldTask(spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas)
         proba = {}
-        for space, out in runner(arm_fold, inputs, lambda name: step(name, 0.0)):  # the driver records: one writer
+        for space, out in executor.train_arms(
+            task, inputs, lambda name: step(name, 0.0)
+        ):  # the driver records: one writer
             init_reports.update(out["init_reports"])
             proba[space] = _record_arm(rec, space, fold, out, labels[test], data.class_names, profile.bootstrap,
                                        spec.seed)  # fmt: skip
             lap(f"train_{space}_fold{fold}")
-        for name, (a, b) in DIFFERENCES.items():
+        for name, (a, b) in ((n, ab) for n, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
             for metric in CLASSIFICATION_METRICS:
                 value, lo, hi = bootstrap_difference(
                     labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed
@@ -329,12 +257,7 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
         features = {"": pooled_latents(z), "-image": pixel_feats}
         jobs = {f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
                 for suffix, feats in features.items() for kind in PROBES}  # fmt: skip
-        if spec.backend == "ray":
-            from latentgap.ray_backend import probe_probas
-
-            probas = probe_probas(jobs, spec.seed)
-        else:
-            probas = {name: probe_proba(*job, spec.seed) for name, job in jobs.items()}
+        probas = executor.probe_probas(jobs, spec.seed)
         for name, p in probas.items():
             report = classification_report(labels[test], np.log(p + 1e-12))
             rec.classification(name, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)

@@ -14,13 +14,14 @@ import torch
 import torch.nn.functional as F
 
 from latentgap.cache import atomic_savez, load_npz
+from latentgap.workspace import Workspace
 
 MAX_SIDE = 48  # thumbnails are at most this many pixels a side
 MAX_SAMPLES = 400  # per run, test samples first: 1-5 MB per run
 
 
 def gallery_path(home: Path, run_id: str) -> Path:
-    return Path(home) / "gallery" / f"{run_id}.npz"
+    return Workspace(Path(home)).gallery(run_id)
 
 
 def _thumbnails(x: np.ndarray) -> np.ndarray:

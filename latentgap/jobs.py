@@ -19,6 +19,7 @@ from pathlib import Path
 from latentgap.errors import LatentgapError
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
+from latentgap.workspace import Workspace
 
 
 class JobCancelled(Exception):
@@ -48,17 +49,10 @@ def spec_from_dict(d: dict) -> DiagnosisSpec:
 
 
 def step_names(spec: DiagnosisSpec) -> list[str]:
-    """The steps `diagnose()` reports, in order, for progress fractions."""
-    return [
-        "load",
-        "encode",
-        "structure",
-        *[f"train {a}" for a in spec.arms()],
-        "probes",
-        "projection",
-        "store",
-        "done",
-    ]
+    """The steps `diagnose()` reports, in order, for progress fractions (diagnose.steps owns the list)."""
+    from latentgap.diagnose import steps
+
+    return steps(spec)
 
 
 def public_message(message: str, home: Path) -> str:
@@ -127,7 +121,7 @@ class WorkerSupervisor:
         if self.proc is not None and self.proc.poll() is None:
             return
         Store(self.home).recover_jobs(pid_alive)
-        log = open(self.home / "worker.log", "ab")
+        log = open(Workspace(self.home).worker_log, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "latentgap", "worker", "--home", str(self.home), "--parent-pid", str(os.getpid())],
             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],

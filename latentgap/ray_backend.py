@@ -1,6 +1,7 @@
 """Scale-out on Ray: the same diagnosis with encoding and training spread over a cluster (`--backend ray`).
 
-`diagnose()` calls in here at two seams and nowhere else, so both backends share every other step:
+`RayExecutor` is the executor seam's Ray side (executors.py): `diagnose()` calls it for two steps and nowhere else,
+so both backends share every other step:
   1. encoding: Ray Data batch inference. The images become Arrow blocks of whole encode batches; `map_batches`
      runs them through a pool of `_Encoder` actors (one autoencoder each: one per GPU, else one per CPU) and
      writes latents and reconstructions as Parquet shards under <home>/cache/shards/<key>/. The driver reads
@@ -8,7 +9,7 @@
   2. training: the arms of a fold run as Ray tasks in parallel; the distilled arm starts once the image arm
      (its teacher) is done. Tasks return plain numpy and the driver writes the records, so the store sees one
      writer and the same rows as in-process.
-Same seed, same numbers: tasks run `diagnose.train_arm` with one torch thread, encode batches hold the same
+Same seed, same numbers: tasks run `arms.train_arm` with one torch thread, encode batches hold the same
 images as in-process, and shards are put back in index order. A killed worker costs time, not results: Ray Data
 restarts a dead encoder actor and reruns its batches, Ray reruns a dead training task (`MAX_RETRIES`), and an
 incomplete shard set is refused rather than used. Ray is optional (requirements-ray.txt), imported only here
@@ -27,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentgap.arms import ARMS
 from latentgap.errors import LatentgapError
-from latentgap.spec import ARMS, DiagnosisSpec
+from latentgap.spec import DiagnosisSpec
 
 MAX_RETRIES = 3  # retries of a training or probe task whose worker died (Ray Data restarts encoder actors itself)
 SHARD_IMAGES = 1024  # largest input block (one Parquet shard); smaller for small datasets, so every worker gets work
@@ -191,7 +193,7 @@ def cached_encode(spec: DiagnosisSpec, images: np.ndarray, key: str, cache_root:
 def _train_task(fold, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
     from dataclasses import replace
 
-    from latentgap.diagnose import train_arm
+    from latentgap.arms import train_arm
     from latentgap.spec import resolve_device
 
     torch.set_num_threads(1)
@@ -199,8 +201,8 @@ def _train_task(fold, space: str, x: torch.Tensor, teacher_logits: np.ndarray | 
 
 
 def train_arms(fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
-    """`diagnose.train_arms_local` on the cluster: every arm but the distilled ones at once, then those; yields
-    (space, `train_arm` result) in completion order while the other tasks keep running. fold: a `diagnose.Fold`."""
+    """`arms.train_arms_local` on the cluster: every arm but the distilled ones at once, then those; yields
+    (space, `train_arm` result) in completion order while the other tasks keep running. fold: an `arms.FoldTask`."""
     ray = require_ray()
     task = ray.remote(max_retries=MAX_RETRIES, **_task_resources(fold.spec))(_train_task)
     fold_ref, x_refs = ray.put(fold), {name: ray.put(x) for name, x in inputs.items()}
@@ -234,3 +236,24 @@ def probe_probas(jobs: dict, seed: int) -> dict:
     task = ray.remote(max_retries=MAX_RETRIES, num_cpus=1)(probe_proba)
     refs = {name: task.remote(*job, seed) for name, job in jobs.items()}
     return dict(zip(refs, ray.get(list(refs.values())), strict=True))
+
+
+class RayExecutor:
+    """The executor seam on Ray: encoding as Ray Data batch inference, arms and probes as parallel Ray tasks."""
+
+    def __init__(self, spec: DiagnosisSpec):
+        require_ray()
+        self.spec = spec
+
+    def session(self):
+        return session(self.spec.ray_address)
+
+    def encode(self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
+               device: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        return cached_encode(self.spec, images, key, cache_root, batch_size, ae.weights_hash)
+
+    def train_arms(self, task, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
+        return train_arms(task, inputs, step)
+
+    def probe_probas(self, jobs: dict, seed: int) -> dict:
+        return probe_probas(jobs, seed)

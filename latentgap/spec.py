@@ -9,34 +9,9 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from latentgap.arms import ARMS
 from latentgap.classifiers.train import TrainConfig
 from latentgap.errors import LatentgapError
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One classifier of a diagnosis: its input space and how it is trained (the paper's ablations)."""
-
-    input: str  # "image" | "reconstruction" | "latent"
-    model: str = "default"  # "default": ResNet for pixels, ConvNeXt for latents; "resnet": ResNet on latents
-    noise: bool = False  # trained across the EDM noise levels (x + σ·ε)
-    film: bool = False  # FiLM-conditioned on σ
-    distill: bool = False  # image-space teacher of the same fold
-    pretrained: bool = True  # start from the user's backbone weights when given (--image-weights / --latent-weights)
-
-
-ARMS: dict[str, Arm] = {
-    "image": Arm("image"),
-    "reconstruction": Arm("reconstruction"),
-    "latent": Arm("latent"),
-    "latent-resnet": Arm("latent", model="resnet"),  # ablation: the image architecture on latents
-    "latent-noise": Arm("latent", noise=True),  # ablation: noise training without FiLM
-    "latent-film": Arm("latent", noise=True, film=True),
-    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True),
-    # ablations added only when backbone weights are given: the same arm from random initialisation
-    "image-random-init": Arm("image", pretrained=False),
-    "latent-random-init": Arm("latent", pretrained=False),
-}
 
 
 @dataclass(frozen=True)
@@ -58,7 +33,7 @@ class Profile:
     noise_levels: int = 32  # EDM/Karras schedule levels used for noise training
     train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
-    arms: tuple[str, ...] = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", "latent-film",
+    arms: tuple[str, ...] = ("image", "reconstruction", "latent", "image-s2d", "reconstruction-s2d", "latent-resnet", "latent-noise", "latent-film",
                              "latent-film-distilled")  # fmt: skip
 
     def __post_init__(self):
@@ -98,7 +73,7 @@ PROFILES: dict[str, Profile] = {
         train=replace(QUICK.train, epochs=3, drw_epoch=2, patience=3),
         bootstrap=50,
         noise_levels_eval=3,
-        arms=("image", "reconstruction", "latent", "latent-film"),
+        arms=("image", "reconstruction", "latent", "reconstruction-s2d", "latent-film"),
         deviations="SMOKE TEST, not a measurement: checks that an autoencoder runs through every step in seconds "
         "(3 epochs, width-8 ResNet, 4 classifiers, 50 bootstrap resamples, 3 noise levels); use quick or paper for numbers.",
     ),
@@ -125,20 +100,10 @@ def get_profile(name: str) -> Profile:
 
 
 def resolve_home(home: str | os.PathLike | None) -> Path:
-    """Workspace folder: `--home`, else $LATENTGAP_HOME, else ./workspace. Created if missing."""
-    path = Path(home or os.environ.get("LATENTGAP_HOME") or "workspace").expanduser()
-    if path.exists() and not path.is_dir():
-        raise LatentgapError(f"--home {path} is a file, not a folder; give a folder path (it is created if missing)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as e:
-        raise LatentgapError(
-            f"--home {path} is not writable ({e.strerror}); choose a folder you can write to"
-        ) from None
-    return path.resolve()
+    """Workspace folder: `--home`, else $LATENTGAP_HOME, else ./workspace. Created if missing (workspace.py)."""
+    from latentgap.workspace import Workspace
+
+    return Workspace.open(home).root
 
 
 @dataclass(frozen=True)

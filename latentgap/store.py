@@ -21,7 +21,7 @@ import pandas as pd
 
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 3  # v2: the jobs table; v3: projections (older stores are migrated by creating the new tables)
+SCHEMA_VERSION = 4  # v2: jobs; v3: projections; v4: training (older stores are migrated by creating the new tables)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = """
@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     job_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, updated_at TIMESTAMP, status VARCHAR, label VARCHAR,
     spec JSON, progress DOUBLE, step VARCHAR, run_id VARCHAR, error VARCHAR, attempts INTEGER, worker_pid INTEGER
 );
+CREATE TABLE IF NOT EXISTS training (
+    run_id VARCHAR, space VARCHAR, fold INTEGER, seed INTEGER, epochs_run INTEGER, best_epoch INTEGER,
+    converged BOOLEAN, history JSON
+);
 CREATE TABLE IF NOT EXISTS projections (
     run_id VARCHAR, fold INTEGER, space VARCHAR, sample_index INTEGER, x DOUBLE, y DOUBLE, label INTEGER,
     split VARCHAR, predicted INTEGER
@@ -61,6 +65,7 @@ TABLE_COLUMNS = {
     "confusion": ["run_id", "space", "fold", "true_class", "pred_class", "count"],
     "structure": ["run_id", "statistic", "channel", "value"],
     "projections": ["run_id", "fold", "space", "sample_index", "x", "y", "label", "split", "predicted"],
+    "training": ["run_id", "space", "fold", "seed", "epochs_run", "best_epoch", "converged", "history"],
 }
 
 
@@ -334,6 +339,10 @@ class Store:
                       max(CASE WHEN space = 'fidelity_loss' THEN value END) AS fidelity_loss,
                       max(CASE WHEN space = 'fidelity_loss' THEN ci_low END) AS fidelity_loss_ci_low,
                       max(CASE WHEN space = 'fidelity_loss' THEN ci_high END) AS fidelity_loss_ci_high,
+                      max(CASE WHEN space = 'matched_gap' THEN value END) AS matched_gap,
+                      max(CASE WHEN space = 'matched_gap' THEN ci_low END) AS matched_gap_ci_low,
+                      max(CASE WHEN space = 'matched_gap' THEN ci_high END) AS matched_gap_ci_high,
+                      max(CASE WHEN space = 'matched_fidelity_loss' THEN value END) AS matched_fidelity_loss,
                       max(CASE WHEN space = 'image' THEN fold_std END) AS image_fold_std,
                       max(CASE WHEN space = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
                       max(CASE WHEN space = 'latent' THEN fold_std END) AS latent_fold_std,
@@ -388,6 +397,17 @@ class Store:
                WHERE m.metric = ? AND m.noise_level IS NULL AND m.space IN (?, ?)
                GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL""",
             [a, b, metric, a, b],
+        )
+
+    def training(self, run_id: str | None = None) -> pd.DataFrame:
+        """Each trained classifier's history: epochs run, best epoch, convergence flag, per-epoch loss and
+        validation balanced accuracy (JSON)."""
+        where = "WHERE t.run_id = ?" if run_id else ""
+        return self._query(
+            f"""SELECT t.run_id, r.autoencoder, r.dataset, r.profile, t.space, t.seed, t.fold, t.epochs_run,
+                       t.best_epoch, t.converged, t.history
+                FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.space""",
+            [run_id] if run_id else [],
         )
 
     def projections(self, run_id: str) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The package's shape, checked: no import cycles inside `latentgap/`, and the core never imports the tooling.
 
-Imports are read from the source (module level and inside functions alike: a lazy import is still a dependency).
+Imports are read from the source (module level and inside functions alike: a lazy import is still a dependency;
+imports under `if TYPE_CHECKING:` are annotations only and do not count).
 The core is every module but `latentgap.tools.*` (benchmarks, self-check, zoo trainer) and the CLI that dispatches
 to them.
 """
@@ -33,7 +34,14 @@ def import_graph() -> dict[str, set[str]]:
 
     graph = {m: set() for m in modules}
     for m, f in modules.items():
-        for node in ast.walk(ast.parse(f.read_text())):
+        tree = ast.parse(f.read_text())
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and getattr(block.test, "id", None) == "TYPE_CHECKING"
+            for n in ast.walk(block)
+        }
+        for node in (n for n in ast.walk(tree) if id(n) not in typing_only):
             names = []
             if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("latentgap"):
                 names = [f"{node.module}.{a.name}" for a in node.names]

@@ -3,8 +3,9 @@
 Long-tail recipe of the paper: LDAM loss (Cao et al. 2019, margins ∝ n_c^-1/4, max 0.5, scale 30) with
 deferred re-weighting (DRW): at `drw_epoch` the learning rate drops 10x and class-balanced weights
 (1-β)/(1-β^n_c), β = 0.9999 (Cui et al. 2019) switch on. Adam; early stopping on validation balanced
-accuracy, restoring the best weights; early stopping only counts once the learning rate has dropped at
-`drw_epoch` (so a slow start, e.g. under noise training, is not cut short). Plain cross-entropy is the
+accuracy, restoring the best weights; patience is counted afresh from `drw_epoch`, when the learning rate drops, and
+only stops training from then on (so a slow start, e.g. under noise training, is not cut short). The history says
+whether a run `converged` (best epoch not in the last 15 % of the budget, training loss no longer falling). Plain cross-entropy is the
 alternative.
 
 Noise conditioning (the paper's FiLM classifiers): with `sigmas`, each training sample draws a level σ from
@@ -97,15 +98,17 @@ def is_noise_conditioned(model: nn.Module) -> bool:
     return getattr(model, "films", None) is not None
 
 
-def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
-    """Add noise σ·ε (when σ (N,) is given) and call the model.
+def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None,
+             gen: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    """Add noise σ·ε (when σ (N,) is given; ε drawn from `gen`, a CPU generator) and call the model.
 
     A noise-trained model (see `fit`) gets EDM's input scaling c_in = 1/sqrt(σ² + σ_data²) (Karras et al.
     2022, Table 1), so inputs stay at unit scale from σ = 0.002 to 80, and is told σ if it has FiLM layers;
     clean input counts as σ = `CLEAN_SIGMA`.
     """
     if sigma is not None:
-        x = x + sigma.to(x.dtype)[:, None, None, None] * torch.randn_like(x)
+        eps = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+        x = x + sigma.to(x.dtype)[:, None, None, None] * eps
     if not getattr(model, "noise_trained", False):
         return model(x)
     if sigma is None:
@@ -117,14 +120,15 @@ def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None) -> t
 @torch.inference_mode()
 def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256,
                    sigma: float | None = None, seed: int = 0) -> np.ndarray:  # fmt: skip
-    """Logits (N, n_classes) for inputs x (N, C, H, W) in eval mode, optionally at noise level σ (seeded ε)."""
+    """Logits (N, n_classes) for inputs x (N, C, H, W) in eval mode, optionally at noise level σ (ε from its own
+    generator seeded with `seed`: the global RNG, which training draws from, is never reseeded here)."""
     model.eval()
-    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size].to(device)
         s = None if sigma is None else torch.full((len(xb),), float(sigma), device=device)
-        out.append(_forward(model, xb, s).float().cpu())
+        out.append(_forward(model, xb, s, gen).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -150,7 +154,7 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
     y_t = torch.from_numpy(y_train)
     sigma_t = None if sigmas is None else torch.as_tensor(np.asarray(sigmas), dtype=torch.float32)
     teacher_t = None if teacher_logits is None else torch.as_tensor(teacher_logits, dtype=torch.float32)
-    best, best_state, since_best, history = -1.0, None, 0, []
+    best, best_state, best_epoch, since_best, history = -1.0, None, 0, 0, []
     bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", leave=False)
     for epoch in bar:
         drw = cfg.loss == "ldam" and epoch >= cfg.drw_epoch
@@ -168,7 +172,7 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
             sb = (
                 None if sigma_t is None else sigma_t[torch.randint(len(sigma_t), (len(idx),), generator=gen)].to(device)
             )
-            logits = _forward(model, xb, sb)
+            logits = _forward(model, xb, sb, gen)
             if criterion is not None:
                 loss = criterion(logits, yb, weight=cb_weights if drw else None)
             else:
@@ -186,10 +190,25 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
         history.append(dict(epoch=epoch, loss=float(np.mean(losses)), val_balanced_accuracy=float(val_bacc)))
         bar.set_postfix(loss=f"{np.mean(losses):.3f}", val_bacc=f"{val_bacc:.3f}")
         if val_bacc > best:
-            best, best_state, since_best = val_bacc, copy.deepcopy(model.state_dict()), 0
+            best, best_state, best_epoch, since_best = val_bacc, copy.deepcopy(model.state_dict()), epoch, 0
         else:
             since_best += 1
-            if since_best >= cfg.patience and epoch >= cfg.drw_epoch:
-                break
+        if epoch + 1 == cfg.drw_epoch:
+            since_best = 0  # patience counts afresh once the learning rate has dropped (the paper)
+        if since_best >= cfg.patience and epoch >= cfg.drw_epoch:
+            break
     model.load_state_dict(best_state)
-    return model, dict(epochs_run=len(history), best_val_balanced_accuracy=float(best), history=history)
+    return model, dict(epochs_run=len(history), best_epoch=best_epoch, best_val_balanced_accuracy=float(best),
+                       converged=converged(history, best_epoch, cfg.epochs), history=history)  # fmt: skip
+
+
+def converged(history: list[dict], best_epoch: int, budget: int, window: int = 3) -> bool:
+    """False when the best epoch lies in the last 15 % of the epoch budget, or when training ran the whole budget
+    with the training loss still falling (its mean over the last `window` epochs > 1 % below the `window` before)."""
+    if best_epoch >= 0.85 * budget:
+        return False
+    losses = [h["loss"] for h in history]
+    if len(history) >= budget and len(losses) >= 2 * window:
+        last, before = np.mean(losses[-window:]), np.mean(losses[-2 * window : -window])
+        return bool(last >= before - 0.01 * abs(before))
+    return True

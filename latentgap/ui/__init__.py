@@ -16,6 +16,7 @@ from latentgap.ui.export import build_export_tab
 from latentgap.ui.noise import build_noise_tab, fill_run_pickers
 from latentgap.ui.overview import build_overview
 from latentgap.ui.reconstructions import build_reconstructions_tab
+from latentgap.workspace import Workspace
 
 
 def build_app(home: Path, supervisor=None):
@@ -57,7 +58,7 @@ def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, auth: tuple[st
     """Serve the dashboard with a supervised job worker; Gradio's temp files stay inside the workspace."""
     from latentgap.jobs import WorkerSupervisor
 
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(home) / "gradio-tmp"))
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Workspace(Path(home)).gradio_tmp))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     supervisor = WorkerSupervisor(home)
     supervisor.ensure_running()  # requeues jobs a previous app left running

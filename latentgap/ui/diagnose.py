@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from latentgap.errors import LatentgapError
+from latentgap.workspace import Workspace
 
 UPLOAD_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 JOB_COLUMNS = ["job_id", "status", "progress_pct", "step", "label", "run_id", "error", "updated_at"]
@@ -25,7 +26,7 @@ def store_upload(home: Path, uploaded: str) -> tuple[Path, str]:
     suffix = src.suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise LatentgapError(f"{src.name[:80]}: upload a weights file ({', '.join(UPLOAD_SUFFIXES)})")
-    dest_dir = Path(home) / "uploads"
+    dest_dir = Workspace(Path(home)).uploads
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{file_hash([src])}{suffix}"
     if not dest.exists():

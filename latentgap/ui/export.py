@@ -18,11 +18,12 @@ def export_table(home: Path, table: str, fmt: str) -> str:
     """Write `table` to DIR/exports/ as csv or parquet; returns the file path (served as a download)."""
     from latentgap.errors import LatentgapError
     from latentgap.store import Store, write_table
+    from latentgap.workspace import Workspace
 
     if table not in TABLES or fmt not in ("csv", "parquet"):
         raise LatentgapError(f"choose a table ({', '.join(TABLES)}) and csv or parquet")
     df = TABLES[table](Store(home))
-    out = Path(home) / "exports"
+    out = Workspace(Path(home)).exports
     out.mkdir(exist_ok=True)
     slug = table.split(" (")[0].replace(" ", "-")
     path = out / f"latentgap-{slug}-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"

@@ -1,6 +1,6 @@
 """Latent vs image classifier: training and inference throughput (data loading included) and peak memory.
 
-The models are the ones `diagnose` builds (`_build_model` over `spec.ARMS`): the paper's ResNet-50 on 256 px
+The models are the ones `diagnose` builds (`arms.build_model` over `arms.ARMS`): the paper's ResNet-50 on 256 px
 images against its FiLM ConvNeXt-Tiny on 64x64 latents of 4, 16 and 32 channels (SD / FLUX.1 / FLUX.2 at
 512 px), and the quick profile's pair (64 px images vs the 4x8x8 latents of zoo:sd-vae-mini). One step is
 `fit`'s step: batch loaded -> augmented -> (noise for the latent arm) -> forward -> LDAM loss -> backward -> Adam.
@@ -27,7 +27,7 @@ PAPER_THROUGHPUT, PAPER_MEMORY = 64.0, 120.0  # the paper's claimed gains of lat
 class Case:
     name: str
     profile: str  # "paper" | "quick": which profile's models (spec.PROFILES)
-    arm: str  # "image" | "latent-film" (spec.ARMS)
+    arm: str  # "image" | "latent-film" (arms.ARMS)
     shape: tuple[int, int, int]  # one input (C, H, W) as the classifier sees it
     source: str  # "png": decoded image files; "cache": an encode-cache .npz
 
@@ -145,10 +145,10 @@ def run_case(case: Case, paths: dict, batch: int, reps: int, warmup: int, device
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from latentgap.arms import ARMS, build_model
     from latentgap.classifiers.train import LDAMLoss, _augment, _forward, predict_logits
-    from latentgap.diagnose import _build_model
     from latentgap.noise import karras_sigmas
-    from latentgap.spec import ARMS, DiagnosisSpec, get_profile
+    from latentgap.spec import DiagnosisSpec, get_profile
     from latentgap.tools.bench.measure import max_rss_mb, per_second, repeat, sync
 
     c, h, w = case.shape
@@ -159,7 +159,7 @@ def run_case(case: Case, paths: dict, batch: int, reps: int, warmup: int, device
     profile = get_profile(case.profile)
     arm = ARMS[case.arm]
     base_rss = max_rss_mb()
-    model = _build_model(arm, DiagnosisSpec("bench", "bench", profile=case.profile), profile, c, n_classes, {})
+    model = build_model(arm, DiagnosisSpec("bench", "bench", profile=case.profile), profile, c, n_classes, {})
     model.to(device)
     model.noise_trained = arm.noise
     cfg = replace(profile.train, augment="latent" if arm.input == "latent" else "image")

@@ -1,0 +1,57 @@
+"""The arms registry: every arm names a known input and builds its network; the matched-architecture inputs are the
+latent arm's grid and normalisation applied to pixels."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentgap.arms import ARMS, INPUTS, LATENT_GRIDS, build_model, prepare_inputs, space_to_depth
+from latentgap.classifiers.models import ConvNeXt, ResNet
+from latentgap.spec import PROFILES, DiagnosisSpec, get_profile
+
+
+@pytest.mark.parametrize("name", list(ARMS))
+def test_every_arm_builds_its_network_on_its_input(name):
+    arm, profile = ARMS[name], get_profile("smoke")
+    assert arm.input in INPUTS
+    channels = 4 if arm.input in LATENT_GRIDS else 3
+    model = build_model(arm, DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", "smoke"), profile, channels, 3, {})
+    expected = ConvNeXt if arm.input in LATENT_GRIDS and arm.model == "default" else ResNet
+    assert isinstance(model, expected)
+    x = torch.randn(2, channels, 8 if arm.input in LATENT_GRIDS else 64, 8 if arm.input in LATENT_GRIDS else 64)
+    out = model(x, torch.ones(2)) if arm.film else model(x)
+    assert out.shape == (2, 3)
+
+
+def test_profiles_only_name_registered_arms():
+    for profile in PROFILES.values():
+        assert set(profile.arms) <= set(ARMS)
+
+
+def test_space_to_depth_is_lossless_and_on_the_latent_grid():
+    x = np.random.default_rng(0).random((2, 3, 16, 16)).astype(np.float32)
+    s = space_to_depth(x, 8)
+    assert s.shape == (2, 3 * 64, 2, 2)
+    back = torch.nn.functional.pixel_shuffle(torch.from_numpy(s), 8).numpy()
+    np.testing.assert_array_equal(back, x)
+
+
+def test_matched_inputs_of_a_lossless_reconstruction_are_identical():
+    rng = np.random.default_rng(1)
+    images = rng.random((20, 3, 16, 16)).astype(np.float32)
+    z = rng.standard_normal((20, 4, 2, 2)).astype(np.float32)
+    train = np.arange(12)
+    inputs = prepare_inputs({"image-s2d", "reconstruction-s2d", "latent"}, images, images.copy(), z, train, 16, 8)
+    assert set(inputs) == {"image-s2d", "reconstruction-s2d", "latent"}
+    torch.testing.assert_close(inputs["image-s2d"], inputs["reconstruction-s2d"])
+    std = inputs["image-s2d"][train].numpy().std(axis=(0, 2, 3))
+    np.testing.assert_allclose(std, 0.5, rtol=1e-3)  # the latent arm's per-channel normalisation over train
+
+
+def test_a_lossy_reconstruction_differs_in_the_matched_input():
+    rng = np.random.default_rng(2)
+    images = rng.random((20, 1, 16, 16)).astype(np.float32)
+    blurred = images.reshape(20, 1, 2, 8, 2, 8).mean(axis=(3, 5), keepdims=True)
+    blurred = np.broadcast_to(blurred, (20, 1, 2, 8, 2, 8)).reshape(20, 1, 16, 16).copy()
+    inputs = prepare_inputs({"image-s2d", "reconstruction-s2d"}, images, blurred, None, np.arange(12), 16, 8)
+    assert not torch.allclose(inputs["image-s2d"], inputs["reconstruction-s2d"], atol=1e-3)
