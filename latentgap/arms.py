@@ -36,6 +36,11 @@ class Arm:
     pretrained: bool = True  # start from the user's backbone weights when given (--image-weights / --latent-weights)
     noise_curve: bool = False  # also evaluated at every evaluation noise level (the per-noise-level curves)
 
+    @property
+    def needs_reconstruction(self) -> bool:
+        """Whether the arm needs the AE's decoder (an encoder-only AE skips it)."""
+        return self.input in ("reconstruction", "reconstruction-s2d")
+
 
 ARMS: dict[str, Arm] = {
     "image": Arm("image"),
@@ -129,6 +134,7 @@ class FoldTask:
     device: str
     train_sigmas: np.ndarray  # noise levels the noise-trained arms see
     eval_sigmas: np.ndarray  # levels of the per-noise-level curves
+    arms: tuple[str, ...] = ()  # the arms to train, in order (the image arm, the distillation teacher, first)
 
 
 def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
@@ -161,7 +167,7 @@ def train_arms_local(fold: FoldTask, inputs: dict[str, torch.Tensor], step) -> I
     teacher), yielding (space, `train_arm` result). inputs: input space -> (N, C, H, W); step(name) as an arm starts.
     """
     out = {}
-    for space in fold.spec.arms():
+    for space in fold.arms or fold.spec.arms():
         step(f"train {space}")
         teacher = out["image"]["teacher_logits"] if ARMS[space].distill else None
         out[space] = train_arm(fold, space, inputs[ARMS[space].input], teacher)

@@ -216,10 +216,21 @@ def cmd_diagnose(args) -> int:
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]
-    print(f"run {run_id}: balanced accuracy image {gap.image:.3f} | reconstruction {gap.reconstruction:.3f} | "
-          f"latent {gap.latent:.3f} | gap {gap.gap:+.3f} [{gap.gap_ci_low:+.3f}, {gap.gap_ci_high:+.3f}] | "
-          f"fidelity loss {gap.fidelity_loss:+.3f}")  # fmt: skip
-    if gap.matched_gap == gap.matched_gap:  # not NaN: the profile ran the matched-architecture arms
+
+    import pandas as pd
+
+    def show(value, signed=False):
+        return "n/a" if pd.isna(value) else f"{value:+.3f}" if signed else f"{value:.3f}"  # null: not available
+
+    def interval(low, high):
+        return "" if pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"
+
+    print(f"run {run_id}: balanced accuracy image {show(gap.image)} | reconstruction {show(gap.reconstruction)} | "
+          f"latent {show(gap.latent)} | gap {show(gap.gap, True)}{interval(gap.gap_ci_low, gap.gap_ci_high)} | "
+          f"fidelity loss {show(gap.fidelity_loss, True)}")  # fmt: skip
+    if pd.isna(gap.reconstruction):
+        print("  no reconstruction: encoder-only autoencoder (reconstruction arms and fidelity loss not available)")
+    if not pd.isna(gap.matched_gap):  # the profile ran the matched-architecture arms
         print(f"  matched gap (same ConvNeXt on pixel-unshuffled reconstructions vs latents) {gap.matched_gap:+.3f} "
               f"[{gap.matched_gap_ci_low:+.3f}, {gap.matched_gap_ci_high:+.3f}]")  # fmt: skip
     if args.json:

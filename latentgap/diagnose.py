@@ -195,10 +195,15 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
     key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
     latents, recons = executor.encode(ae, images, key, Workspace(home).cache, profile.encode_batch, device)
-    if not (np.isfinite(latents).all() and np.isfinite(recons).all()):
+    if not (np.isfinite(latents).all() and (recons is None or np.isfinite(recons).all())):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
-    psnr, ssim = per_sample_fidelity(images, recons)
-    fidelity = dict(psnr=float(psnr.mean()), ssim=float(ssim.mean()))
+    # an encoder-only AE has no reconstruction: its reconstruction arms and fidelity are not available (not zero)
+    arm_names = tuple(a for a in spec.arms() if recons is not None or not ARMS[a].needs_reconstruction)
+    psnr = ssim = None
+    fidelity = {}
+    if recons is not None:
+        psnr, ssim = per_sample_fidelity(images, recons)
+        fidelity = dict(psnr=float(psnr.mean()), ssim=float(ssim.mean()))
     lap("encode")
 
     # --- latent structure (once: it does not depend on the fold) -----------------------------------------
@@ -227,9 +232,11 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         else:
             train, val, test = paper_split(labels, groups, fold)
         z = normalize_latents(latents, train)[0] if spec.latent_norm == "paper" else ae.family_normalize(latents)
-        needed = {ARMS[name].input for name in spec.arms()}
+        needed = {ARMS[name].input for name in arm_names}
         inputs = prepare_inputs(needed, images, recons, z, train, profile.classifier_resolution, ae.downsampling_factor)
-        task = FoldTask(spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas)
+        task = FoldTask(
+            spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas, arm_names
+        )
         proba = {}
         for space, out in executor.train_arms(
             task, inputs, lambda name: step(name, 0.0)
@@ -267,7 +274,10 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     step("projection", 0.0)
     _add_projections(rec, view, images, labels, spec.seed)
     test = view["splits"][2]
-    gallery = save_gallery(home, run_id, choose_samples(labels, test, spec.seed), images, recons, labels, psnr, ssim)
+    gallery = None
+    if recons is not None:
+        samples = choose_samples(labels, test, spec.seed)
+        gallery = save_gallery(home, run_id, samples, images, recons, labels, psnr, ssim).relative_to(home).as_posix()
     lap("projection")
 
     # --- store -------------------------------------------------------------------------------------------
@@ -283,7 +293,9 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
                    ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
                    ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes,
                    classifier_init=init_reports or "random (no backbone weights given)",
-                   gallery=gallery.relative_to(home).as_posix(), projection_fold=view["fold"])  # fmt: skip
+                   gallery=gallery, projection_fold=view["fold"], arms=list(arm_names),
+                   reconstruction="available" if recons is not None else
+                   "not available: encoder-only autoencoder (no reconstruction arms, fidelity loss or PSNR / SSIM)")  # fmt: skip
     run = dict(run_id=run_id, autoencoder=spec.label or ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
                synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
                spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip

@@ -36,20 +36,24 @@ def is_out_of_memory(e: BaseException) -> bool:
 
 
 @torch.inference_mode()
-def _encode_batch(ae, x: torch.Tensor, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch (n, C, H, W) in [-1, 1] -> (latents, reconstructions in [0, 1]), both float32 on the CPU."""
+def _encode_batch(ae, x: torch.Tensor, device: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One batch (n, C, H, W) in [-1, 1] -> (latents, reconstructions in [0, 1] or None for an encoder-only AE),
+    float32 on the CPU."""
     x = x.to(device)
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
     )
     with autocast:
         z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
+        if not getattr(ae, "has_decoder", True):
+            return z.float().cpu(), None
         r = ae.decode(z)
     return z.float().cpu(), ((r.float().cpu() + 1) / 2).clamp(0, 1)
 
 
 def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: str = "encode") -> tuple:
-    """Encode to posterior-mode latents (N, c, h, w) and decode to reconstructions (N, C_ae, H, W) in [0, 1].
+    """Encode to posterior-mode latents (N, c, h, w) and decode to reconstructions (N, C_ae, H, W) in [0, 1]
+    (None for an encoder-only autoencoder).
 
     Out of memory in a batch halves the batch size for the rest of the run (down to 1, then a LatentgapError).
     """
@@ -77,7 +81,8 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
             bar.update(len(x))
     # C order, as a cache hit and the Ray shards give: convolutions may return channels-last tensors, and numpy's
     # reductions and torch's kernels sum in memory order, so the layout alone changed downstream metrics
-    return np.ascontiguousarray(torch.cat(latents).numpy()), np.ascontiguousarray(torch.cat(recons).numpy())
+    recons = None if recons[0] is None else np.ascontiguousarray(torch.cat(recons).numpy())
+    return np.ascontiguousarray(torch.cat(latents).numpy()), recons
 
 
 def cached_encode(ae, images: np.ndarray, key: str, cache_dir: Path, batch_size: int, device: str) -> tuple:
@@ -91,8 +96,11 @@ def encode_with_cache(cache_dir: Path, key: str, encode: Callable[[], tuple]) ->
     path = Path(cache_dir) / f"{key}.npz"
     cached = load_npz(path)
     if cached is not None:
-        return cached["latents"], cached["recons"].astype(np.float32)
+        return cached["latents"], cached["recons"].astype(np.float32) if "recons" in cached else None
     latents, recons = encode()
+    if recons is None:  # an encoder-only autoencoder
+        atomic_savez(path, latents=latents)
+        return latents, None
     recons = recons.astype(np.float16)  # halves the cache; PSNR of fp16 rounding is > 60 dB
     atomic_savez(path, latents=latents, recons=recons)
     return latents, recons.astype(np.float32)  # same precision as a cache hit

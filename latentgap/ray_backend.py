@@ -212,7 +212,7 @@ def train_arms(fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[st
         step(f"train {space}")
         pending[task.remote(fold_ref, space, x_refs[ARMS[space].input], teacher)] = space
 
-    for space in fold.spec.arms():
+    for space in fold.arms or fold.spec.arms():
         if not ARMS[space].distill:
             submit(space)
     try:
@@ -220,7 +220,7 @@ def train_arms(fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[st
             [ready], _ = ray.wait(list(pending), num_returns=1)
             space, out = pending.pop(ready), ray.get(ready)
             if space == "image":  # the teacher is trained: its students can start
-                for student in (s for s in fold.spec.arms() if ARMS[s].distill):
+                for student in (s for s in (fold.arms or fold.spec.arms()) if ARMS[s].distill):
                     submit(student, out["teacher_logits"])
             yield space, out
     finally:  # a cancelled job or a failed arm leaves no orphan tasks on a shared cluster
@@ -250,6 +250,10 @@ class RayExecutor:
 
     def encode(self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
                device: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        if not getattr(ae, "has_decoder", True):
+            raise LatentgapError(
+                f"{ae.name} is encoder-only: run it with --backend local (Ray shards hold reconstructions)"
+            )
         return cached_encode(self.spec, images, key, cache_root, batch_size, ae.weights_hash)
 
     def train_arms(self, task, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
