@@ -125,7 +125,8 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     spaces = {r["space"] for r in records}
     assert spaces == {"image", "reconstruction", "latent", "gap", "fidelity_loss", "latent-resnet", "latent-noise",
                       "latent-film", "latent-film-distilled", "probe-linear", "probe-knn", "probe-linear-image",
-                      "probe-knn-image"}  # fmt: skip
+                      "probe-knn-image", "image-s2d", "reconstruction-s2d", "matched_gap",
+                      "matched_fidelity_loss"}  # fmt: skip
     for r in records:
         assert {
             "run_id",
