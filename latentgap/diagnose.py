@@ -253,7 +253,7 @@ def _diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], No
 
     # --- encode ------------------------------------------------------------------------------------------
     step("encode", 0.0)
-    variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
+    variant = ae.family.latent_variant(ae.vq_latent)
     key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
     if spec.backend == "ray":  # Ray Data batch inference into shards, read back into the same arrays
         from latentgap import ray_backend
