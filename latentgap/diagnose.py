@@ -192,7 +192,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
 
     # --- encode ------------------------------------------------------------------------------------------
     step("encode", 0.0)
-    variant = f"-{ae.vq_latent}" if ae.family.latent_kind == "vq" else ""
+    variant = ae.family.latent_variant(ae.vq_latent)
     key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
     latents, recons = executor.encode(ae, images, key, Workspace(home).cache, profile.encode_batch, device)
     if not (np.isfinite(latents).all() and (recons is None or np.isfinite(recons).all())):

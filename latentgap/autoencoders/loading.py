@@ -5,8 +5,8 @@ Intake routes (`load_autoencoder`):
 2. a local diffusers folder (`config.json` + weights; a pipeline folder's `vae/` subfolder is found);
 3. a single file (`.safetensors`, also `.ckpt`/`.pt`/`.bin`/`.pth`) in diffusers or CompVis/LDM key layout,
    bare or inside a full Stable Diffusion checkpoint (`first_stage_model.` / `vae.` prefixes); the family
-   is detected from keys and shapes (`detection.py`), the config built from those shapes on top of the
-   offline template in `data/configs/`;
+   is detected from keys and shapes (`detection.py` asks each family), the config built from those shapes on top
+   of the offline template in `data/configs/`;
 4. a hub id (`stabilityai/sd-vae-ft-mse`) — through the local Hugging Face cache when offline.
 
 Nothing from a file is executed: safetensors, or `torch.load(weights_only=True)` (pickled code is refused).
@@ -23,8 +23,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latentgap.autoencoders.detection import Detection, detect, kl_latent_channels
-from latentgap.autoencoders.families import LATENT_KINDS, VQ_LATENTS, Family, downsampling_factor, get_family
+from latentgap.autoencoders.detection import Detection, detect
+from latentgap.autoencoders.families import FAMILIES, VQ_LATENTS, Family, get_family, in_config_order
 from latentgap.autoencoders.zoo import ZOO, get_zoo_model, is_built, zoo_path
 from latentgap.errors import LatentgapError
 
@@ -60,7 +60,7 @@ class LoadedAutoencoder:
 
     @property
     def downsampling_factor(self) -> int:
-        return downsampling_factor(self.family, self.config)
+        return self.family.factor(self.config)
 
     @property
     def parameters(self) -> int:
@@ -68,32 +68,16 @@ class LoadedAutoencoder:
 
     def encode(self, x):
         """(N, in_channels, H, W) in [-1, 1] -> latent (N, c, H/f, W/f): the posterior mode for KL families."""
-        return LATENT_KINDS[self.family.latent_kind][0](self.model, x, self.vq_latent)
+        return self.family.encode(self.model, x, self.vq_latent)
 
     def decode(self, z):
         """Latent (N, c, h, w) -> pixels (N, out_channels, h·f, w·f) in [-1, 1] (not clamped)."""
-        return LATENT_KINDS[self.family.latent_kind][1](self.model, z)
+        return self.family.decode(self.model, z)
 
     def family_normalize(self, latents):
-        """The family's own latent scaling, (z − shift)·scale — the alternative to the paper's per-channel
-        normalisation; FLUX.2 standardises 2x2 patches with its batch-norm statistics instead."""
-        import numpy as np
-
-        if self.family.name != "flux2-vae":
-            return ((latents - self.family.shift_factor) * self.family.scaling_factor).astype(np.float32)
-        bn, (ph, pw) = self.model.bn, self.config.get("patch_size", (2, 2))
-        n, c, h, w = latents.shape
-        p = (
-            latents.reshape(n, c, h // ph, ph, w // pw, pw)
-            .transpose(0, 1, 3, 5, 2, 4)
-            .reshape(n, c * ph * pw, h // ph, w // pw)
-        )
-        mean = bn.running_mean.numpy()[None, :, None, None]
-        std = np.sqrt(bn.running_var.numpy() + self.config.get("batch_norm_eps", 1e-4))[None, :, None, None]
-        p = (p - mean) / std
-        return (
-            p.reshape(n, c, ph, pw, h // ph, w // pw).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h, w).astype(np.float32)
-        )
+        """The family's own latent scaling of latents (N, c, h, w), (z − shift)·scale — the alternative to the
+        paper's per-channel normalisation; FLUX.2 standardises 2x2 patches with its batch-norm statistics instead."""
+        return self.family.normalize(self.model, self.config, latents)
 
     def describe(self) -> dict:
         """What `inspect --json` prints."""
@@ -114,25 +98,18 @@ def file_hash(paths: list[Path]) -> str:
 
 
 def detect_family(config: dict, override: str | None = None) -> Family:
-    """Family of a diffusers config: class name + latent channels (SD vs SDXL share one: best guess)."""
-    from latentgap.autoencoders.families import FAMILIES
-
+    """Family of a diffusers config: the first that recognises it (class name, latent channels, and the values that
+    tell siblings apart: SDXL's scaling, SD3's shift); SD vs SDXL share one class, so this is a best guess."""
     if override:
         return get_family(override)
-    cls, ch = config.get("_class_name"), config.get("latent_channels")
-    if cls == "AutoencoderKL" and ch == 16 and config.get("use_quant_conv", True) is False:
-        return FAMILIES["flux1-vae" if config.get("shift_factor") != 0.0609 else "sd3-vae"]
-    if cls == "AutoencoderKL" and ch == 4 and config.get("scaling_factor") == 0.13025:
-        return FAMILIES["sdxl-vae"]
-    matches = [f for f in FAMILIES.values() if f.model_class.rpartition(".")[2] == cls]
-    if cls == "AutoencoderKL":
-        matches = [f for f in matches if f.latent_channels == ch]
-    if not matches:
-        tried = ", ".join(
-            f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values()
-        )
-        raise LatentgapError(f"no known family matches {cls} with {ch} latent channels; tried: {tried}")
-    return matches[0]
+    for family in in_config_order():
+        if family.recognizes_config(config):
+            return family
+    tried = ", ".join(
+        f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values()
+    )
+    raise LatentgapError(f"no known family matches {config.get('_class_name')} with {config.get('latent_channels')} "
+                         f"latent channels; tried: {tried}")  # fmt: skip
 
 
 # --- folders -------------------------------------------------------------------------------------------------
@@ -266,68 +243,14 @@ def check_finite(sd: dict, name: str) -> None:
         raise LatentgapError(f"{name} has NaN/Inf weights in {len(bad)} tensors (e.g. {bad[0]}); the file is damaged")
 
 
-def _count(shapes: dict, pattern: str) -> int:
-    return len({m.group(1) for k in shapes if (m := re.match(pattern, k))})
-
-
 def infer_config(det: Detection, sd: dict, metadata: dict) -> dict:
-    """A full config for the checkpoint: its own saved config, else its shapes on top of the family template."""
-    fam = det.family
-    if "config" in metadata:
-        return json.loads(metadata["config"])
-    if fam.name == "medvae":
-        from latentgap.autoencoders.medvae import config_from_state_dict
-
-        return {"_class_name": "MedVAE", **config_from_state_dict(sd)}
-    shapes = {k: tuple(v.shape) for k, v in sd.items()}
-    config = fam.config_template()
-    if fam.latent_kind not in ("kl", "vq"):
-        return config  # DC-AE / TAESD: full-size template; a different size needs its config.json
-    ldm = det.layout == "ldm"
-    block = (
-        (r"encoder\.down\.(\d+)\.block\.0\.conv1\.weight", "encoder.down.{}.block.0.conv1.weight")
-        if ldm
-        else (
-            r"encoder\.down_blocks\.(\d+)\.resnets\.0\.conv1\.weight",
-            "encoder.down_blocks.{}.resnets.0.conv1.weight",
-        )
-    )
-    n_blocks = _count(shapes, block[0])
-    channels = [shapes[block[1].format(i)][0] for i in range(n_blocks)]
-    per_block = r"encoder\.down\.0\.block\.(\d+)\.conv1" if ldm else r"encoder\.down_blocks\.0\.resnets\.(\d+)\.conv1"
-    attn = "encoder.mid.attn_1.q.weight" if ldm else "encoder.mid_block.attentions.0.to_q.weight"
-    groups = config.get("norm_num_groups", 32)
-    if any(c % groups for c in channels):  # GroupNorm groups are not in the weights: the largest that fits
-        groups = next(g for g in (32, 16, 8, 4, 2, 1) if all(c % g == 0 for c in channels))
-    config.update(block_out_channels=channels, layers_per_block=_count(shapes, per_block),
-                  down_block_types=["DownEncoderBlock2D"] * n_blocks, up_block_types=["UpDecoderBlock2D"] * n_blocks,
-                  in_channels=shapes["encoder.conv_in.weight"][1], out_channels=shapes["decoder.conv_out.weight"][0],
-                  norm_num_groups=groups, mid_block_add_attention=attn in shapes)  # fmt: skip
-    if fam.latent_kind == "kl":
-        config.update(latent_channels=kl_latent_channels(shapes))
-        if fam.model_class.endswith("AutoencoderKL"):
-            config.update(
-                use_quant_conv="quant_conv.weight" in shapes, use_post_quant_conv="post_quant_conv.weight" in shapes
-            )
-    else:
-        emb = shapes["quantize.embedding.weight"]
-        config.update(
-            latent_channels=shapes["encoder.conv_out.weight"][0], num_vq_embeddings=emb[0], vq_embed_dim=emb[1]
-        )
-    return config
+    """A full config for the checkpoint: its own saved config, else what the family reads from its shapes."""
+    return det.family.infer_config(det, sd, metadata)
 
 
 def to_diffusers_keys(sd: dict, det: Detection, config: dict) -> dict:
-    """LDM-layout KL/VQ weights -> diffusers names (diffusers' own converter); other layouts pass through."""
-    if det.layout != "ldm" or det.family.name == "medvae":
-        return sd
-    from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
-
-    converted = convert_ldm_vae_checkpoint(sd, config)
-    for key in ("quantize.embedding.weight", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"):
-        if key in sd:  # not part of the KL mapping
-            converted[key] = sd[key]
-    return converted
+    """Weights in the detected key layout -> diffusers names (LDM-layout KL/VQ through diffusers' own converter)."""
+    return det.family.convert_keys(sd, det.layout, config)
 
 
 def _build(family: Family, config: dict, sd: dict, name: str):
@@ -357,10 +280,7 @@ def _load_single_file(path: Path, family_override: str | None, max_mb: float):
         family_override = metadata["family"]
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
     det = detect(shapes, family_override)
-    if det.family.name == "medvae":
-        from latentgap.autoencoders.medvae import strip_prefix
-
-        sd = strip_prefix(sd)
+    sd = det.family.prepare_state_dict(sd)
     config = infer_config(det, sd, metadata)
     try:
         sd = to_diffusers_keys(sd, det, config)

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from latentgap.autoencoders.zoo import ZOO, ZooModel, ZooRecipe, build_config, get_zoo_model, is_built, zoo_path
+from latentgap.autoencoders.zoo import ZOO, ZooModel, build_config, get_zoo_model, is_built, zoo_path
 from latentgap.errors import LatentgapError
 from latentgap.resources import zoo_dir
 
@@ -51,48 +51,6 @@ def save_weights(ae, out_dir: Path) -> None:
     config = json.loads((Path(out_dir) / "config.json").read_text())
     if config.pop("_name_or_path", None):  # a fine-tune's base folder: a path on the machine that built it
         (Path(out_dir) / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-
-def _reconstruction_loss(ae, family, x, recipe: ZooRecipe):
-    """L1 + image-gradient L1 + the family's regulariser (KL for KL AEs, commitment for VQ)."""
-    from latentgap.autoencoders.families import LATENT_KINDS
-
-    reg = 0.0
-    if family.latent_kind == "kl":
-        posterior = ae.encode(x).latent_dist
-        rec = ae.decode(posterior.sample()).sample
-        reg = recipe.kl_weight * posterior.kl().mean()
-    elif family.latent_kind == "vq":
-        out = ae.decode(ae.encode(x).latents)  # quantises; straight-through gradients
-        rec, reg = out.sample, out.commit_loss.mean()
-    else:
-        encode, decode = LATENT_KINDS[family.latent_kind]
-        rec = decode(ae, encode(ae, x, None))
-    loss = (rec - x).abs().mean() + reg
-    for dim in (2, 3):
-        loss = loss + recipe.grad_weight * (rec.diff(dim=dim) - x.diff(dim=dim)).abs().mean()
-    return loss
-
-
-def _fit_batch_norm(ae, sampler, batches: int = 32, batch_size: int = 16, size: int = 64) -> None:
-    """FLUX.2 keeps batch-norm statistics of its 2x2-patchified latents: estimate them from training data."""
-    import torch
-
-    ph, pw = ae.config.patch_size
-    ae.bn.reset_running_stats()
-    ae.bn.momentum = None  # cumulative average over the batches
-    ae.bn.train()
-    with torch.no_grad():
-        for _ in range(batches):
-            z = ae.encode(sampler.batch(batch_size, size)).latent_dist.mode()
-            n, c, h, w = z.shape
-            p = (
-                z.view(n, c, h // ph, ph, w // pw, pw)
-                .permute(0, 1, 3, 5, 2, 4)
-                .reshape(n, c * ph * pw, h // ph, w // pw)
-            )
-            ae.bn(p)
-    ae.bn.momentum = ae.config.batch_norm_momentum
 
 
 def train(name: str, root: Path | None = None, steps_scale: float = 1.0) -> Path:
@@ -145,14 +103,13 @@ def _train(model_spec: ZooModel, root: Path, steps_scale: float) -> Path:
         x = sampler.batch(recipe.batch_size, recipe.crop_small if step < n_small else recipe.crop_large)
         if gray:
             x = x.mean(1, keepdim=True)
-        loss = _reconstruction_loss(ae, family, x, recipe)
+        loss = family.training_loss(ae, x, recipe)  # L1 + image-gradient L1 + the family's regulariser
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
     ae.eval()
-    if family.name == "flux2-vae":
-        _fit_batch_norm(ae, sampler)
+    family.after_training(ae, sampler)  # FLUX.2 fits its latents' batch-norm statistics
     ae.eval()
     out_dir = root / model_spec.name
     save_weights(ae, out_dir)

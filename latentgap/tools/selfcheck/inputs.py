@@ -38,6 +38,7 @@ def hostile_checkpoints(home: Path) -> Outcome:
 
     import torch
 
+    from latentgap.autoencoders.families import get_family
     from latentgap.autoencoders.loading import load_autoencoder
 
     out, d = Outcome("hostile checkpoints", "input"), home / "checkpoints"
@@ -80,7 +81,7 @@ def hostile_checkpoints(home: Path) -> Outcome:
     expect(out, "over the size cap", lambda: load_autoencoder(str(good), max_mb=0.01), "refuse")
     out.check(not marker.exists(), "no code from a pickle ran", count=False)
     expect(out, "a valid tiny checkpoint", lambda: load_autoencoder(str(good)), "read",
-            valid=lambda ae: ae.family.name == "sd-vae" and ae.latent_channels == 4)  # fmt: skip
+            valid=lambda ae: ae.family == get_family("sd-vae") and ae.latent_channels == 4)  # fmt: skip
     return out
 
 
