@@ -63,6 +63,11 @@ class LoadedAutoencoder:
         return self.family.factor(self.config)
 
     @property
+    def has_decoder(self) -> bool:
+        """False for an encoder-only autoencoder (e.g. the TAESana encoder): no reconstruction arms, no fidelity."""
+        return bool(getattr(self.model, "has_decoder", True))
+
+    @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
@@ -85,7 +90,7 @@ class LoadedAutoencoder:
                     source=self.source, latent_channels=self.latent_channels, in_channels=self.in_channels,
                     downsampling_factor=self.downsampling_factor, parameters=self.parameters, hash=self.weights_hash,
                     scaling_factor=self.family.scaling_factor, shift_factor=self.family.shift_factor,
-                    model_class=self.family.model_class, notes=self.notes)  # fmt: skip
+                    model_class=self.family.model_class, has_decoder=self.has_decoder, notes=self.notes)  # fmt: skip
 
 
 def file_hash(paths: list[Path]) -> str:
@@ -325,6 +330,32 @@ def _hub_folder(repo_id: str) -> Path:
         ) from None
 
 
+# --- madebyollin/taesd .pth files (TAEF2, TAESana, TAESD, TAEF1): tiny_pth.py reads them ----------------------
+def _is_taesd_pth(path: Path) -> bool:
+    """A folder of `*_encoder.pth` / `*_decoder.pth` files without a config.json, or one such file."""
+    if path.is_dir():
+        pth = any(path.glob("*_encoder.pth")) or any(path.glob("*_decoder.pth"))
+        return pth and not (path / "config.json").exists()
+    return path.is_file() and path.name.endswith(("_encoder.pth", "_decoder.pth"))
+
+
+def _load_taesd_pth(path: Path, name: str, source: str) -> LoadedAutoencoder:
+    from latentgap.autoencoders.families.taesd_pth import family_of
+    from latentgap.autoencoders.tiny_pth import load_tiny
+
+    model = load_tiny(path)
+    files = sorted(path.glob("*_encoder.pth")) + sorted(path.glob("*_decoder.pth")) if path.is_dir() else [path]
+    if not model.has_decoder:
+        files = [f for f in files if f.name.endswith("_encoder.pth")]
+    config = dict(in_channels=3, latent_channels=model.latent_channels, downsampling_factor=model.downsampling_factor,
+                  has_decoder=model.has_decoder, tiny_family=model.family)  # fmt: skip
+    notes = [f"madebyollin/taesd .pth layout read from keys and shapes ({model.family})"]
+    if not model.has_decoder:
+        notes.append("encoder only: reconstruction arms and fidelity loss are not available")
+    return LoadedAutoencoder(name, get_family(family_of(model)), model, file_hash(files), source, config,
+                             layout="taesd-pth", notes=notes)  # fmt: skip
+
+
 # --- the one entry point ----------------------------------------------------------------------------------------
 def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: str = "prequant",
                      max_mb: float = MAX_CHECKPOINT_MB) -> LoadedAutoencoder:  # fmt: skip
@@ -334,12 +365,22 @@ def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: st
     path = Path(name_or_path).expanduser()
     if name_or_path.startswith("zoo:") or (name_or_path in ZOO and not path.exists()):
         spec = get_zoo_model(name_or_path)
+        if spec.source == "code":  # a control: built from its family's code, identified by its settings
+            fam = get_family(spec.family)
+            config = {**fam.config_template(), **spec.config}
+            model = fam.build_model(config)
+            return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, fam.weights_hash(config), "zoo", config,
+                                     layout="code")  # fmt: skip
+        if spec.source == "pretrained":
+            return _load_taesd_pth(zoo_path(spec.name), f"zoo:{spec.name}", "zoo")
         if not is_built(spec.name):
             raise LatentgapError(
                 f"zoo model {spec.name!r} has no weights in {zoo_path(spec.name)}; run `python -m latentgap zoo build`"
             )
         model, fam, config, h = _load_diffusers_folder(zoo_path(spec.name), family or spec.family)
         return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, h, "zoo", config, vq_latent=vq_latent)
+    if _is_taesd_pth(path):
+        return _load_taesd_pth(path, path.name, "taesd-pth")
     if path.is_dir():
         model, fam, config, h = _load_diffusers_folder(path, family)
         return LoadedAutoencoder(path.name, fam, model, h, "diffusers-folder", config, vq_latent=vq_latent)

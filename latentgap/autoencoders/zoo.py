@@ -37,6 +37,10 @@ class ZooModel:
     recipe: ZooRecipe = field(default_factory=ZooRecipe)
     init_from: str | None = None  # fine-tune: start from this zoo model's weights ...
     data: str = "corpus"  # ... on "corpus" (general-domain photographs) or "benchmarks" (embedded SYNTHETIC phantoms)
+    source: str = "trained"  # "trained" here (`zoo build`), "pretrained" (real weights shipped as found), "code"
+
+    def __post_init__(self):
+        assert self.source in ("trained", "pretrained", "code"), self.source
 
 
 KL_MINI = dict(block_out_channels=[32, 64, 128, 128], layers_per_block=1, norm_num_groups=16, sample_size=64)
@@ -80,6 +84,20 @@ ZOO: dict[str, ZooModel] = {
         ZooModel("vq-f4-mini", "vq", "VQ-f4 (LDM VQ-GAN architecture), 3 latent channels, 1,024 codes",
                  dict(block_out_channels=[32, 64, 128], layers_per_block=1, norm_num_groups=16, num_vq_embeddings=1024,
                       vq_embed_dim=3, sample_size=64), SHORT),
+        # controls with known answers, built from code (families/controls.py): read every gap against them
+        ZooModel("null-s2d", "null-s2d", "NULL CONTROL (lossless): pixel-unshuffle f8, reconstruction = image; its "
+                 "matched gap must be about 0", {}, source="code"),
+        ZooModel("null-s2d-rot", "null-s2d-rot", "NULL CONTROL (lossless, linear): pixel-unshuffle f8 + a fixed "
+                 "orthogonal channel mix", {}, source="code"),
+        ZooModel("null-s2d-flow", "null-s2d-flow", "NULL CONTROL (lossless, non-linear): pixel-unshuffle f8 + an "
+                 "invertible 1x1 conv and asinh (a one-layer flow)", {}, source="code"),
+        ZooModel("blur-f8", "blur", "FIDELITY CONTROL: 8x8 average pool, nearest upsample; must show fidelity loss",
+                 {}, source="code"),
+        # real pretrained weights (MIT, madebyollin/taesd), shipped with their licence and card
+        ZooModel("taef2", "taef2", "TAEF2, real pretrained: tiny AE distilled into the FLUX.2 VAE latent space "
+                 "(32 ch, f8), encoder + decoder", {}, source="pretrained"),
+        ZooModel("taesana-encoder", "taesana", "TAESana encoder, real pretrained: distilled into Sana's DC-AE latent "
+                 "space (32 ch, f32); encoder only (no reconstruction)", {}, source="pretrained"),
     ]
 }  # fmt: skip
 
@@ -98,7 +116,11 @@ def zoo_path(name: str) -> Path:
 
 
 def is_built(name: str, root: Path | None = None) -> bool:
-    return (Path(root or zoo_dir()) / get_zoo_model(name).name / "diffusion_pytorch_model.safetensors").exists()
+    model = get_zoo_model(name)
+    folder = Path(root or zoo_dir()) / model.name
+    if model.source != "trained":
+        return model.source == "code" or any(folder.glob("*_encoder.pth"))
+    return (folder / "diffusion_pytorch_model.safetensors").exists()
 
 
 def build_config(model: ZooModel) -> dict:

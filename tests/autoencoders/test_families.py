@@ -38,12 +38,16 @@ def test_tiny_config_round_trips_pixels(name):
         y = family.decode(model, z)
     assert y.shape == x.shape and torch.isfinite(y).all()
     normalized = family.normalize(model, dict(model.config), z.numpy())
+    if family.weightless and name != "blur":  # the null controls are lossless
+        torch.testing.assert_close(y, x, atol=1e-5, rtol=1e-5)
     assert normalized.shape == tuple(z.shape) and normalized.dtype == np.float32 and np.isfinite(normalized).all()
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_tiny_state_dict_and_config_are_recognised(name):
     family = FAMILIES[name]
+    if family.intake != "diffusers":
+        pytest.skip(f"{name} arrives as {family.intake}, not a diffusers config + state dict (own tests)")
     model = _tiny(family)
     found = detect({k: tuple(v.shape) for k, v in model.state_dict().items()})
     assert found.family.name == name or name in found.family.shares_architecture_with
@@ -54,6 +58,8 @@ def test_tiny_state_dict_and_config_are_recognised(name):
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_training_loss_is_a_finite_scalar_with_gradients(name):
     family = FAMILIES[name]
+    if family.weightless:
+        pytest.skip(f"{name} is built from code: nothing to train")
     model = _tiny(family).train()
     x = torch.rand(2, family.in_channels, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     loss = family.training_loss(model, x, ZooRecipe())
@@ -64,7 +70,7 @@ def test_training_loss_is_a_finite_scalar_with_gradients(name):
 def test_detection_order_is_most_specific_first():
     order = [f.name for f in in_detection_order()]
     assert order == ["vq", "flux2-vae", "medvae", "dc-ae", "taesd", "flux1-vae", "sd-vae"]
-    undetected = set(FAMILIES) - set(order)  # only picked with --family or by config.json
+    undetected = {n for n, f in FAMILIES.items() if f.intake == "diffusers"} - set(order)  # --family or config.json
     assert all(any(a in order for a in FAMILIES[n].shares_architecture_with) for n in undetected)
 
 

@@ -14,7 +14,7 @@ from latentgap.autoencoders.families import FAMILIES
 from latentgap.autoencoders.loading import detect_family, export_single_file, load_autoencoder
 from latentgap.encode import encode_decode
 from latentgap.tools.bench.families import full_size_autoencoder
-from tests.autoencoders.conftest import tiny_model, to_ldm_layout
+from tests.autoencoders.conftest import DIFFUSERS_FAMILIES, tiny_model, to_ldm_layout
 
 X = torch.rand(2, 3, 32, 32) * 2 - 1
 
@@ -37,7 +37,7 @@ def _same_latents(ae, reference) -> bool:
         return torch.allclose(z, z_ref, atol=1e-5) and torch.allclose(ae.decode(z), ref.decode(z_ref).sample, atol=1e-4)
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", DIFFUSERS_FAMILIES)
 def test_diffusers_folder_of_every_family(family, tiny_family_dirs):
     ae = load_autoencoder(str(tiny_family_dirs[family]))
     assert ae.family.name == family and ae.source == "diffusers-folder" and len(ae.weights_hash) == 16
@@ -49,7 +49,7 @@ def test_diffusers_folder_of_every_family(family, tiny_family_dirs):
     assert 0 <= recons.min() and recons.max() <= 1
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", DIFFUSERS_FAMILIES)
 def test_single_file_with_our_metadata(family, tiny_family_dirs, tmp_path):
     ae = load_autoencoder(str(tiny_family_dirs[family]))
     path = export_single_file(ae, tmp_path / "w.safetensors")
@@ -61,7 +61,7 @@ def test_single_file_with_our_metadata(family, tiny_family_dirs, tmp_path):
 BEST_GUESS = {"sdxl-vae": "sd-vae", "sd3-vae": "flux1-vae"}
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", DIFFUSERS_FAMILIES)
 def test_bare_diffusers_single_file_is_detected_from_shapes(family, tmp_path):
     # widths are read from the shapes for KL/VQ/MedVAE; DC-AE and TAESD files load at their full-size config
     model = full_size_autoencoder("taesd").model if family == "taesd" else tiny_model(family)

@@ -8,7 +8,7 @@ full-size config in `data/configs/NAME.json` (no hub access). Importing this pac
 """
 
 # registration order is FAMILIES' order (the CLI's choices, the dropdown, the tests): not alphabetical
-from latentgap.autoencoders.families import kl, flux2, medvae, dc_ae, tiny, vq  # noqa: F401, I001  (they register)
+from latentgap.autoencoders.families import kl, flux2, medvae, dc_ae, tiny, vq, taesd_pth, controls  # noqa: F401, I001
 from latentgap.autoencoders.families.base import Family
 from latentgap.autoencoders.families.registry import FAMILIES, get_family, in_config_order, in_detection_order, register
 from latentgap.autoencoders.families.vq import VQ_LATENTS

@@ -31,6 +31,8 @@ class Family:
     shares_architecture_with: tuple[str, ...] = ()  # detection can only guess between these: --family overrides
     detection_order: int | None = None  # lower is tried first (most specific first); None: never detected itself
     config_marks: tuple[tuple[str, object], ...] = ()  # config.json values that tell it from a sibling class
+    weightless: bool = False  # built from code alone (the control AEs): nothing to detect, load or train
+    intake: str = "diffusers"  # how weights arrive: "diffusers" (config + state dict) | "taesd-pth" | "code"
 
     # --- pixels <-> latents --------------------------------------------------------------------------------------
     def encode(self, model, x, vq_latent: str | None = None):
