@@ -121,7 +121,7 @@ def _same(found, wanted) -> bool:
     return found is wanted if isinstance(wanted, bool) else found == wanted
 
 
-def kl_training_loss(family: Family, model, x, recipe):
+def kl_training_loss(model, x, recipe):
     """KL autoencoders: reconstruct from a posterior sample, regularise with `recipe.kl_weight` · KL(q(z|x) || N(0, I))
     (Kingma & Welling 2014; the LDM recipe)."""
     posterior = model.encode(x).latent_dist

@@ -58,7 +58,7 @@ class KLFamily(Family):
                     shift_factor=self.shift_factor)  # fmt: skip
 
     def training_loss(self, model, x, recipe):
-        return kl_training_loss(self, model, x, recipe)
+        return kl_training_loss(model, x, recipe)
 
 
 _KL = dict(model_class="diffusers.AutoencoderKL", in_channels=3, downsampling_factor=8)

@@ -41,7 +41,7 @@ class MedVAEFamily(Family):
         return dict(ch=4, ch_mult=(1, 1), num_res_blocks=1, norm_num_groups=4, projection_hidden=4)
 
     def training_loss(self, model, x, recipe):
-        return kl_training_loss(self, model, x, recipe)
+        return kl_training_loss(model, x, recipe)
 
 
 register(MedVAEFamily(name="medvae", model_class="latentgap.autoencoders.medvae.MedVAE", in_channels=1,
