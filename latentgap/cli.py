@@ -325,9 +325,12 @@ def cmd_zoo(args) -> int:
         return 0
     if args.jobs < 1:
         raise LatentgapError(f"--jobs {args.jobs}: give at least 1")
-    names = args.names or list(zoo.ZOO)
+    trainable = [n for n, m in zoo.ZOO.items() if m.source == "trained"]
+    names = args.names or trainable
     for name in names:
-        zoo.get_zoo_model(name)  # unknown names fail before any training starts
+        if zoo.get_zoo_model(name).source != "trained":  # unknown names fail here too, before any training starts
+            raise LatentgapError(f"zoo:{name} is not trained by latentgap (it ships as {zoo.get_zoo_model(name).source}); "
+                                 f"build one of: {', '.join(trainable)}")  # fmt: skip
     print(f"building {len(names)} zoo model(s) with {args.jobs} job(s) ...", file=sys.stderr)
     zoo_build.build_all(names, jobs=args.jobs, log=lambda line: print(line, file=sys.stderr))
     return 0
