@@ -1,0 +1,49 @@
+"""The three gaps read against the null control (results --kind gap)."""
+
+import pandas as pd
+
+from latentgap.gaps import CONTROL, FLAG, NO_CONTROL, gap_report
+
+
+def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="2026-11-30 10:00"):
+    return dict(run_id=run_id, autoencoder=ae, dataset=dataset, profile="quick", seed=seed, gap=0.2, gap_ci_low=0.1,
+                gap_ci_high=0.3, matched_gap=matched, matched_gap_ci_low=lo, matched_gap_ci_high=hi, n_folds=1,
+                created_at=pd.Timestamp(t))  # fmt: skip
+
+
+def _training(run_id, converged=(True, True, True)):
+    return [
+        dict(run_id=run_id, space=s, converged=c) for s, c in zip(("image", "latent", "reconstruction-s2d"), converged)
+    ]
+
+
+def test_excess_gap_is_the_matched_gap_minus_the_controls():
+    gap = pd.DataFrame([_gap_row("ctl", CONTROL, 0.01, -0.02, 0.04), _gap_row("ae", "zoo:x", 0.11, 0.05, 0.17)])
+    training = pd.DataFrame(_training("ctl") + _training("ae", (True, False, True)))
+    rows = gap_report(gap, training).set_index("run_id")
+    ae, ctl = rows.loc["ae"], rows.loc["ctl"]
+    assert ae.paper_gap == 0.2 and ae.control_run_id == "ctl" and ae.flag is None
+    assert abs(ae.excess_gap - 0.10) < 1e-12
+    assert abs(ae.excess_gap_ci_low - (0.05 - 0.04)) < 1e-12 and abs(ae.excess_gap_ci_high - (0.17 + 0.02)) < 1e-12
+    assert pd.isna(ctl.excess_gap) and ctl.flag is None
+    assert not ae.converged and ctl.converged  # any main arm not converged
+
+
+def test_a_control_whose_interval_excludes_zero_flags_the_runs_read_against_it():
+    gap = pd.DataFrame([_gap_row("ctl", CONTROL, 0.15, 0.08, 0.22), _gap_row("ae", "zoo:x", 0.2, 0.1, 0.3)])
+    rows = gap_report(gap, pd.DataFrame(_training("ctl") + _training("ae"))).set_index("run_id")
+    assert rows.loc["ae"].flag == FLAG and rows.loc["ctl"].flag == FLAG
+
+
+def test_the_control_is_matched_by_dataset_and_seed():
+    gap = pd.DataFrame([
+        _gap_row("ctl-ct", CONTROL, 0.0, -0.1, 0.1, dataset="phantom-ct"),
+        _gap_row("ctl-s1", CONTROL, 0.0, -0.1, 0.1, seed=1, t="2026-11-30 12:00"),
+        _gap_row("ctl-s0", CONTROL, 0.0, -0.1, 0.1, seed=0, t="2026-11-30 09:00"),
+        _gap_row("ae", "zoo:x", 0.1, 0.0, 0.2),
+        _gap_row("lonely", "zoo:x", 0.1, 0.0, 0.2, dataset="phantom-echo"),
+    ])  # fmt: skip
+    rows = gap_report(gap, pd.DataFrame(columns=["run_id", "space", "converged"])).set_index("run_id")
+    assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seed wins over the newer run of another seed
+    assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL
+    assert pd.isna(rows.loc["ae"].converged)  # no stored histories: unknown, not true
