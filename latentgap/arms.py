@@ -113,7 +113,9 @@ def build_model(arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: in
             spec.latent_weights,
         )
     else:
-        model, weights = ResNet(in_channels, n_classes, normed_head=normed, **profile.image_model), spec.image_weights
+        small = arm.input in LATENT_GRIDS and profile.small_latent_stem
+        model = ResNet(in_channels, n_classes, normed_head=normed, small_input=small, **profile.image_model)
+        weights = spec.image_weights
     if weights and arm.pretrained:
         from latentgap.classifiers.pretrained import load_backbone
 

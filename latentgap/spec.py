@@ -33,6 +33,7 @@ class Profile:
     noise_levels: int = 32  # EDM/Karras schedule levels used for noise training
     train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
+    small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
     arms: tuple[str, ...] = ("image", "reconstruction", "latent", "image-s2d", "reconstruction-s2d", "latent-resnet", "latent-noise", "latent-film",
                              "latent-film-distilled")  # fmt: skip
 
@@ -55,12 +56,14 @@ QUICK = Profile(
     distill_lr=1e-3,
     noise_levels_eval=10,
     train_sigma_max=2.0,
+    small_latent_stem=True,
     deviations="CPU scale-down: 64 px inputs; ResNet-10-style (basic blocks, width 16) instead of "
     "ResNet-50 and a 4-block ConvNeXt (dims 32-256, stride-1 stem for 8x8 latents) instead of "
     "ConvNeXt-Tiny; 30 epochs (DRW at 20, patience 10), batch 64, lr 1e-3 (also for distillation); one fold "
     "(fold 0) of 5; noise training on the 32-level schedule's levels with σ <= 2 (4x σ_data; above it the "
     "latent is pure noise and 30 epochs on 1,440 images do not suffice to learn through it); noise curves at "
-    "10 of the 32 levels.",
+    "10 of the 32 levels; latent-resnet with a 3x3 stride-1 stem and no max-pool on the 8x8 latent grid; patience "
+    "counted afresh at DRW. Beyond the paper: matched-architecture arms (image-s2d, reconstruction-s2d).",
 )
 PROFILES: dict[str, Profile] = {
     "quick": QUICK,

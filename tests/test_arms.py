@@ -55,3 +55,12 @@ def test_a_lossy_reconstruction_differs_in_the_matched_input():
     blurred = np.broadcast_to(blurred, (20, 1, 2, 8, 2, 8)).reshape(20, 1, 16, 16).copy()
     inputs = prepare_inputs({"image-s2d", "reconstruction-s2d"}, images, blurred, None, np.arange(12), 16, 8)
     assert not torch.allclose(inputs["image-s2d"], inputs["reconstruction-s2d"], atol=1e-3)
+
+
+def test_quick_latent_resnet_keeps_the_latent_grid_in_its_stem():
+    quick = get_profile("quick")
+    spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", "quick")
+    on_latents = build_model(ARMS["latent-resnet"], spec, quick, 4, 3, {})
+    on_pixels = build_model(ARMS["image"], spec, quick, 3, 3, {})
+    assert on_latents.stem(torch.zeros(1, 4, 8, 8)).shape[-1] == 8  # 7x7/2 + max-pool would leave 2x2
+    assert on_pixels.stem(torch.zeros(1, 3, 64, 64)).shape[-1] == 16  # pixels keep the ResNet stem

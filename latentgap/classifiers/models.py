@@ -76,16 +76,21 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet with a 7x7/2 conv + 3x3/2 max-pool stem (4x down) and four stages (x1, x2, x2, x2)."""
+    """ResNet with a 7x7/2 conv + 3x3/2 max-pool stem (4x down; `small_input`: a 3x3/1 stem) and four stages
+    (x1, x2, x2, x2)."""
 
     def __init__(self, in_channels: int, n_classes: int, layers=(3, 4, 6, 3), width: int = 64,
-                 block: str = "bottleneck", normed_head: bool = False):  # fmt: skip
+                 block: str = "bottleneck", normed_head: bool = False, small_input: bool = False):  # fmt: skip
         super().__init__()
         block_cls = Bottleneck if block == "bottleneck" else BasicBlock
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, 2, 1),
-        )  # fmt: skip
+        if small_input:  # a latent grid (8x8 at 64 px): a 3x3 stride-1 stem, no max-pool, so stage 1 sees the grid
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                                      nn.ReLU(inplace=True))  # fmt: skip
+        else:
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                nn.MaxPool2d(3, 2, 1),
+            )  # fmt: skip
         stages, c = [], width
         for i, n in enumerate(layers):
             w = width * 2**i

@@ -50,7 +50,8 @@ def to_our_names(sd: dict) -> dict:
 
 
 def load_backbone(model: nn.Module, path: str | Path) -> dict:
-    """Copy every tensor of the file that fits `model` (same name, same number of values); returns a report."""
+    """Copy every tensor of the file that fits `model` (same name, same shape up to singleton dimensions, e.g.
+    torchvision's (C, 1, 1) layer scales); returns a report."""
     from latentgap.autoencoders.loading import check_finite, file_hash, read_checkpoint, unwrap_state_dict
 
     path = Path(path).expanduser()
@@ -66,7 +67,7 @@ def load_backbone(model: nn.Module, path: str | Path) -> dict:
         src = sd.get(key)
         if (
             src is not None
-            and src.numel() == target.numel()
+            and _same_shape(src, target)
             and src.dtype.is_floating_point == target.dtype.is_floating_point
         ):
             loaded[key] = src.reshape(target.shape).to(target.dtype)
@@ -80,3 +81,8 @@ def load_backbone(model: nn.Module, path: str | Path) -> dict:
         model.load_state_dict(loaded, strict=False)
     return dict(source=path.name, hash=file_hash([path]), loaded_fraction=round(matched, 4),
                 random_init=skipped[:20])  # fmt: skip
+
+
+def _same_shape(src: torch.Tensor, target: torch.Tensor) -> bool:
+    """Equal shapes once size-1 dimensions are dropped: never a reshape of a kernel into another layout."""
+    return tuple(d for d in src.shape if d != 1) == tuple(d for d in target.shape if d != 1)

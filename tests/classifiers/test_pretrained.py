@@ -105,3 +105,18 @@ def test_diagnose_with_backbone_weights_adds_random_init_ablations(tmp_path):
     summary = store.runs().iloc[0].summary
     assert "resnet.pth" in summary and "convnext.safetensors" in summary and str(tmp_path) not in summary
     assert store.run_spec(run_id)["spec"]["image_weights"].endswith("resnet.pth")
+
+
+def test_a_tensor_of_the_same_size_but_another_shape_is_not_copied(tmp_path):
+    from safetensors.torch import save_file
+
+    from latentgap.classifiers.models import ResNet
+    from latentgap.classifiers.pretrained import load_backbone
+
+    model = ResNet(3, 2, layers=(1, 1, 1, 1), width=8, block="basic")
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    w = sd["stem.0.weight"]  # (8, 3, 7, 7): the same 1,176 values as (24, 49), another layout
+    sd["stem.0.weight"] = torch.ones(w.shape[0] * w.shape[1], w.shape[2] * w.shape[3])
+    save_file(sd, str(tmp_path / "w.safetensors"))
+    report = load_backbone(ResNet(3, 2, layers=(1, 1, 1, 1), width=8, block="basic"), tmp_path / "w.safetensors")
+    assert "stem.0.weight" in report["random_init"]
