@@ -25,3 +25,18 @@ def test_subsample_keeps_whole_groups():
     groups = np.repeat(np.arange(40), 3)
     idx = subsample_groups(np.zeros(120, int), groups, 50, seed=0)
     assert len(idx) <= 50 and all(np.sum(groups[idx] == g) == 3 for g in np.unique(groups[idx]))
+
+
+@pytest.mark.slow
+def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path):
+    from latentgap.store import Store
+
+    spec = DiagnosisSpec("zoo:taesana-encoder", "phantom-chest", profile="smoke", max_samples=150, device="cpu")
+    run_id = diagnose(spec, tmp_path)
+    store = Store(tmp_path)
+    spaces = set(store.results(run_id).space)
+    assert {"image", "latent", "latent-film"} <= spaces
+    assert not spaces & {"reconstruction", "reconstruction-s2d", "gap", "fidelity_loss", "matched_gap"}
+    summary = store.run_spec(run_id)["summary"]
+    assert summary["reconstruction"].startswith("not available") and summary["gallery"] is None
+    assert "psnr" not in set(store.results(run_id).metric)
