@@ -79,8 +79,22 @@ def test_serve_on_a_busy_port_is_a_user_error(how, tmp_path):
 def test_listings_are_json():
     zoo = json.loads(cli("zoo", "list", "--json").stdout)
     assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)
-    data = json.loads(cli("data", "list", "--json").stdout)
-    assert "phantom-chest" in {d["name"] for d in data} and all(d["synthetic"] for d in data)
+    data = {d["name"]: d for d in json.loads(cli("data", "list", "--json").stdout)}
+    assert data["phantom-chest"]["synthetic"] and data["phantom-chest"]["available"]
+    real = [d for d in data.values() if not d["synthetic"]]
+    assert {d["name"] for d in real} >= {"chest-xray-pneumonia", "ham10000", "covid-ct"}
+    assert all(d["doi"] and d["upstream"] for d in real)  # where to get a set that is not here
+
+
+def test_a_real_set_is_found_by_name_under_the_data_root_or_says_where_to_get_it(tmp_path):
+    empty = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)  # nothing there
+    assert not any(d["available"] for d in empty if not d["synthetic"])
+    out = cli("diagnose", "--dataset", "covid-ct", "--data-root", str(tmp_path), "--home", str(tmp_path / "ws"),
+              env={"LATENTGAP_DATA": ""})  # fmt: skip
+    assert out.returncode == 2 and "doi:10.1101/2020.04.24.20078584" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / "covid-ct").mkdir()
+    listed = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)
+    assert {d["name"]: d["available"] for d in listed}["covid-ct"] is True
 
 
 def test_inspect_a_single_file_in_ldm_layout(tmp_path):

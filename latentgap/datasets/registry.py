@@ -25,7 +25,11 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def check_dataset(name_or_path: str) -> None:
-    """Fail fast: an embedded benchmark name or an existing file/folder."""
+    """Fail fast: an embedded benchmark name, a real set's name (found under the data root) or a file/folder."""
+    from latentgap.datasets.real import REAL_SETS
+
+    if name_or_path in REAL_SETS:
+        return
     if name_or_path not in BENCHMARKS and not Path(name_or_path).expanduser().exists():
         get_benchmark(name_or_path)  # raises, listing the embedded benchmarks
 
@@ -37,6 +41,15 @@ def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0,
     A path is read by `formats.load_path` (format detected unless `data_format` names it); `n_images` then
     caps the images read (whole patients).
     """
+    from latentgap.datasets.real import REAL_SETS, locate
+
+    if name in REAL_SETS:  # a real set by name: its upstream layout under --data-root / $LATENTGAP_DATA
+        from latentgap.datasets.formats import load_path
+
+        path = locate(name, data_root)
+        data = load_path(path, data_format or REAL_SETS[name].format, None, resolution, n_images)
+        data.name = name
+        return data
     if name not in BENCHMARKS and Path(name).expanduser().exists():
         from latentgap.datasets.formats import load_path
 
