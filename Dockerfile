@@ -15,7 +15,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --disable-pip-version-check -r requirements.txt
 COPY latentgap ./latentgap
-COPY data ./data
+# (latentgap/data: configs, zoo and licences are package data inside it; the top-level data is a link to it)
 COPY app.py pyproject.toml README.md ./
 
 RUN useradd --create-home latentgap && mkdir -p /workspace && chown latentgap /workspace
