@@ -107,4 +107,8 @@ def test_diagnose_runs_on_every_zoo_model(name, tmp_path):
     run_id = diagnose(DiagnosisSpec(f"zoo:{name}", "phantom-chest", profile="smoke", max_samples=60, device="cpu"),
                       tmp_path)  # fmt: skip
     row = Store(tmp_path).gap_table().iloc[0]
-    assert row.run_id == run_id and row.autoencoder == f"zoo:{name}" and np.isfinite(row.gap)
+    assert row.run_id == run_id and row.autoencoder == f"zoo:{name}" and np.isfinite(row.latent)
+    if load_autoencoder(f"zoo:{name}").has_decoder:
+        assert np.isfinite(row.gap) and np.isfinite(row.matched_gap)
+    else:  # encoder-only: no reconstruction, so no gap (not a zero)
+        assert np.isnan(row.reconstruction) and np.isnan(row.gap)

@@ -97,7 +97,7 @@ class PngBatches:
         import torch
         from PIL import Image
 
-        from latentgap.diagnose import _classifier_input
+        from latentgap.arms import _classifier_input
 
         files = [self.files[(start + i) % len(self.files)] for i in range(batch)]
         x = np.stack([np.asarray(Image.open(f), dtype=np.float32)[None] / 255 for f in files])
