@@ -80,8 +80,15 @@ def space_to_depth(x: np.ndarray, factor: int) -> np.ndarray:
     ).numpy()
 
 
-def prepare_inputs(needed: set[str], images: np.ndarray, recons: np.ndarray, z: np.ndarray, train: np.ndarray,
-                   classifier_resolution: int, factor: int) -> dict[str, torch.Tensor]:  # fmt: skip
+def prepare_inputs(
+    needed: set[str],
+    images: np.ndarray,
+    recons: np.ndarray,
+    z: np.ndarray,
+    train: np.ndarray,
+    classifier_resolution: int,
+    factor: int,
+) -> dict[str, torch.Tensor]:
     """The classifier inputs the fold's arms need, by INPUTS name.
 
     images / recons (N, C, H, W) in [0, 1]; z (N, c, h, w) already normalised (latent arm). Pixels for ResNet are
@@ -102,8 +109,9 @@ def prepare_inputs(needed: set[str], images: np.ndarray, recons: np.ndarray, z: 
     return {name: make[name]() for name in sorted(needed)}
 
 
-def build_model(arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: int, n_classes: int,
-                 init_reports: dict) -> torch.nn.Module:  # fmt: skip
+def build_model(
+    arm: Arm, spec: DiagnosisSpec, profile: Profile, in_channels: int, n_classes: int, init_reports: dict
+) -> torch.nn.Module:
     """The arm's classifier: random init (same seed for every arm), or the user's backbone weights when given."""
     torch.manual_seed(spec.seed)  # identical initialisation for every arm of a run
     normed = profile.train.loss == "ldam"
@@ -149,18 +157,39 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
     train, val, test = fold.splits
     init_reports = {}
     model = build_model(arm, spec, profile, x.shape[1], fold.n_classes, init_reports)
-    cfg = replace(profile.train, augment="latent" if arm.input in LATENT_GRIDS else "image",
-                  lr=profile.distill_lr if arm.distill else profile.train.lr)  # fmt: skip
-    model, history = fit(model, x[train], fold.labels[train], x[val], fold.labels[val], cfg, spec.seed, fold.device,
-                   desc=f"train {space}", sigmas=fold.train_sigmas if arm.noise else None,
-                   teacher_logits=teacher_logits if arm.distill else None, n_classes=fold.n_classes)  # fmt: skip
-    out = dict(logits=predict_logits(model, x[test], fold.device), sigma_logits={}, teacher_logits=None,
-               init_reports=init_reports, training={k: v for k, v in history.items() if k != "best_val_balanced_accuracy"})  # fmt: skip
+    cfg = replace(
+        profile.train,
+        augment="latent" if arm.input in LATENT_GRIDS else "image",
+        lr=profile.distill_lr if arm.distill else profile.train.lr,
+    )
+    model, history = fit(
+        model,
+        x[train],
+        fold.labels[train],
+        x[val],
+        fold.labels[val],
+        cfg,
+        spec.seed,
+        fold.device,
+        desc=f"train {space}",
+        sigmas=fold.train_sigmas if arm.noise else None,
+        teacher_logits=teacher_logits if arm.distill else None,
+        n_classes=fold.n_classes,
+    )
+    out = dict(
+        logits=predict_logits(model, x[test], fold.device),
+        sigma_logits={},
+        teacher_logits=None,
+        init_reports=init_reports,
+        training={k: v for k, v in history.items() if k != "best_val_balanced_accuracy"},
+    )
     if space == "image":
         out["teacher_logits"] = predict_logits(model, x[train], fold.device)
     if arm.noise_curve:
-        out["sigma_logits"] = {float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
-                               for s in fold.eval_sigmas}  # fmt: skip
+        out["sigma_logits"] = {
+            float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
+            for s in fold.eval_sigmas
+        }
     return dict(out, seconds=time.perf_counter() - t0)
 
 

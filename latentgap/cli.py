@@ -19,8 +19,10 @@ EPILOG = "Workspace: --home, else $LATENTGAP_HOME, else ./workspace. Docs: READM
 
 
 def _add_home(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", help="workspace folder holding the DuckDB store and caches "
-                   "(default: $LATENTGAP_HOME, else ./workspace)")  # fmt: skip
+    p.add_argument(
+        "--home",
+        help="workspace folder holding the DuckDB store and caches (default: $LATENTGAP_HOME, else ./workspace)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,138 +40,251 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    p = verbs.add_parser("diagnose", help="diagnose an autoencoder on a benchmark", epilog=EPILOG,
-                         description="Encode the benchmark, train image / reconstruction / latent classifiers with "
-                         "one recipe, and store metrics, gap, fidelity loss, PSNR and SSIM.")  # fmt: skip
-    p.add_argument("--ae", default=DEFAULT_AE, help=f"zoo:NAME, a diffusers folder, a weights file (.safetensors, "
-                   f".ckpt; diffusers or LDM keys) or a hub id (default {DEFAULT_AE}); see `inspect`")  # fmt: skip
+    p = verbs.add_parser(
+        "diagnose",
+        help="diagnose an autoencoder on a benchmark",
+        epilog=EPILOG,
+        description="Encode the benchmark, train image / reconstruction / latent classifiers with "
+        "one recipe, and store metrics, gap, fidelity loss, PSNR and SSIM.",
+    )
+    p.add_argument(
+        "--ae",
+        default=DEFAULT_AE,
+        help=f"zoo:NAME, a diffusers folder, a weights file (.safetensors, "
+        f".ckpt; diffusers or LDM keys) or a hub id (default {DEFAULT_AE}); see `inspect`",
+    )
     _add_family(p)
-    p.add_argument("--vq-latent", default="prequant", choices=["prequant", "quantized"],
-                   help="VQ autoencoders: take the latent before the codebook (default) or after it")  # fmt: skip
-    p.add_argument("--latent-norm", default="paper", choices=["paper", "family"],
-                   help="paper: each latent channel to mean 0 / std 0.5 over the training split (default); "
-                   "family: the family's own scaling factor and shift")  # fmt: skip
-    p.add_argument("--dataset", default=DEFAULT_DATASET,
-                   help=f"embedded benchmark name (default {DEFAULT_DATASET}) or a dataset file/folder on disk")  # fmt: skip
-    p.add_argument("--format", dest="data_format", choices=_format_names(),
-                   help="format of a --dataset path (detected when omitted)")  # fmt: skip
+    p.add_argument(
+        "--vq-latent",
+        default="prequant",
+        choices=["prequant", "quantized"],
+        help="VQ autoencoders: take the latent before the codebook (default) or after it",
+    )
+    p.add_argument(
+        "--latent-norm",
+        default="paper",
+        choices=["paper", "family"],
+        help="paper: each latent channel to mean 0 / std 0.5 over the training split (default); "
+        "family: the family's own scaling factor and shift",
+    )
+    p.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        help=f"embedded benchmark name (default {DEFAULT_DATASET}) or a dataset file/folder on disk",
+    )
+    p.add_argument(
+        "--format",
+        dest="data_format",
+        choices=_format_names(),
+        help="format of a --dataset path (detected when omitted)",
+    )
     p.add_argument("--data-root", help="folder that a manifest's image paths are relative to (default: its folder)")
-    p.add_argument("--profile", default="quick", choices=list(PROFILES),
-                   help="quick: CPU scale-down (minutes); paper: the paper's budget (GPU hours)")  # fmt: skip
+    p.add_argument(
+        "--profile",
+        default="quick",
+        choices=list(PROFILES),
+        help="quick: CPU scale-down (minutes); paper: the paper's budget (GPU hours)",
+    )
     _add_home(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
     p.add_argument("--seed", type=int, default=0, help="seed of classifier initialisation and training (default 0)")
     p.add_argument("--max-samples", type=int, help="use at most N images (whole patients); for previews and tests")
-    p.add_argument("--folds", help="'0' or '0,2': those folds of the paper's 5-fold patient-grouped split; 'all'; "
-                   "'official': the dataset's own split (default: the official split where one exists, else the "
-                   "profile's folds: 0 in quick, all in paper)")  # fmt: skip
-    p.add_argument("--image-weights", help="ResNet backbone weights (.safetensors/.pth; torchvision or latentgap "
-                   "layout) for the image and reconstruction classifiers, as the paper's ImageNet init; adds an "
-                   "image-random-init ablation (default: random init)")  # fmt: skip
-    p.add_argument("--latent-weights", help="ConvNeXt backbone weights for the latent classifiers (stem replaced for "
-                   "the latent channels); adds a latent-random-init ablation (default: random init)")  # fmt: skip
-    p.add_argument("--backend", default="local", choices=["local", "ray"],
-                   help="local: in this process (default); ray: encoding as Ray Data batch inference and the "
-                   "classifiers as parallel Ray tasks, same results (pip install -r requirements-ray.txt)")  # fmt: skip
-    p.add_argument("--ray-address", help="with --backend ray: join this Ray cluster, 'auto' or HOST:PORT "
-                   "(default: start a local Ray on this machine's cores)")  # fmt: skip
+    p.add_argument(
+        "--folds",
+        help="'0' or '0,2': those folds of the paper's 5-fold patient-grouped split; 'all'; "
+        "'official': the dataset's own split (default: the official split where one exists, else the "
+        "profile's folds: 0 in quick, all in paper)",
+    )
+    p.add_argument(
+        "--image-weights",
+        help="ResNet backbone weights (.safetensors/.pth; torchvision or latentgap "
+        "layout) for the image and reconstruction classifiers, as the paper's ImageNet init; adds an "
+        "image-random-init ablation (default: random init)",
+    )
+    p.add_argument(
+        "--latent-weights",
+        help="ConvNeXt backbone weights for the latent classifiers (stem replaced for "
+        "the latent channels); adds a latent-random-init ablation (default: random init)",
+    )
+    p.add_argument(
+        "--backend",
+        default="local",
+        choices=["local", "ray"],
+        help="local: in this process (default); ray: encoding as Ray Data batch inference and the "
+        "classifiers as parallel Ray tasks, same results (pip install -r requirements-ray.txt)",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="with --backend ray: join this Ray cluster, 'auto' or HOST:PORT "
+        "(default: start a local Ray on this machine's cores)",
+    )
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
 
-    p = verbs.add_parser("inspect", help="detect an autoencoder's family without diagnosing it", epilog=EPILOG,
-                         description="Load an autoencoder (zoo:NAME, folder, weights file or hub id) and print "
-                         "its family, key layout, latent channels, downsampling factor, parameters and content hash.")  # fmt: skip
+    p = verbs.add_parser(
+        "inspect",
+        help="detect an autoencoder's family without diagnosing it",
+        epilog=EPILOG,
+        description="Load an autoencoder (zoo:NAME, folder, weights file or hub id) and print "
+        "its family, key layout, latent channels, downsampling factor, parameters and content hash.",
+    )
     p.add_argument("ae", metavar="PATH_OR_ID", help="zoo:NAME, a diffusers folder, a weights file or a hub id")
     _add_family(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = verbs.add_parser("results", help="print stored results", epilog=EPILOG,
-                         description="Print every stored metric record (one per run, space, metric, fold).")  # fmt: skip
+    p = verbs.add_parser(
+        "results",
+        help="print stored results",
+        epilog=EPILOG,
+        description="Print every stored metric record (one per run, space, metric, fold).",
+    )
     _add_home(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     p.add_argument("--run", help="only this run id")
-    p.add_argument("--kind", default="metrics", choices=list(RESULT_KINDS),
-                   help="metrics: every metric record (default); gap: one row per run with image / reconstruction "
-                   "/ latent balanced accuracy, gap and fidelity loss with CIs, PSNR and SSIM; "
-                   "structure: latent-structure statistics; "
-                   "tests: paired test of latent vs reconstruction across all stored folds and runs; "
-                   "correlation: how each structure statistic correlates with the gap across runs; "
-                   "training: every classifier's training history (epochs run, best epoch, converged)")  # fmt: skip
+    p.add_argument(
+        "--kind",
+        default="metrics",
+        choices=list(RESULT_KINDS),
+        help="metrics: every metric record (default); gap: one row per run with image / reconstruction "
+        "/ latent balanced accuracy, gap and fidelity loss with CIs, PSNR and SSIM; "
+        "structure: latent-structure statistics; "
+        "tests: paired test of latent vs reconstruction across all stored folds and runs; "
+        "correlation: how each structure statistic correlates with the gap across runs; "
+        "training: every classifier's training history (epochs run, best epoch, converged)",
+    )
 
-    p = verbs.add_parser("zoo", help="list or build the embedded autoencoders", epilog=EPILOG,
-                         description="The embedded mini-zoo: small autoencoders trained by the project itself.")  # fmt: skip
+    p = verbs.add_parser(
+        "zoo",
+        help="list or build the embedded autoencoders",
+        epilog=EPILOG,
+        description="The embedded mini-zoo: small autoencoders trained by the project itself.",
+    )
     zoo_verbs = p.add_subparsers(dest="zoo_verb", required=True, metavar="ACTION")
     q = zoo_verbs.add_parser("list", help="list zoo models with family and model card")
     q.add_argument("--json", action="store_true", help="print JSON")
-    q = zoo_verbs.add_parser("build", help="(re)train zoo models with their seeded recipe (tens of minutes on CPU)",
-                             description="Retrain zoo models into data/zoo/ and rewrite their cards. Each model "
-                             "trains on one CPU thread (its recipe's `threads`), so the weights are bit-identical to "
-                             "the shipped ones whatever --jobs is.")  # fmt: skip
+    q = zoo_verbs.add_parser(
+        "build",
+        help="(re)train zoo models with their seeded recipe (tens of minutes on CPU)",
+        description="Retrain zoo models into data/zoo/ and rewrite their cards. Each model "
+        "trains on one CPU thread (its recipe's `threads`), so the weights are bit-identical to "
+        "the shipped ones whatever --jobs is.",
+    )
     q.add_argument("names", nargs="*", help="zoo model names (default: all)")
-    q.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="models built at once, one worker process each (default: the number of CPU cores)")  # fmt: skip
+    q.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="models built at once, one worker process each (default: the number of CPU cores)",
+    )
 
-    p = verbs.add_parser("data", help="list the embedded benchmarks or inspect a dataset on disk", epilog=EPILOG,
-                         description="Embedded SYNTHETIC benchmarks generated by seeded code, and what a real "
-                         "dataset on disk would give.")  # fmt: skip
+    p = verbs.add_parser(
+        "data",
+        help="list the embedded benchmarks or inspect a dataset on disk",
+        epilog=EPILOG,
+        description="Embedded SYNTHETIC benchmarks generated by seeded code, and what a real "
+        "dataset on disk would give.",
+    )
     data_verbs = p.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
     q = data_verbs.add_parser("list", help="list embedded benchmarks and the real datasets latentgap reads by name")
     q.add_argument("--json", action="store_true", help="print JSON")
-    q.add_argument("--data-root", help="folder holding the real datasets in their upstream layouts "
-                   "(default: $LATENTGAP_DATA); each is listed with available true/false")  # fmt: skip
-    q = data_verbs.add_parser("inspect", help="what a dataset file/folder would give: format, classes, groups, "
-                              "duplicates, split, warnings", description="Read every image of a dataset on disk "
-                              "(to hash it for exact duplicates; nothing is resized or written) and print its "
-                              "format, images per class, patient groups, duplicate images, official split and "
-                              "warnings.")  # fmt: skip
+    q.add_argument(
+        "--data-root",
+        help="folder holding the real datasets in their upstream layouts "
+        "(default: $LATENTGAP_DATA); each is listed with available true/false",
+    )
+    q = data_verbs.add_parser(
+        "inspect",
+        help="what a dataset file/folder would give: format, classes, groups, duplicates, split, warnings",
+        description="Read every image of a dataset on disk "
+        "(to hash it for exact duplicates; nothing is resized or written) and print its "
+        "format, images per class, patient groups, duplicate images, official split and "
+        "warnings.",
+    )
     q.add_argument("path", metavar="PATH", help="a dataset file or folder")
     q.add_argument("--format", dest="data_format", choices=_format_names(), help="its format (detected when omitted)")
     q.add_argument("--data-root", help="folder that a manifest's image paths are relative to (default: its folder)")
-    q.add_argument("--labels", help="label scheme where a format has several (chest-xray: normal-pneumonia, "
-                   "normal-bacteria-virus)")  # fmt: skip
+    q.add_argument(
+        "--labels", help="label scheme where a format has several (chest-xray: normal-pneumonia, normal-bacteria-virus)"
+    )
     q.add_argument("--json", action="store_true", help="print JSON")
 
-    p = verbs.add_parser("worker", help="run queued dashboard jobs (the app starts one itself)", epilog=EPILOG,
-                         description="Claim diagnosis jobs queued in the store (by the dashboard) and run them one "
-                         "at a time; `serve` starts and supervises one worker, so this is for extra or remote workers.")  # fmt: skip
+    p = verbs.add_parser(
+        "worker",
+        help="run queued dashboard jobs (the app starts one itself)",
+        epilog=EPILOG,
+        description="Claim diagnosis jobs queued in the store (by the dashboard) and run them one "
+        "at a time; `serve` starts and supervises one worker, so this is for extra or remote workers.",
+    )
     _add_home(p)
     p.add_argument("--parent-pid", type=int, help="exit when this process (the app) exits")
     p.add_argument("--max-jobs", type=int, help="exit after this many jobs (default: run until stopped)")
 
-    p = verbs.add_parser("selfcheck", help="inject faults and hostile input, report what held (a few minutes)",
-                         epilog=EPILOG, description="Run the reliability scenarios (killed worker and app, out of "
-                         "memory, full disk, read-only and damaged stores, 20 concurrent jobs, hostile checkpoints, "
-                         "images and upload names) against a temporary workspace; exit 1 if any fails or a finished "
-                         "result was lost.")  # fmt: skip
+    p = verbs.add_parser(
+        "selfcheck",
+        help="inject faults and hostile input, report what held (a few minutes)",
+        epilog=EPILOG,
+        description="Run the reliability scenarios (killed worker and app, out of "
+        "memory, full disk, read-only and damaged stores, 20 concurrent jobs, hostile checkpoints, "
+        "images and upload names) against a temporary workspace; exit 1 if any fails or a finished "
+        "result was lost.",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (counts and every scenario's outcome)")
-    p.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable; "
-                   "default: all): kill-worker, kill-app, oom, disk-full, read-only, concurrent-jobs, stores, "
-                   "checkpoints, fuzz, images, uploads, non-finite")  # fmt: skip
+    p.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="run only this scenario (repeatable; "
+        "default: all): kill-worker, kill-app, oom, disk-full, read-only, concurrent-jobs, stores, "
+        "checkpoints, fuzz, images, uploads, non-finite",
+    )
 
-    p = verbs.add_parser("serve", help="serve the dashboard", epilog=EPILOG,
-                         description="Serve the Gradio dashboard over the store in --home.")  # fmt: skip
+    p = verbs.add_parser(
+        "serve",
+        help="serve the dashboard",
+        epilog=EPILOG,
+        description="Serve the Gradio dashboard over the store in --home.",
+    )
     _add_home(p)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=os.environ.get("LATENTGAP_PORT", "7860"),
-                   help="port (default: $LATENTGAP_PORT, else 7860)")  # fmt: skip
-    p.add_argument("--auth", default=os.environ.get("LATENTGAP_AUTH"),
-                   help="require a login, USER:PASSWORD (default: $LATENTGAP_AUTH; none on 127.0.0.1)")  # fmt: skip
+    p.add_argument(
+        "--port",
+        type=int,
+        default=os.environ.get("LATENTGAP_PORT", "7860"),
+        help="port (default: $LATENTGAP_PORT, else 7860)",
+    )
+    p.add_argument(
+        "--auth",
+        default=os.environ.get("LATENTGAP_AUTH"),
+        help="require a login, USER:PASSWORD (default: $LATENTGAP_AUTH; none on 127.0.0.1)",
+    )
     p.add_argument("--max-upload-mb", type=float, default=2048, help="largest checkpoint upload (default 2048 MB)")
 
-    p = verbs.add_parser("bench", help="measure latentgap's performance (latent vs image classifiers, encoder, ...)",
-                         epilog=EPILOG, description="Time latent vs image classifiers (the paper's 64x / 120x claim), "
-                         "the encoder, UMAP projection, the store, the dashboard under load and one diagnosis, as "
-                         "medians and ratios in one run; write JSON and print the tables (benchmarks/README.md).")  # fmt: skip
+    p = verbs.add_parser(
+        "bench",
+        help="measure latentgap's performance (latent vs image classifiers, encoder, ...)",
+        epilog=EPILOG,
+        description="Time latent vs image classifiers (the paper's 64x / 120x claim), "
+        "the encoder, UMAP projection, the store, the dashboard under load and one diagnosis, as "
+        "medians and ratios in one run; write JSON and print the tables (benchmarks/README.md).",
+    )
     p.add_argument("--quick", action="store_true", help="fewer repetitions and sizes: under 10 minutes on a 2-core CPU")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
-    p.add_argument("--json", dest="json_out", metavar="OUT",
-                   help="results file (default benchmarks/results/<device>-<quick|full>.json)")  # fmt: skip
+    p.add_argument(
+        "--json",
+        dest="json_out",
+        metavar="OUT",
+        help="results file (default benchmarks/results/<device>-<quick|full>.json)",
+    )
     p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(BENCH_SECTIONS)} (default: all)")
     p.add_argument("--note", help="free text stored with the machine info (e.g. 'cores shared with other jobs')")
     p.add_argument(
         "--pyinstrument", metavar="FILE", help="profile the end-to-end diagnosis and write the call tree here"
     )
-    p.add_argument("--report", action="store_true", help="only render benchmarks/README.md and README.md's "
-                   "Performance table from the stored results in --results-dir")  # fmt: skip
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="only render benchmarks/README.md and README.md's "
+        "Performance table from the stored results in --results-dir",
+    )
     p.add_argument(
         "--results-dir", default=str(RESULTS_DIR), help="stored results (default: the repo's benchmarks/results)"
     )
@@ -179,8 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_family(p: argparse.ArgumentParser) -> None:
     from latentgap.autoencoders.families import FAMILIES
 
-    p.add_argument("--family", choices=list(FAMILIES), help="override the detected family (SD vs SDXL and "
-                   "FLUX.1 vs SD3 share an architecture: detection picks the first)")  # fmt: skip
+    p.add_argument(
+        "--family",
+        choices=list(FAMILIES),
+        help="override the detected family (SD vs SDXL and "
+        "FLUX.1 vs SD3 share an architecture: detection picks the first)",
+    )
 
 
 def _format_names() -> list[str]:
@@ -209,12 +328,24 @@ def cmd_diagnose(args) -> int:
     from latentgap.spec import DiagnosisSpec
     from latentgap.store import Store
 
-    spec = DiagnosisSpec(autoencoder=args.ae, dataset=args.dataset, profile=args.profile, seed=args.seed,
-                         device=args.device, max_samples=args.max_samples, data_format=args.data_format,
-                         data_root=args.data_root, folds=args.folds, family=args.family, vq_latent=args.vq_latent,
-                         latent_norm=args.latent_norm, image_weights=args.image_weights,
-                         latent_weights=args.latent_weights, backend=args.backend,
-                         ray_address=args.ray_address)  # fmt: skip
+    spec = DiagnosisSpec(
+        autoencoder=args.ae,
+        dataset=args.dataset,
+        profile=args.profile,
+        seed=args.seed,
+        device=args.device,
+        max_samples=args.max_samples,
+        data_format=args.data_format,
+        data_root=args.data_root,
+        folds=args.folds,
+        family=args.family,
+        vq_latent=args.vq_latent,
+        latent_norm=args.latent_norm,
+        image_weights=args.image_weights,
+        latent_weights=args.latent_weights,
+        backend=args.backend,
+        ray_address=args.ray_address,
+    )
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]
@@ -227,14 +358,18 @@ def cmd_diagnose(args) -> int:
     def interval(low, high):
         return "" if pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"
 
-    print(f"run {run_id}: balanced accuracy image {show(gap.image)} | reconstruction {show(gap.reconstruction)} | "
-          f"latent {show(gap.latent)} | gap {show(gap.gap, True)}{interval(gap.gap_ci_low, gap.gap_ci_high)} | "
-          f"fidelity loss {show(gap.fidelity_loss, True)}")  # fmt: skip
+    print(
+        f"run {run_id}: balanced accuracy image {show(gap.image)} | reconstruction {show(gap.reconstruction)} | "
+        f"latent {show(gap.latent)} | gap {show(gap.gap, True)}{interval(gap.gap_ci_low, gap.gap_ci_high)} | "
+        f"fidelity loss {show(gap.fidelity_loss, True)}"
+    )
     if pd.isna(gap.reconstruction):
         print("  no reconstruction: encoder-only autoencoder (reconstruction arms and fidelity loss not available)")
     if not pd.isna(gap.matched_gap):  # the profile ran the matched-architecture arms
-        print(f"  matched gap (same ConvNeXt on pixel-unshuffled reconstructions vs latents) {gap.matched_gap:+.3f} "
-              f"[{gap.matched_gap_ci_low:+.3f}, {gap.matched_gap_ci_high:+.3f}]")  # fmt: skip
+        print(
+            f"  matched gap (same ConvNeXt on pixel-unshuffled reconstructions vs latents) {gap.matched_gap:+.3f} "
+            f"[{gap.matched_gap_ci_low:+.3f}, {gap.matched_gap_ci_high:+.3f}]"
+        )
     if args.json:
         print(json.dumps(_records(store.results(run_id)), indent=1))
     return 0
@@ -333,8 +468,10 @@ def cmd_zoo(args) -> int:
     names = args.names or trainable
     for name in names:
         if zoo.get_zoo_model(name).source != "trained":  # unknown names fail here too, before any training starts
-            raise LatentgapError(f"zoo:{name} is not trained by latentgap (it ships as {zoo.get_zoo_model(name).source}); "
-                                 f"build one of: {', '.join(trainable)}")  # fmt: skip
+            raise LatentgapError(
+                f"zoo:{name} is not trained by latentgap (it ships as {zoo.get_zoo_model(name).source}); "
+                f"build one of: {', '.join(trainable)}"
+            )
     print(f"building {len(names)} zoo model(s) with {args.jobs} job(s) ...", file=sys.stderr)
     zoo_build.build_all(names, jobs=args.jobs, log=lambda line: print(line, file=sys.stderr))
     return 0
@@ -367,8 +504,10 @@ def _inspect_data(args) -> int:
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
-    print(f"{info['path']}: {info['format']}, {info['images']:,} images in {info['groups']:,} groups, "
-          f"{info['duplicate_images']} duplicate images, read in {info['seconds']} s")  # fmt: skip
+    print(
+        f"{info['path']}: {info['format']}, {info['images']:,} images in {info['groups']:,} groups, "
+        f"{info['duplicate_images']} duplicate images, read in {info['seconds']} s"
+    )
     print("  classes: " + ", ".join(f"{name} {n:,}" for name, n in info["classes"].items()))
     split = info["official_split"] or info["split_on_disk"]
     if split:
@@ -406,10 +545,12 @@ def cmd_selfcheck(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print(f"faults survived {report['faults_survived']}/{report['faults_injected']}, hostile inputs refused "
-              f"{report['inputs_refused_correctly']}, valid inputs read {report['inputs_read_correctly']} "
-              f"(of {report['inputs_tried']} tried), results lost {report['results_lost']}, "
-              f"{report['seconds']:.0f} s")  # fmt: skip
+        print(
+            f"faults survived {report['faults_survived']}/{report['faults_injected']}, hostile inputs refused "
+            f"{report['inputs_refused_correctly']}, valid inputs read {report['inputs_read_correctly']} "
+            f"(of {report['inputs_tried']} tried), results lost {report['results_lost']}, "
+            f"{report['seconds']:.0f} s"
+        )
     return 0 if report["passed"] else 1
 
 
@@ -427,8 +568,9 @@ def cmd_serve(args) -> int:
     except OSError as e:
         if "empty port" not in str(e):
             raise
-        raise LatentgapError(f"port {args.port} on {args.host} is in use: "
-                             "pass --port (or set LATENTGAP_PORT) with a free one") from None  # fmt: skip
+        raise LatentgapError(
+            f"port {args.port} on {args.host} is in use: pass --port (or set LATENTGAP_PORT) with a free one"
+        ) from None
     return 0
 
 
@@ -440,8 +582,14 @@ def cmd_bench(args) -> int:
 
     if not args.report:
         sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else SECTIONS
-        results = run_bench(args.quick, args.device, sections, note=args.note, pyinstrument=args.pyinstrument,
-                            on_section=lambda msg: print(msg, file=sys.stderr))  # fmt: skip
+        results = run_bench(
+            args.quick,
+            args.device,
+            sections,
+            note=args.note,
+            pyinstrument=args.pyinstrument,
+            on_section=lambda msg: print(msg, file=sys.stderr),
+        )
         path = write_results(results, args.json_out)
         print(render(path.stem, results))
         print(f"results: {path}", file=sys.stderr)

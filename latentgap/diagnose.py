@@ -54,9 +54,16 @@ def versions() -> dict:
     import duckdb
     import sklearn
 
-    return dict(latentgap=__version__, torch=torch.__version__, diffusers=diffusers.__version__,
-                duckdb=duckdb.__version__, sklearn=sklearn.__version__, numpy=np.__version__,
-                python=platform.python_version(), platform=platform.platform())  # fmt: skip
+    return dict(
+        latentgap=__version__,
+        torch=torch.__version__,
+        diffusers=diffusers.__version__,
+        duckdb=duckdb.__version__,
+        sklearn=sklearn.__version__,
+        numpy=np.__version__,
+        python=platform.python_version(),
+        platform=platform.platform(),
+    )
 
 
 def subsample_groups(labels: np.ndarray, groups: np.ndarray, max_samples: int, seed: int) -> np.ndarray:
@@ -82,8 +89,9 @@ class Records:
     def add(self, table: str, **row) -> None:
         self.tables[table].append(dict(run_id=self.run_id, **row))
 
-    def classification(self, space: str, fold: int, y: np.ndarray, report: dict, class_names: list[str],
-                       n_boot: int, seed: int) -> None:  # fmt: skip
+    def classification(
+        self, space: str, fold: int, y: np.ndarray, report: dict, class_names: list[str], n_boot: int, seed: int
+    ) -> None:
         """Scalars with bootstrap CIs, per-class accuracy and the confusion matrix of one classifier."""
         for metric, value in report["scalars"].items():
             lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed)
@@ -115,17 +123,35 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
         predicted = np.full(len(labels), None, dtype=object)
         predicted[view["splits"][2]] = view["predicted"][space].tolist()
         for i in range(len(labels)):
-            rec.add("projections", fold=view["fold"], space=space, sample_index=i, x=float(xy[i, 0]), y=float(xy[i, 1]),
-                    label=int(labels[i]), split=split[i], predicted=predicted[i])  # fmt: skip
+            rec.add(
+                "projections",
+                fold=view["fold"],
+                space=space,
+                sample_index=i,
+                x=float(xy[i, 0]),
+                y=float(xy[i, 1]),
+                label=int(labels[i]),
+                split=split[i],
+                predicted=predicted[i],
+            )
 
 
-def _record_arm(rec: Records, space: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str],
-                n_boot: int, seed: int) -> np.ndarray:  # fmt: skip
+def _record_arm(
+    rec: Records, space: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str], n_boot: int, seed: int
+) -> np.ndarray:
     """One arm's metrics, per-class accuracy, confusion and noise curve; returns its test probabilities."""
     report = classification_report(y_test, out["logits"])
     t = out["training"]
-    rec.add("training", space=space, fold=fold, seed=seed, epochs_run=t["epochs_run"], best_epoch=t["best_epoch"],
-            converged=t["converged"], history=json.dumps(t["history"]))  # fmt: skip
+    rec.add(
+        "training",
+        space=space,
+        fold=fold,
+        seed=seed,
+        epochs_run=t["epochs_run"],
+        best_epoch=t["best_epoch"],
+        converged=t["converged"],
+        history=json.dumps(t["history"]),
+    )
     rec.classification(space, fold, y_test, report, class_names, n_boot, seed)
     for sigma, logits in out["sigma_logits"].items():
         for metric, value in classification_report(y_test, logits)["scalars"].items():
@@ -182,8 +208,15 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
             f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}"
         )
     is_path = spec.dataset not in registry.BENCHMARKS
-    data = registry.load(spec.dataset, profile.resolution, None if is_path else profile.n_images, seed=0,
-                         cache_dir=Workspace(home).dataset_cache, data_format=spec.data_format, data_root=spec.data_root)  # fmt: skip
+    data = registry.load(
+        spec.dataset,
+        profile.resolution,
+        None if is_path else profile.n_images,
+        seed=0,
+        cache_dir=Workspace(home).dataset_cache,
+        data_format=spec.data_format,
+        data_root=spec.data_root,
+    )
     if spec.max_samples and spec.max_samples < len(data.labels):
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups
@@ -242,8 +275,9 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
             task, inputs, lambda name: step(name, 0.0)
         ):  # the driver records: one writer
             init_reports.update(out["init_reports"])
-            proba[space] = _record_arm(rec, space, fold, out, labels[test], data.class_names, profile.bootstrap,
-                                       spec.seed)  # fmt: skip
+            proba[space] = _record_arm(
+                rec, space, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed
+            )
             lap(f"train_{space}_fold{fold}")
         for name, (a, b) in ((n, ab) for n, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
             for metric in CLASSIFICATION_METRICS:
@@ -262,8 +296,11 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         # --- probes on frozen features: latents vs image space -----------------------------------------------
         step("probes", 0.0)
         features = {"": pooled_latents(z), "-image": pixel_feats}
-        jobs = {f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
-                for suffix, feats in features.items() for kind in PROBES}  # fmt: skip
+        jobs = {
+            f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
+            for suffix, feats in features.items()
+            for kind in PROBES
+        }
         probas = executor.probe_probas(jobs, spec.seed)
         for name, p in probas.items():
             report = classification_report(labels[test], np.log(p + 1e-12))
@@ -282,23 +319,51 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
 
     # --- store -------------------------------------------------------------------------------------------
     step("store", 0.0)
-    summary = dict(n_images=int(len(labels)), n_classes=n_classes, class_names=data.class_names,
-                   class_counts=np.bincount(labels, minlength=n_classes).tolist(), latent_shape=list(latents.shape[1:]),
-                   ae_parameters=ae.parameters, synthetic=data.synthetic, deviations=profile.deviations,
-                   folds=list(folds), dataset_card=data.card, input_channels=int(images.shape[1]),
-                   ae_input=f"{ae.in_channels} channels in [-1, 1] at {profile.resolution} px "
-                   f"({'grayscale repeated to RGB' if images.shape[1] == 1 and ae.in_channels == 3 else 'native channels'})",
-                   latent_normalisation="per channel to mean 0 / std 0.5 over the training split (the paper)"
-                   if spec.latent_norm == "paper" else f"the {ae.family.name} family's own scaling and shift",
-                   ae_family_detected=ae.family.name, ae_family_alternatives=list(ae.alternatives),
-                   ae_layout=ae.layout, ae_source=ae.source, ae_loader_notes=ae.notes,
-                   classifier_init=init_reports or "random (no backbone weights given)",
-                   gallery=gallery, projection_fold=view["fold"], arms=list(arm_names),
-                   reconstruction="available" if recons is not None else
-                   "not available: encoder-only autoencoder (no reconstruction arms, fidelity loss or PSNR / SSIM)")  # fmt: skip
-    run = dict(run_id=run_id, autoencoder=spec.label or ae.name, family=ae.family.name, ae_hash=ae.weights_hash, dataset=data.name,
-               synthetic=data.synthetic, profile=profile.name, seed=spec.seed, device=device,
-               spec=spec.to_dict(), versions=versions(), timing=timing, summary=summary)  # fmt: skip
+    summary = dict(
+        n_images=int(len(labels)),
+        n_classes=n_classes,
+        class_names=data.class_names,
+        class_counts=np.bincount(labels, minlength=n_classes).tolist(),
+        latent_shape=list(latents.shape[1:]),
+        ae_parameters=ae.parameters,
+        synthetic=data.synthetic,
+        deviations=profile.deviations,
+        folds=list(folds),
+        dataset_card=data.card,
+        input_channels=int(images.shape[1]),
+        ae_input=f"{ae.in_channels} channels in [-1, 1] at {profile.resolution} px "
+        f"({'grayscale repeated to RGB' if images.shape[1] == 1 and ae.in_channels == 3 else 'native channels'})",
+        latent_normalisation="per channel to mean 0 / std 0.5 over the training split (the paper)"
+        if spec.latent_norm == "paper"
+        else f"the {ae.family.name} family's own scaling and shift",
+        ae_family_detected=ae.family.name,
+        ae_family_alternatives=list(ae.alternatives),
+        ae_layout=ae.layout,
+        ae_source=ae.source,
+        ae_loader_notes=ae.notes,
+        classifier_init=init_reports or "random (no backbone weights given)",
+        gallery=gallery,
+        projection_fold=view["fold"],
+        arms=list(arm_names),
+        reconstruction="available"
+        if recons is not None
+        else "not available: encoder-only autoencoder (no reconstruction arms, fidelity loss or PSNR / SSIM)",
+    )
+    run = dict(
+        run_id=run_id,
+        autoencoder=spec.label or ae.name,
+        family=ae.family.name,
+        ae_hash=ae.weights_hash,
+        dataset=data.name,
+        synthetic=data.synthetic,
+        profile=profile.name,
+        seed=spec.seed,
+        device=device,
+        spec=spec.to_dict(),
+        versions=versions(),
+        timing=timing,
+        summary=summary,
+    )
     timing["total"] = round(sum(timing.values()), 2)
     store.write_run(run, rec.tables)
     step("done", 1.0)

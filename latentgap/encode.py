@@ -70,8 +70,10 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
                 if device == "cuda":
                     torch.cuda.empty_cache()
                 if batch_size == 1:
-                    raise LatentgapError(f"encoding ran out of memory on {device} even at batch size 1 (image {i}); "
-                                         "use a lower resolution profile, a smaller autoencoder or a bigger device") from None  # fmt: skip
+                    raise LatentgapError(
+                        f"encoding ran out of memory on {device} even at batch size 1 (image {i}); "
+                        "use a lower resolution profile, a smaller autoencoder or a bigger device"
+                    ) from None
                 batch_size = max(1, batch_size // 2)
                 bar.set_postfix(batch=batch_size)
                 continue

@@ -32,15 +32,17 @@ class LocalExecutor:
         """A context the whole diagnosis runs in (nothing to start in-process)."""
         return nullcontext()
 
-    def encode(self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
-               device: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def encode(
+        self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int, device: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(latents (N, c, h, w), reconstructions (N, C, H, W) in [0, 1]) of images (N, C, H, W) in [0, 1]."""
         from latentgap.encode import cached_encode
 
         return cached_encode(ae, images, key, Path(cache_root) / "latents", batch_size, device)
 
-    def train_arms(self, task: FoldTask, inputs: dict[str, torch.Tensor],
-                   step: Callable[[str], None]) -> Iterator[tuple[str, dict]]:  # fmt: skip
+    def train_arms(
+        self, task: FoldTask, inputs: dict[str, torch.Tensor], step: Callable[[str], None]
+    ) -> Iterator[tuple[str, dict]]:
         """(arm name, `arms.train_arm` result) for every arm of the fold, the image arm (the teacher) first."""
         from latentgap.arms import train_arms_local
 

@@ -40,16 +40,31 @@ def choose_samples(labels: np.ndarray, test: np.ndarray, seed: int, limit: int =
     return np.sort(order)
 
 
-def save_gallery(home: Path, run_id: str, index: np.ndarray, images: np.ndarray, recons: np.ndarray,
-                 labels: np.ndarray, psnr: np.ndarray, ssim: np.ndarray) -> Path:  # fmt: skip
+def save_gallery(
+    home: Path,
+    run_id: str,
+    index: np.ndarray,
+    images: np.ndarray,
+    recons: np.ndarray,
+    labels: np.ndarray,
+    psnr: np.ndarray,
+    ssim: np.ndarray,
+) -> Path:
     """Thumbnails of `images[index]` and `recons[index]` with their labels and fidelity ((N,) each, aligned)."""
     path = gallery_path(home, run_id)
     recon = recons[index]
     if images.shape[1] == 1 and recon.shape[1] == 3:  # a grayscale input went in repeated to RGB: show it gray
         recon = recon.mean(1, keepdims=True)
-    atomic_savez(path, compress=True, index=index.astype(np.int64), label=labels[index].astype(np.int64),
-                 image=_thumbnails(images[index]), reconstruction=_thumbnails(recon),
-                 psnr=psnr[index].astype(np.float32), ssim=ssim[index].astype(np.float32))  # fmt: skip
+    atomic_savez(
+        path,
+        compress=True,
+        index=index.astype(np.int64),
+        label=labels[index].astype(np.int64),
+        image=_thumbnails(images[index]),
+        reconstruction=_thumbnails(recon),
+        psnr=psnr[index].astype(np.float32),
+        ssim=ssim[index].astype(np.float32),
+    )
     return path
 
 

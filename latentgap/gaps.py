@@ -49,9 +49,12 @@ def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
             ):
                 extra["flag"] = FLAG
             if row.autoencoder != CONTROL and pd.notna(row.matched_gap) and pd.notna(control.matched_gap):
-                extra.update(excess_gap=row.matched_gap - control.matched_gap,
-                             excess_gap_ci_low=row.matched_gap_ci_low - control.matched_gap_ci_high,
-                             excess_gap_ci_high=row.matched_gap_ci_high - control.matched_gap_ci_low)  # fmt: skip
+                extra.update(
+                    excess_gap=row.matched_gap - control.matched_gap,
+                    excess_gap_ci_low=row.matched_gap_ci_low - control.matched_gap_ci_high,
+                    excess_gap_ci_high=row.matched_gap_ci_high - control.matched_gap_ci_low,
+                )
         rows.append({**row._asdict(), **extra})
-    return pd.DataFrame(rows, columns=[*out.columns, "control_run_id", "excess_gap", "excess_gap_ci_low",
-                                       "excess_gap_ci_high", "flag"])  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=[*out.columns, "control_run_id", "excess_gap", "excess_gap_ci_low", "excess_gap_ci_high", "flag"]
+    )

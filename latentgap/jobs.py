@@ -88,8 +88,13 @@ def run_job(store: Store, job_id: str, spec: DiagnosisSpec, home: Path) -> None:
     store.update_job(job_id, status="done", run_id=run_id, progress=1.0, step="done")
 
 
-def work(home: Path, parent_pid: int | None = None, poll_s: float = 1.0, max_jobs: int | None = None,
-         idle_exit_s: float | None = None) -> int:  # fmt: skip
+def work(
+    home: Path,
+    parent_pid: int | None = None,
+    poll_s: float = 1.0,
+    max_jobs: int | None = None,
+    idle_exit_s: float | None = None,
+) -> int:
     """Worker loop: claim and run jobs until the parent (the app) exits, `max_jobs` ran, or the queue stayed empty
     for `idle_exit_s`. Returns the number of jobs run."""
     store, ran, idle_since = Store(home), 0, time.monotonic()
@@ -124,8 +129,10 @@ class WorkerSupervisor:
         log = open(Workspace(self.home).worker_log, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "latentgap", "worker", "--home", str(self.home), "--parent-pid", str(os.getpid())],
-            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -125,8 +125,15 @@ def _bootstrap_auroc(y: np.ndarray, proba: np.ndarray, counts: np.ndarray) -> np
         return np.where(present >= 2, np.nanmean(aucs, axis=1), np.nan)
 
 
-def bootstrap_difference(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric: str,
-                         n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float, float]:  # fmt: skip
+def bootstrap_difference(
+    y: np.ndarray,
+    proba_a: np.ndarray,
+    proba_b: np.ndarray,
+    metric: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float, float]:
     """metric(a) − metric(b) on the test set and its paired percentile bootstrap CI over test samples."""
     point = metric_value(metric, y, proba_a) - metric_value(metric, y, proba_b)
     counts = resample_counts(len(y), n_boot, seed)
@@ -136,8 +143,9 @@ def bootstrap_difference(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray
     return float(point), float(lo), float(hi)
 
 
-def bootstrap_ci(y: np.ndarray, proba: np.ndarray, metric: str, n_boot: int = 1000, seed: int = 0,
-                 alpha: float = 0.05) -> tuple[float, float]:  # fmt: skip
+def bootstrap_ci(
+    y: np.ndarray, proba: np.ndarray, metric: str, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
     """Percentile bootstrap CI of one metric over test samples."""
     vals = bootstrap_values(metric, y, proba, resample_counts(len(y), n_boot, seed))
     lo, hi = np.quantile(vals[np.isfinite(vals)], [alpha / 2, 1 - alpha / 2])

@@ -14,24 +14,45 @@ def gap_bars(gap: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
     """Grouped bars of image / reconstruction / latent per (autoencoder, dataset), gap annotated with its CI."""
     fig = go.Figure()
     if gap.empty:
-        fig.add_annotation(text="no results yet: run a diagnosis", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper")  # fmt: skip
+        fig.add_annotation(
+            text="no results yet: run a diagnosis", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
+        )
         return fig
     shown = gap.head(MAX_BAR_RUNS)  # the newest runs: more groups than this are unreadable (the table has them all)
-    labels = [f"{a}<br>{d}{' (synthetic)' if s else ''}<br>{r[-6:]}"
-              for a, d, s, r in zip(shown.autoencoder, shown.dataset, shown.synthetic, shown.run_id)]  # fmt: skip
+    labels = [
+        f"{a}<br>{d}{' (synthetic)' if s else ''}<br>{r[-6:]}"
+        for a, d, s, r in zip(shown.autoencoder, shown.dataset, shown.synthetic, shown.run_id)
+    ]
     for space, color in SPACE_COLORS.items():
-        fig.add_bar(name=space, x=labels, y=shown[space], marker_color=color,
-                    text=[f"{v:.3f}" for v in shown[space]], textposition="outside")  # fmt: skip
+        fig.add_bar(
+            name=space,
+            x=labels,
+            y=shown[space],
+            marker_color=color,
+            text=[f"{v:.3f}" for v in shown[space]],
+            textposition="outside",
+        )
     # one layout update, not an add_annotation per run: ~10x faster with 100 runs (profiled, bench page section)
-    fig.update_layout(annotations=[
-        dict(x=x, y=max(row.image, row.reconstruction, row.latent) + 0.08, showarrow=False,
-             text=f"gap {row.gap:+.3f} [{row.gap_ci_low:+.3f}, {row.gap_ci_high:+.3f}]")
-        for x, row in zip(labels, shown.itertuples())])  # fmt: skip
-    fig.update_layout(barmode="group", yaxis_title=metric.replace("_", " "), yaxis_range=[0, 1.15],
-                      title="Same classifier recipe on images, reconstructions and latents (test split)"
-                      + (f" — newest {MAX_BAR_RUNS} of {len(gap)} runs" if len(gap) > MAX_BAR_RUNS else ""),
-                      legend_title="space", margin=dict(t=60, b=40))  # fmt: skip
+    fig.update_layout(
+        annotations=[
+            dict(
+                x=x,
+                y=max(row.image, row.reconstruction, row.latent) + 0.08,
+                showarrow=False,
+                text=f"gap {row.gap:+.3f} [{row.gap_ci_low:+.3f}, {row.gap_ci_high:+.3f}]",
+            )
+            for x, row in zip(labels, shown.itertuples())
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        yaxis_title=metric.replace("_", " "),
+        yaxis_range=[0, 1.15],
+        title="Same classifier recipe on images, reconstructions and latents (test split)"
+        + (f" — newest {MAX_BAR_RUNS} of {len(gap)} runs" if len(gap) > MAX_BAR_RUNS else ""),
+        legend_title="space",
+        margin=dict(t=60, b=40),
+    )
     return fig
 
 
@@ -50,8 +71,9 @@ def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balan
     """
     fig = go.Figure()
     if curves.empty:
-        fig.add_annotation(text="no noise curves stored for this run", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper")  # fmt: skip
+        fig.add_annotation(
+            text="no noise curves stored for this run", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
+        )
         return fig
     for space, color in CURVE_STYLES.items():
         c = curves[(curves.space == space) & (curves.metric == metric)]
@@ -60,10 +82,16 @@ def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balan
     for space, dash in (("image", "dash"), ("reconstruction", "dot")):
         v = clean[(clean.space == space) & (clean.metric == metric)].value
         if len(v):
-            fig.add_hline(y=float(v.mean()), line_dash=dash, annotation_text=f"{space} (clean)",
-                          line_color=SPACE_COLORS[space])  # fmt: skip
-    fig.update_layout(xaxis_type="log", xaxis_title="noise level σ (latent std 0.5)", yaxis_title=metric.replace("_", " "),
-                      title="Learnability along the diffusion trajectory (test split)", legend_title="classifier")  # fmt: skip
+            fig.add_hline(
+                y=float(v.mean()), line_dash=dash, annotation_text=f"{space} (clean)", line_color=SPACE_COLORS[space]
+            )
+    fig.update_layout(
+        xaxis_type="log",
+        xaxis_title="noise level σ (latent std 0.5)",
+        yaxis_title=metric.replace("_", " "),
+        title="Learnability along the diffusion trajectory (test split)",
+        legend_title="classifier",
+    )
     return fig
 
 
@@ -77,19 +105,30 @@ def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
     """
     fig = go.Figure()
     if per_class.empty:
-        fig.add_annotation(text="no per-class results for this run", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper")  # fmt: skip
+        fig.add_annotation(
+            text="no per-class results for this run", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
+        )
         return fig
-    df = per_class.groupby(["space", "class_index", "class_name"], as_index=False).agg(accuracy=("accuracy", "mean"),
-                                                                                      support=("support", "sum"))  # fmt: skip
+    df = per_class.groupby(["space", "class_index", "class_name"], as_index=False).agg(
+        accuracy=("accuracy", "mean"), support=("support", "sum")
+    )
     colors = {**SPACE_COLORS, "latent-film-distilled": CURVE_STYLES["latent-film-distilled"]}
     for space in CLASS_SPACES:
         d = df[df.space == space].sort_values("class_index")
         if not d.empty:
-            fig.add_bar(name=space, x=[f"{c}<br>n={n}" for c, n in zip(d.class_name, d.support)], y=d.accuracy,
-                        marker_color=colors[space])  # fmt: skip
-    fig.update_layout(barmode="group", yaxis_title="test accuracy of the class (recall)", yaxis_range=[0, 1.05],
-                      title="Per-class accuracy by space (n = test images of the class)", legend_title="space")  # fmt: skip
+            fig.add_bar(
+                name=space,
+                x=[f"{c}<br>n={n}" for c, n in zip(d.class_name, d.support)],
+                y=d.accuracy,
+                marker_color=colors[space],
+            )
+    fig.update_layout(
+        barmode="group",
+        yaxis_title="test accuracy of the class (recall)",
+        yaxis_range=[0, 1.05],
+        title="Per-class accuracy by space (n = test images of the class)",
+        legend_title="space",
+    )
     return fig
 
 
@@ -104,9 +143,20 @@ def confusion_grid(confusion: pd.DataFrame, class_names: list[str]) -> go.Figure
         m = confusion[confusion.space == space].groupby(["true_class", "pred_class"])["count"].sum()
         mat = m.unstack(fill_value=0).reindex(index=range(k), columns=range(k), fill_value=0).to_numpy(float)
         norm = mat / mat.sum(axis=1, keepdims=True).clip(min=1)
-        fig.add_heatmap(z=norm, x=class_names, y=class_names, zmin=0, zmax=1, colorscale="Blues", showscale=i == 1,
-                        text=mat.astype(int), texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>"
-                        "share %{z:.2f}<extra></extra>", row=1, col=i)  # fmt: skip
+        fig.add_heatmap(
+            z=norm,
+            x=class_names,
+            y=class_names,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            showscale=i == 1,
+            text=mat.astype(int),
+            texttemplate="%{text}",
+            hovertemplate="true %{y}<br>predicted %{x}<br>share %{z:.2f}<extra></extra>",
+            row=1,
+            col=i,
+        )
         fig.update_yaxes(autorange="reversed", row=1, col=i)
     fig.update_layout(title="Confusion matrices (rows: true class, normalised; numbers: counts)", height=420)
     return fig
@@ -120,8 +170,7 @@ def _empty(text: str) -> go.Figure:
     return fig
 
 
-PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974",
-           "#64b5cd"]  # fmt: skip
+PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
 
 
 def point_colors(proj: pd.DataFrame, color_by: str, class_names: list[str]) -> pd.Series:
@@ -172,14 +221,29 @@ def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: 
             d = proj[group == g]
             if d.empty:
                 continue
-            fig.add_trace(go.Scattergl(
-                x=d.x.to_numpy(), y=d.y.to_numpy(), mode="markers", name=g, legendgroup=g, showlegend=col == 1,
-                marker=dict(color=color[g], size=5, opacity=0.75), text=_hover_text(d, class_names),
-                hovertemplate="%{text}<extra></extra>"), row=1, col=col)  # fmt: skip
+            fig.add_trace(
+                go.Scattergl(
+                    x=d.x.to_numpy(),
+                    y=d.y.to_numpy(),
+                    mode="markers",
+                    name=g,
+                    legendgroup=g,
+                    showlegend=col == 1,
+                    marker=dict(color=color[g], size=5, opacity=0.75),
+                    text=_hover_text(d, class_names),
+                    hovertemplate="%{text}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=480, legend_title=color_by, margin=dict(t=50, l=10, r=10, b=10),
-                      title=f"UMAP of the same samples, coloured by {color_by}")  # fmt: skip
+    fig.update_layout(
+        height=480,
+        legend_title=color_by,
+        margin=dict(t=50, l=10, r=10, b=10),
+        title=f"UMAP of the same samples, coloured by {color_by}",
+    )
     return fig
 
 
@@ -196,8 +260,9 @@ def _diff(image: np.ndarray, recon: np.ndarray, gain: float) -> np.ndarray:
     return np.clip(np.abs(a - b) * gain, 0, 255).astype(np.uint8)
 
 
-def reconstruction_grid(galleries: dict[str, dict], class_names: list[str], per_class: int = 2,
-                        diff_gain: float = 4.0) -> go.Figure:  # fmt: skip
+def reconstruction_grid(
+    galleries: dict[str, dict], class_names: list[str], per_class: int = 2, diff_gain: float = 4.0
+) -> go.Figure:
     """Original | reconstruction | |difference| per autoencoder, `per_class` samples of every class in rows.
 
     galleries: autoencoder label -> `gallery.load_gallery()` arrays of runs on the same benchmark and seed (they
@@ -226,26 +291,34 @@ def reconstruction_grid(galleries: dict[str, dict], class_names: list[str], per_
             k = int(np.searchsorted(g["index"], i))
             titles += [f"{g['psnr'][k]:.1f} dB / {g['ssim'][k]:.2f}", ""]
     titles[: len(cols)] = [f"<b>{col}</b><br>{t}" for col, t in zip(cols, titles)]  # column headers on the first row
-    fig = make_subplots(rows=len(rows), cols=len(cols), subplot_titles=titles, horizontal_spacing=0.01,
-                        vertical_spacing=0.04)  # fmt: skip
+    fig = make_subplots(
+        rows=len(rows), cols=len(cols), subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.04
+    )
     for r, (_, i) in enumerate(rows, start=1):
         k0 = int(np.searchsorted(first["index"], i))
         fig.add_trace(go.Image(z=thumbnail_rgb(first["image"][k0]), hoverinfo="skip"), row=r, col=1)
         for j, g in enumerate(galleries.values()):
             k = int(np.searchsorted(g["index"], i))
             fig.add_trace(go.Image(z=thumbnail_rgb(g["reconstruction"][k]), hoverinfo="skip"), row=r, col=2 + 2 * j)
-            fig.add_trace(go.Image(z=thumbnail_rgb(_diff(g["image"][k], g["reconstruction"][k], diff_gain)), hoverinfo="skip"),
-                          row=r, col=3 + 2 * j)  # fmt: skip
+            fig.add_trace(
+                go.Image(z=thumbnail_rgb(_diff(g["image"][k], g["reconstruction"][k], diff_gain)), hoverinfo="skip"),
+                row=r,
+                col=3 + 2 * j,
+            )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_annotations(font_size=10)
-    fig.update_layout(height=110 * len(rows) + 80, margin=dict(t=70, l=5, r=5, b=5),
-                      title="Reconstructions of test samples per class (PSNR / SSIM of each)")  # fmt: skip
+    fig.update_layout(
+        height=110 * len(rows) + 80,
+        margin=dict(t=70, l=5, r=5, b=5),
+        title="Reconstructions of test samples per class (PSNR / SSIM of each)",
+    )
     return fig
 
 
-def compare_noise_curves(curves: pd.DataFrame, metric: str = "balanced_accuracy",
-                         arms: tuple[str, ...] = ("latent", "latent-film-distilled")) -> go.Figure:  # fmt: skip
+def compare_noise_curves(
+    curves: pd.DataFrame, metric: str = "balanced_accuracy", arms: tuple[str, ...] = ("latent", "latent-film-distilled")
+) -> go.Figure:
     """Per-noise-level `metric` of several autoencoders' latent classifiers on one figure: colour = autoencoder,
     dash = classifier. curves: `Store.noise_curves()` rows of the compared runs (with an `autoencoder` column)."""
     d = curves[(curves.metric == metric) & curves.space.isin(arms)] if not curves.empty else curves
@@ -257,10 +330,20 @@ def compare_noise_curves(curves: pd.DataFrame, metric: str = "balanced_accuracy"
         for space in arms:
             c = g[g.space == space].sort_values("noise_level")
             if not c.empty:
-                fig.add_scatter(x=c.noise_level, y=c.value, name=f"{ae} · {space}", mode="lines+markers",
-                                line=dict(color=PALETTE[j % len(PALETTE)], dash=dashes[space]))  # fmt: skip
-    fig.update_layout(xaxis_type="log", xaxis_title="noise level σ (latent std 0.5)", yaxis_title=metric.replace("_", " "),
-                      title="Learnability along the diffusion trajectory, per autoencoder", legend_title="classifier")  # fmt: skip
+                fig.add_scatter(
+                    x=c.noise_level,
+                    y=c.value,
+                    name=f"{ae} · {space}",
+                    mode="lines+markers",
+                    line=dict(color=PALETTE[j % len(PALETTE)], dash=dashes[space]),
+                )
+    fig.update_layout(
+        xaxis_type="log",
+        xaxis_title="noise level σ (latent std 0.5)",
+        yaxis_title=metric.replace("_", " "),
+        title="Learnability along the diffusion trajectory, per autoencoder",
+        legend_title="classifier",
+    )
     return fig
 
 
@@ -273,19 +356,39 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
 
     labels = [f"{r.latent}<br>vs {r.image}<br>({r.results})" for r in comparisons.itertuples()]
     fig = go.Figure()
-    for col, name, color in (("train_throughput_ratio", "training throughput", PALETTE[0]),
-                             ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
-                             ("memory_ratio", "memory (image / latent)", PALETTE[3])):  # fmt: skip
-        fig.add_bar(x=labels, y=comparisons[col], name=name, marker_color=color,
-                    text=[f"{v:.2g}x" if pd.notna(v) else "" for v in comparisons[col]], textposition="outside")  # fmt: skip
+    for col, name, color in (
+        ("train_throughput_ratio", "training throughput", PALETTE[0]),
+        ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
+        ("memory_ratio", "memory (image / latent)", PALETTE[3]),
+    ):
+        fig.add_bar(
+            x=labels,
+            y=comparisons[col],
+            name=name,
+            marker_color=color,
+            text=[f"{v:.2g}x" if pd.notna(v) else "" for v in comparisons[col]],
+            textposition="outside",
+        )
     for key, dash in (("latent_vs_image.throughput_ratio", "dash"), ("latent_vs_image.memory_ratio", "dot")):
         v = PUBLISHED[key]["value"]
         fig.add_hline(y=v, line_dash=dash)
         # on a log axis an annotation's y is the log10 position
-        fig.add_annotation(x=1, xref="paper", xanchor="right", y=np.log10(v), yanchor="bottom", showarrow=False,
-                           text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})")  # fmt: skip
+        fig.add_annotation(
+            x=1,
+            xref="paper",
+            xanchor="right",
+            y=np.log10(v),
+            yanchor="bottom",
+            showarrow=False,
+            text=f"published {v:g}x ({key.split('.')[1].split('_')[0]})",
+        )
     top = np.nanmax(comparisons[["train_throughput_ratio", "infer_throughput_ratio", "memory_ratio"]].to_numpy(float))
     fig.update_yaxes(type="log", range=[-1, np.log10(max(top, 120.0) * 3)])  # log axes take log10 ranges
-    fig.update_layout(barmode="group", yaxis_title="latent over image (x)", legend_title="ratio",
-                      title="Latent vs image classifier: measured here vs published", margin=dict(b=120))  # fmt: skip
+    fig.update_layout(
+        barmode="group",
+        yaxis_title="latent over image (x)",
+        legend_title="ratio",
+        title="Latent vs image classifier: measured here vs published",
+        margin=dict(b=120),
+    )
     return fig

@@ -25,8 +25,9 @@ def project(features: np.ndarray, seed: int, n_neighbors: int = 15) -> np.ndarra
     n = len(x)
     if n < 4:  # UMAP needs a few neighbours; a handful of points are placed on a line
         return np.stack([np.arange(n, dtype=np.float32), np.zeros(n, np.float32)], 1)
-    reducer = umap.UMAP(n_neighbors=min(n_neighbors, n - 1), random_state=seed, n_jobs=1, init="random"
-                        if n < 16 else "spectral")  # fmt: skip
+    reducer = umap.UMAP(
+        n_neighbors=min(n_neighbors, n - 1), random_state=seed, n_jobs=1, init="random" if n < 16 else "spectral"
+    )
     if n <= MAX_POINTS:
         return reducer.fit_transform(x).astype(np.float32)
     fit_idx = np.random.default_rng(seed).choice(n, MAX_POINTS, replace=False)

@@ -9,12 +9,17 @@ SOURCE = "Dombrowski, Nützel, Kainz: The Learnability Gap in Medical Latent Dif
 
 PUBLISHED = {
     "latent_vs_reconstruction_p": dict(
-        value=9.5e-7, what="p-value of latent < reconstruction/image over 5 AEs x 4 datasets x 5 folds"),
+        value=9.5e-7, what="p-value of latent < reconstruction/image over 5 AEs x 4 datasets x 5 folds"
+    ),
     "latent_vs_image.throughput_ratio": dict(
-        value=64.0, what="throughput of the noise-conditioned latent classifier over the image-space model (set-up "
-        "not published; assumed ConvNeXt-Tiny on 64x64 latents vs ResNet-50 on 256x256 images)"),
-    "latent_vs_image.memory_ratio": dict(value=120.0, what="memory of the image-space model over the latent classifier"),
-}  # fmt: skip
+        value=64.0,
+        what="throughput of the noise-conditioned latent classifier over the image-space model (set-up "
+        "not published; assumed ConvNeXt-Tiny on 64x64 latents vs ResNet-50 on 256x256 images)",
+    ),
+    "latent_vs_image.memory_ratio": dict(
+        value=120.0, what="memory of the image-space model over the latent classifier"
+    ),
+}
 
 
 def published_line(key: str) -> str:

@@ -138,13 +138,25 @@ def _blocks(images: np.ndarray, batch_size: int, workers: int) -> list:
 
     per_block = min(SHARD_IMAGES, max(1, len(images) // (4 * workers)))
     per_block = max(batch_size, per_block // batch_size * batch_size)
-    return [pa.table({"index": np.arange(s, min(s + per_block, len(images))),
-                      "image": ArrowTensorArray.from_numpy(np.ascontiguousarray(images[s : s + per_block]))})
-            for s in range(0, len(images), per_block)]  # fmt: skip
+    return [
+        pa.table(
+            {
+                "index": np.arange(s, min(s + per_block, len(images))),
+                "image": ArrowTensorArray.from_numpy(np.ascontiguousarray(images[s : s + per_block])),
+            }
+        )
+        for s in range(0, len(images), per_block)
+    ]
 
 
-def encode_shards(spec: DiagnosisSpec, images: np.ndarray, shard_dir: Path, batch_size: int, weights_hash: str,
-                  workers: int | None = None) -> None:  # fmt: skip
+def encode_shards(
+    spec: DiagnosisSpec,
+    images: np.ndarray,
+    shard_dir: Path,
+    batch_size: int,
+    weights_hash: str,
+    workers: int | None = None,
+) -> None:
     """Encode (N, C, H, W) images in [0, 1] on the cluster into Parquet shards (index, latent, recon) in shard_dir.
 
     workers: actors in the pool (default: one per GPU of the cluster, else one per CPU).
@@ -154,10 +166,12 @@ def encode_shards(spec: DiagnosisSpec, images: np.ndarray, shard_dir: Path, batc
     workers = workers or int(ray.cluster_resources().get("GPU" if gpus else "CPU", 1))
     shutil.rmtree(shard_dir, ignore_errors=True)  # shards of an interrupted run are never mixed with new ones
     ds = ray.data.from_arrow(_blocks(images, batch_size, workers)).map_batches(
-        _Encoder, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
+        _Encoder,
+        batch_size=batch_size,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         fn_constructor_kwargs=dict(spec=spec, weights_hash=weights_hash),
         **_task_resources(spec),
-    )  # fmt: skip
+    )
     ds.write_parquet(str(shard_dir))
 
 
@@ -169,14 +183,17 @@ def read_shards(shard_dir: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     table = pq.read_table(shard_dir)
     index = table["index"].to_numpy()
     if len(index) != n or not np.array_equal(np.sort(index), np.arange(n)):
-        raise LatentgapError(f"shards in {shard_dir} hold {len(np.unique(index))} of {n} images ({len(index)} rows); "
-                             "delete that folder and rerun")  # fmt: skip
+        raise LatentgapError(
+            f"shards in {shard_dir} hold {len(np.unique(index))} of {n} images ({len(index)} rows); "
+            "delete that folder and rerun"
+        )
     order = np.argsort(index)
     return table["latent"].combine_chunks().to_numpy()[order], table["recon"].combine_chunks().to_numpy()[order]
 
 
-def cached_encode(spec: DiagnosisSpec, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
-                  weights_hash: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def cached_encode(
+    spec: DiagnosisSpec, images: np.ndarray, key: str, cache_root: Path, batch_size: int, weights_hash: str
+) -> tuple[np.ndarray, np.ndarray]:
     """`encode.cached_encode` on the cluster: same cache file (cache_root/latents/key.npz), same arrays."""
     from latentgap.encode import encode_with_cache
 
@@ -248,8 +265,9 @@ class RayExecutor:
     def session(self):
         return session(self.spec.ray_address)
 
-    def encode(self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int,
-               device: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def encode(
+        self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int, device: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not getattr(ae, "has_decoder", True):
             raise LatentgapError(
                 f"{ae.name} is encoder-only: run it with --backend local (Ray shards hold reconstructions)"

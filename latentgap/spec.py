@@ -34,8 +34,17 @@ class Profile:
     train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
     small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
-    arms: tuple[str, ...] = ("image", "reconstruction", "latent", "image-s2d", "reconstruction-s2d", "latent-resnet", "latent-noise", "latent-film",
-                             "latent-film-distilled")  # fmt: skip
+    arms: tuple[str, ...] = (
+        "image",
+        "reconstruction",
+        "latent",
+        "image-s2d",
+        "reconstruction-s2d",
+        "latent-resnet",
+        "latent-noise",
+        "latent-film",
+        "latent-film-distilled",
+    )
 
     def __post_init__(self):
         assert self.arms[0] == "image" and {"reconstruction", "latent"} <= set(self.arms), self.arms  # teacher first

@@ -17,8 +17,12 @@ def paired_test(paired: pd.DataFrame) -> dict:
     latent < reconstruction across AEs x datasets x folds. p is NaN with fewer than 2 pairs.
     """
     a, b = paired["a"].to_numpy(float), paired["b"].to_numpy(float)
-    out = dict(n_pairs=int(len(a)), mean_difference=float(np.mean(a - b)) if len(a) else float("nan"),
-               t_test_p=float("nan"), wilcoxon_p=float("nan"))  # fmt: skip
+    out = dict(
+        n_pairs=int(len(a)),
+        mean_difference=float(np.mean(a - b)) if len(a) else float("nan"),
+        t_test_p=float("nan"),
+        wilcoxon_p=float("nan"),
+    )
     if len(a) >= 2 and np.any(a != b):
         out["t_test_p"] = float(ttest_rel(a, b).pvalue)
         out["wilcoxon_p"] = float(wilcoxon(a, b).pvalue)
@@ -35,8 +39,14 @@ def structure_gap_correlation(structure: pd.DataFrame, gaps: pd.DataFrame) -> pd
     rows = []
     for stat, g in merged.groupby("statistic"):
         if len(g) >= 3 and g["value"].nunique() > 1 and g["gap"].nunique() > 1:
-            rows.append(dict(statistic=stat, n_runs=len(g), pearson_r=float(pearsonr(g.value, g.gap)[0]),
-                             spearman_rho=float(spearmanr(g.value, g.gap)[0])))  # fmt: skip
+            rows.append(
+                dict(
+                    statistic=stat,
+                    n_runs=len(g),
+                    pearson_r=float(pearsonr(g.value, g.gap)[0]),
+                    spearman_rho=float(spearmanr(g.value, g.gap)[0]),
+                )
+            )
         else:
             rows.append(dict(statistic=stat, n_runs=len(g), pearson_r=np.nan, spearman_rho=np.nan))
     return pd.DataFrame(rows)

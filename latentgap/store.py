@@ -190,8 +190,10 @@ class Store:
                 con.close()
             self._link_into_place(tmp)
         except (duckdb.IOException, OSError) as e:
-            raise LatentgapError(f"the store cannot be created in {self.path.parent} ({str(e)[:160]}); make --home "
-                                 "writable (with free space) or use another --home") from None  # fmt: skip
+            raise LatentgapError(
+                f"the store cannot be created in {self.path.parent} ({str(e)[:160]}); make --home "
+                "writable (with free space) or use another --home"
+            ) from None
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
@@ -250,12 +252,21 @@ class Store:
                 con.execute(
                     "INSERT INTO runs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        run["run_id"], run["autoencoder"], run["family"], run["ae_hash"], run["dataset"],
-                        run["synthetic"], run["profile"], run["seed"], run["device"],
-                        json.dumps(run["spec"]), json.dumps(run["versions"]), json.dumps(run["timing"]),
+                        run["run_id"],
+                        run["autoencoder"],
+                        run["family"],
+                        run["ae_hash"],
+                        run["dataset"],
+                        run["synthetic"],
+                        run["profile"],
+                        run["seed"],
+                        run["device"],
+                        json.dumps(run["spec"]),
+                        json.dumps(run["versions"]),
+                        json.dumps(run["timing"]),
                         json.dumps(run.get("summary", {})),
                     ],
-                )  # fmt: skip
+                )
                 for table, rows in tables.items():
                     if rows:
                         df = pd.DataFrame(rows, columns=TABLE_COLUMNS[table])  # noqa: F841 (read by DuckDB)
@@ -433,8 +444,10 @@ class Store:
         job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}"
         with self._connect() as con:
             try:
-                con.execute("INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
-                            [job_id, label, json.dumps(spec)])  # fmt: skip
+                con.execute(
+                    "INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
+                    [job_id, label, json.dumps(spec)],
+                )
             except duckdb.IOException as e:
                 raise self._write_failed(e) from None
         return job_id
@@ -457,8 +470,10 @@ class Store:
         assert fields.get("status", "queued") in JOB_STATES, fields
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._connect() as con:
-            con.execute(f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled'",
-                        [*fields.values(), job_id])  # fmt: skip
+            con.execute(
+                f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled'",
+                [*fields.values(), job_id],
+            )
 
     def job_status(self, job_id: str) -> str | None:
         df = self._query("SELECT status FROM jobs WHERE job_id = ?", [job_id])
@@ -494,11 +509,17 @@ class Store:
                 if pid is not None and alive(pid):
                     continue
                 if attempts >= MAX_ATTEMPTS:
-                    con.execute("""UPDATE jobs SET status = 'failed', updated_at = now(), error = ?
-                                   WHERE job_id = ?""", [f"the worker stopped {attempts} times while running it", job_id])  # fmt: skip
+                    con.execute(
+                        """UPDATE jobs SET status = 'failed', updated_at = now(), error = ?
+                                   WHERE job_id = ?""",
+                        [f"the worker stopped {attempts} times while running it", job_id],
+                    )
                 else:
-                    con.execute("""UPDATE jobs SET status = 'queued', step = 'requeued after a worker stop',
-                                   worker_pid = NULL, updated_at = now() WHERE job_id = ?""", [job_id])  # fmt: skip
+                    con.execute(
+                        """UPDATE jobs SET status = 'queued', step = 'requeued after a worker stop',
+                                   worker_pid = NULL, updated_at = now() WHERE job_id = ?""",
+                        [job_id],
+                    )
                 touched.append(job_id)
         return touched
 

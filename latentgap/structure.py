@@ -18,8 +18,10 @@ def channel_statistics(latents: np.ndarray) -> list[dict]:
     rows = []
     for c in range(latents.shape[1]):
         v = latents[:, c].ravel().astype(np.float64)
-        rows += [dict(statistic=s, channel=c, value=float(f(v)))
-                 for s, f in (("channel_mean", np.mean), ("channel_std", np.std), ("channel_kurtosis", kurtosis))]  # fmt: skip
+        rows += [
+            dict(statistic=s, channel=c, value=float(f(v)))
+            for s, f in (("channel_mean", np.mean), ("channel_std", np.std), ("channel_kurtosis", kurtosis))
+        ]
     return rows
 
 
@@ -47,8 +49,9 @@ def knn_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(i) & set(j)) / k for i, j in zip(na, nb)]))
 
 
-def structure_statistics(latents: np.ndarray, image_features: np.ndarray, labels: np.ndarray, seed: int = 0,
-                         max_samples: int = 1000) -> list[dict]:  # fmt: skip
+def structure_statistics(
+    latents: np.ndarray, image_features: np.ndarray, labels: np.ndarray, seed: int = 0, max_samples: int = 1000
+) -> list[dict]:
     """All statistics as records {statistic, channel, value}; latents (N, C, h, w), image_features (N, D).
 
     Global statistics use the pooled latents (`pooled_latents`), comparable in size to `image_features`.

@@ -16,16 +16,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "audit.json"
-        cmd = [sys.executable, "-m", "pip_audit", "-r", str(ROOT / "requirements.txt"), "-f", "json", "-o", str(report),
-               "--progress-spinner", "off"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "-r",
+            str(ROOT / "requirements.txt"),
+            "-f",
+            "json",
+            "-o",
+            str(report),
+            "--progress-spinner",
+            "off",
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         except subprocess.TimeoutExpired:
             print("WARNING pip-audit: timed out after 600 s; dependencies NOT audited", file=sys.stderr)
             return 0
         if not report.exists():
-            print(f"WARNING pip-audit could not run ({(done.stderr.strip().splitlines() or ['?'])[-1][:200]}); "
-                  "dependencies NOT audited", file=sys.stderr)  # fmt: skip
+            print(
+                f"WARNING pip-audit could not run ({(done.stderr.strip().splitlines() or ['?'])[-1][:200]}); "
+                "dependencies NOT audited",
+                file=sys.stderr,
+            )
             return 0
         deps = json.loads(report.read_text())["dependencies"]
     found = [(d["name"], d["version"], v["id"], v.get("fix_versions")) for d in deps for v in d.get("vulns", [])]
@@ -35,10 +49,15 @@ def main() -> int:
             f"VULNERABLE {name}=={version}: {vuln} (fixed in {', '.join(fixes) or 'no release yet'})", file=sys.stderr
         )
     if skipped:
-        print(f"WARNING pip-audit: {len(skipped)} of {len(deps)} packages could not be audited (the vulnerability "
-              f"service is unreachable from here or does not know them): {', '.join(skipped[:8])}...", file=sys.stderr)  # fmt: skip
-    print(f"pip-audit: {len(deps) - len(skipped)} of {len(deps)} packages audited, {len(found)} known vulnerabilities",
-          file=sys.stderr)  # fmt: skip
+        print(
+            f"WARNING pip-audit: {len(skipped)} of {len(deps)} packages could not be audited (the vulnerability "
+            f"service is unreachable from here or does not know them): {', '.join(skipped[:8])}...",
+            file=sys.stderr,
+        )
+    print(
+        f"pip-audit: {len(deps) - len(skipped)} of {len(deps)} packages audited, {len(found)} known vulnerabilities",
+        file=sys.stderr,
+    )
     return 1 if found else 0
 
 

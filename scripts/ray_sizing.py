@@ -36,11 +36,36 @@ def store_bytes(n: int) -> int:
         store = Store(Path(home))
         empty = store.path.stat().st_size
         xy = rng.standard_normal((2, n, 2))
-        rows = [dict(run_id="sizing", fold=0, space=space, sample_index=i, x=float(xy[s, i, 0]), y=float(xy[s, i, 1]),
-                     label=int(i % 5), split=("train", "val", "test")[i % 3], predicted=None)
-                for s, space in enumerate(("latent", "image")) for i in range(n)]  # fmt: skip
-        run = dict(run_id="sizing", autoencoder="sizing", family="", ae_hash="", dataset="sizing", synthetic=True,
-                   profile="quick", seed=0, device="cpu", spec={}, versions={}, timing={}, summary={})  # fmt: skip
+        rows = [
+            dict(
+                run_id="sizing",
+                fold=0,
+                space=space,
+                sample_index=i,
+                x=float(xy[s, i, 0]),
+                y=float(xy[s, i, 1]),
+                label=int(i % 5),
+                split=("train", "val", "test")[i % 3],
+                predicted=None,
+            )
+            for s, space in enumerate(("latent", "image"))
+            for i in range(n)
+        ]
+        run = dict(
+            run_id="sizing",
+            autoencoder="sizing",
+            family="",
+            ae_hash="",
+            dataset="sizing",
+            synthetic=True,
+            profile="quick",
+            seed=0,
+            device="cpu",
+            spec={},
+            versions={},
+            timing={},
+            summary={},
+        )
         store.write_run(run, {"projections": rows})
         return store.path.stat().st_size - empty
 
@@ -68,14 +93,18 @@ def main() -> None:
             )
             print(n, result["sizes"][n], flush=True)
         images = registry.load("phantom-chest", args.resolution, args.throughput_images, seed=0).images
-        result["throughput"] = {w: encode_once(spec, images, args.batch, weights_hash, w, Path.cwd())["images_per_s"]
-                                for w in sorted({1, args.workers})}  # fmt: skip
+        result["throughput"] = {
+            w: encode_once(spec, images, args.batch, weights_hash, w, Path.cwd())["images_per_s"]
+            for w in sorted({1, args.workers})
+        }
         print("throughput", result["throughput"], flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print("| images | encode (s) | images/s | shards | .npz cache | store (projections) |\n|---|---|---|---|---|---|")
     for n, r in result["sizes"].items():
-        print(f"| {n:,} | {r['seconds']:.1f} | {r['images_per_s']:.0f} | {r['shard_bytes'] / 1e6:.1f} MB | "
-              f"{r['cache_bytes'] / 1e6:.1f} MB | {r['store_bytes'] / 1e6:.2f} MB |")  # fmt: skip
+        print(
+            f"| {n:,} | {r['seconds']:.1f} | {r['images_per_s']:.0f} | {r['shard_bytes'] / 1e6:.1f} MB | "
+            f"{r['cache_bytes'] / 1e6:.1f} MB | {r['store_bytes'] / 1e6:.2f} MB |"
+        )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,15 @@ def tiny_ae_dir(tmp_path_factory):
 
     torch.manual_seed(0)
     ae = AutoencoderKL(
-        in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-        up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[8, 8, 16, 16], layers_per_block=1,
-        latent_channels=4, norm_num_groups=4,
-    )  # fmt: skip
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        block_out_channels=[8, 8, 16, 16],
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=4,
+    )
     path = tmp_path_factory.mktemp("tiny-ae")
     ae.save_pretrained(path, safe_serialization=True)
     return path
@@ -58,9 +63,31 @@ def _diagnose_into(home):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
-        [sys.executable, "-m", "latentgap", "diagnose", "--ae", "zoo:sd-vae-mini", "--dataset", "phantom-chest",
-         "--profile", "quick", "--max-samples", "300", "--device", "cpu", "--seed", "1", "--home", str(home)],
-        capture_output=True, text=True, timeout=900, env=env, cwd=root,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "latentgap",
+            "diagnose",
+            "--ae",
+            "zoo:sd-vae-mini",
+            "--dataset",
+            "phantom-chest",
+            "--profile",
+            "quick",
+            "--max-samples",
+            "300",
+            "--device",
+            "cpu",
+            "--seed",
+            "1",
+            "--home",
+            str(home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=root,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out

@@ -12,16 +12,27 @@ import pytest
 from latentgap.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-VERBS = [["diagnose"], ["inspect"], ["results"], ["zoo"], ["zoo", "list"], ["zoo", "build"], ["data"], ["data", "list"],
-         ["worker"], ["serve"]]  # fmt: skip
+VERBS = [
+    ["diagnose"],
+    ["inspect"],
+    ["results"],
+    ["zoo"],
+    ["zoo", "list"],
+    ["zoo", "build"],
+    ["data"],
+    ["data", "list"],
+    ["worker"],
+    ["serve"],
+]
 
 
 def cli(*args, home=None, timeout=600, env=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(env or {})}
     if home:
         env["LATENTGAP_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "latentgap", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "latentgap", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=" ".join)
@@ -89,8 +100,16 @@ def test_listings_are_json():
 def test_a_real_set_is_found_by_name_under_the_data_root_or_says_where_to_get_it(tmp_path):
     empty = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)  # nothing there
     assert not any(d["available"] for d in empty if not d["synthetic"])
-    out = cli("diagnose", "--dataset", "covid-ct", "--data-root", str(tmp_path), "--home", str(tmp_path / "ws"),
-              env={"LATENTGAP_DATA": ""})  # fmt: skip
+    out = cli(
+        "diagnose",
+        "--dataset",
+        "covid-ct",
+        "--data-root",
+        str(tmp_path),
+        "--home",
+        str(tmp_path / "ws"),
+        env={"LATENTGAP_DATA": ""},
+    )
     assert out.returncode == 2 and "doi:10.1101/2020.04.24.20078584" in out.stderr and "Traceback" not in out.stderr
     (tmp_path / "covid-ct").mkdir()
     listed = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)
@@ -137,10 +156,25 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     assert "gap" in out.stdout and "[latentgap] encode" in out.stderr
     records = json.loads(cli("results", "--json", home=tmp_path).stdout)
     spaces = {r["space"] for r in records}
-    assert spaces == {"image", "reconstruction", "latent", "gap", "fidelity_loss", "latent-resnet", "latent-noise",
-                      "latent-film", "latent-film-distilled", "probe-linear", "probe-knn", "probe-linear-image",
-                      "probe-knn-image", "image-s2d", "reconstruction-s2d", "matched_gap",
-                      "matched_fidelity_loss"}  # fmt: skip
+    assert spaces == {
+        "image",
+        "reconstruction",
+        "latent",
+        "gap",
+        "fidelity_loss",
+        "latent-resnet",
+        "latent-noise",
+        "latent-film",
+        "latent-film-distilled",
+        "probe-linear",
+        "probe-knn",
+        "probe-linear-image",
+        "probe-knn-image",
+        "image-s2d",
+        "reconstruction-s2d",
+        "matched_gap",
+        "matched_fidelity_loss",
+    }
     for r in records:
         assert {
             "run_id",

@@ -6,9 +6,21 @@ from latentgap.gaps import CONTROL, FLAG, NO_CONTROL, gap_report
 
 
 def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="2026-11-30 10:00"):
-    return dict(run_id=run_id, autoencoder=ae, dataset=dataset, profile="quick", seed=seed, gap=0.2, gap_ci_low=0.1,
-                gap_ci_high=0.3, matched_gap=matched, matched_gap_ci_low=lo, matched_gap_ci_high=hi, n_folds=1,
-                created_at=pd.Timestamp(t))  # fmt: skip
+    return dict(
+        run_id=run_id,
+        autoencoder=ae,
+        dataset=dataset,
+        profile="quick",
+        seed=seed,
+        gap=0.2,
+        gap_ci_low=0.1,
+        gap_ci_high=0.3,
+        matched_gap=matched,
+        matched_gap_ci_low=lo,
+        matched_gap_ci_high=hi,
+        n_folds=1,
+        created_at=pd.Timestamp(t),
+    )
 
 
 def _training(run_id, converged=(True, True, True)):
@@ -36,13 +48,15 @@ def test_a_control_whose_interval_excludes_zero_flags_the_runs_read_against_it()
 
 
 def test_the_control_is_matched_by_dataset_and_seed():
-    gap = pd.DataFrame([
-        _gap_row("ctl-ct", CONTROL, 0.0, -0.1, 0.1, dataset="phantom-ct"),
-        _gap_row("ctl-s1", CONTROL, 0.0, -0.1, 0.1, seed=1, t="2026-11-30 12:00"),
-        _gap_row("ctl-s0", CONTROL, 0.0, -0.1, 0.1, seed=0, t="2026-11-30 09:00"),
-        _gap_row("ae", "zoo:x", 0.1, 0.0, 0.2),
-        _gap_row("lonely", "zoo:x", 0.1, 0.0, 0.2, dataset="phantom-echo"),
-    ])  # fmt: skip
+    gap = pd.DataFrame(
+        [
+            _gap_row("ctl-ct", CONTROL, 0.0, -0.1, 0.1, dataset="phantom-ct"),
+            _gap_row("ctl-s1", CONTROL, 0.0, -0.1, 0.1, seed=1, t="2026-11-30 12:00"),
+            _gap_row("ctl-s0", CONTROL, 0.0, -0.1, 0.1, seed=0, t="2026-11-30 09:00"),
+            _gap_row("ae", "zoo:x", 0.1, 0.0, 0.2),
+            _gap_row("lonely", "zoo:x", 0.1, 0.0, 0.2, dataset="phantom-echo"),
+        ]
+    )
     rows = gap_report(gap, pd.DataFrame(columns=["run_id", "space", "converged"])).set_index("run_id")
     assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seed wins over the newer run of another seed
     assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL

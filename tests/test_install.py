@@ -25,8 +25,22 @@ def _run(args, cwd, env, timeout=600):
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LATENTGAP_ZOO", "LATENTGAP_HOME")}
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"),
-          str(ROOT)], tmp_path, env)  # fmt: skip
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        tmp_path,
+        env,
+    )
     wheel = next((tmp_path / "dist").glob("latentgap-*.whl"))
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
@@ -45,14 +59,33 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     assert zoo and all(m["built"] for m in zoo), [m["name"] for m in zoo if not m["built"]]
     data = json.loads(_run([str(python), "-m", "latentgap", "data", "list", "--json"], elsewhere, env).stdout)
     assert {"phantom-chest", "phantom-ct"} <= {d["name"] for d in data}
-    _run([str(python), "-m", "latentgap", "diagnose", "--ae", "zoo:sd-vae-mini", "--dataset", "phantom-chest",
-          "--profile", "smoke", "--max-samples", "120", "--device", "cpu", "--home", str(elsewhere / "ws")],
-         elsewhere, env)  # fmt: skip
+    _run(
+        [
+            str(python),
+            "-m",
+            "latentgap",
+            "diagnose",
+            "--ae",
+            "zoo:sd-vae-mini",
+            "--dataset",
+            "phantom-chest",
+            "--profile",
+            "smoke",
+            "--max-samples",
+            "120",
+            "--device",
+            "cpu",
+            "--home",
+            str(elsewhere / "ws"),
+        ],
+        elsewhere,
+        env,
+    )
     gap = json.loads(
         _run(
             [str(python), "-m", "latentgap", "results", "--kind", "gap", "--json", "--home", str(elsewhere / "ws")],
             elsewhere,
             env,
-        ).stdout  # fmt: skip
+        ).stdout
     )
     assert len(gap) == 1 and gap[0]["profile"] == "smoke"

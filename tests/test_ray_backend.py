@@ -21,8 +21,14 @@ from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
 
 MAX_SAMPLES = 200
-SPEC = dict(autoencoder="zoo:sd-vae-mini", dataset="phantom-chest", profile="quick", max_samples=MAX_SAMPLES,
-            device="cpu", seed=0)  # fmt: skip
+SPEC = dict(
+    autoencoder="zoo:sd-vae-mini",
+    dataset="phantom-chest",
+    profile="quick",
+    max_samples=MAX_SAMPLES,
+    device="cpu",
+    seed=0,
+)
 ENCODER_TITLE, TRAIN_TITLE = "ray::MapWorker(MapBatches(_Encoder))", "ray::_train_task"
 
 
@@ -152,8 +158,10 @@ def test_missing_ray_names_the_requirements_file(monkeypatch):
 
 
 def test_default_backend_never_imports_ray():
-    code = ("import sys; from latentgap import cli, diagnose, jobs; cli.build_parser(); "
-            "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray imported'")  # fmt: skip
+    code = (
+        "import sys; from latentgap import cli, diagnose, jobs; cli.build_parser(); "
+        "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray imported'"
+    )
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -137,8 +137,10 @@ def test_query_cache_never_serves_stale_results(tmp_path):
     assert store.gap_table().run_id.tolist() == ["r0"]  # hits are copies
     store.write_run(_run("r1"), {"metrics": _metrics("r1")})
     assert sorted(store.gap_table().run_id) == ["r0", "r1"]
-    code = ("import sys; from latentgap.store import Store; from tests.test_store import _run, _metrics; "
-            "Store(sys.argv[1]).write_run(_run('r2'), {'metrics': _metrics('r2')})")  # fmt: skip
+    code = (
+        "import sys; from latentgap.store import Store; from tests.test_store import _run, _metrics; "
+        "Store(sys.argv[1]).write_run(_run('r2'), {'metrics': _metrics('r2')})"
+    )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=root)
     assert sorted(Store(tmp_path).gap_table().run_id) == ["r0", "r1", "r2"]
@@ -156,8 +158,10 @@ def test_processes_starting_on_a_fresh_home_together_share_one_store(tmp_path):
         f"import sys, time; sys.path.insert(0, {str(root)!r}); from latentgap.store import Store\n"
         f"while time.time() < {start}: pass\nStore(__import__('pathlib').Path({str(tmp_path)!r})); print('ok')"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 and out.strip() == "ok" for p, (out, _) in zip(procs, outs)), outs
     assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]  # no half-built file left behind

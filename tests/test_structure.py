@@ -35,6 +35,12 @@ def test_structure_statistics_records():
     latents, labels = rng.normal(size=(120, 4, 4, 4)), rng.integers(0, 3, 120)
     rows = structure.structure_statistics(latents, rng.normal(size=(120, 64)), labels)
     names = {r["statistic"] for r in rows}
-    assert {"effective_rank", "fisher_ratio", "silhouette", "knn_overlap_image_latent",
-            "trustworthiness_image_to_latent", "channel_kurtosis"} <= names  # fmt: skip
+    assert {
+        "effective_rank",
+        "fisher_ratio",
+        "silhouette",
+        "knn_overlap_image_latent",
+        "trustworthiness_image_to_latent",
+        "channel_kurtosis",
+    } <= names
     assert all(np.isfinite(r["value"]) for r in rows)

@@ -33,8 +33,14 @@ MAX_CHECKPOINT_MB = float(os.environ.get("LATENTGAP_MAX_CHECKPOINT_MB", 8192))  
 MAX_ZIP_ENTRIES = 20_000  # a torch zip holds one entry per tensor; a full SD checkpoint has ~1,200
 WRAPPER_PREFIXES = ("first_stage_model.", "vae.", "module.", "model.")
 UNET_PREFIX = "model.diffusion_model."
-NOT_CHECKPOINTS = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
-                   b"%PDF": "a PDF document", b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image"}  # fmt: skip
+NOT_CHECKPOINTS = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+}
 
 
 @dataclass
@@ -86,11 +92,23 @@ class LoadedAutoencoder:
 
     def describe(self) -> dict:
         """What `inspect --json` prints."""
-        return dict(name=self.name, family=self.family.name, alternatives=list(self.alternatives), layout=self.layout,
-                    source=self.source, latent_channels=self.latent_channels, in_channels=self.in_channels,
-                    downsampling_factor=self.downsampling_factor, parameters=self.parameters, hash=self.weights_hash,
-                    scaling_factor=self.family.scaling_factor, shift_factor=self.family.shift_factor,
-                    model_class=self.family.model_class, has_decoder=self.has_decoder, notes=self.notes)  # fmt: skip
+        return dict(
+            name=self.name,
+            family=self.family.name,
+            alternatives=list(self.alternatives),
+            layout=self.layout,
+            source=self.source,
+            latent_channels=self.latent_channels,
+            in_channels=self.in_channels,
+            downsampling_factor=self.downsampling_factor,
+            parameters=self.parameters,
+            hash=self.weights_hash,
+            scaling_factor=self.family.scaling_factor,
+            shift_factor=self.family.shift_factor,
+            model_class=self.family.model_class,
+            has_decoder=self.has_decoder,
+            notes=self.notes,
+        )
 
 
 def file_hash(paths: list[Path]) -> str:
@@ -113,8 +131,10 @@ def detect_family(config: dict, override: str | None = None) -> Family:
     tried = ", ".join(
         f"{f.name} ({f.model_class.rpartition('.')[2]}, {f.latent_channels} ch)" for f in FAMILIES.values()
     )
-    raise LatentgapError(f"no known family matches {config.get('_class_name')} with {config.get('latent_channels')} "
-                         f"latent channels; tried: {tried}")  # fmt: skip
+    raise LatentgapError(
+        f"no known family matches {config.get('_class_name')} with {config.get('latent_channels')} "
+        f"latent channels; tried: {tried}"
+    )
 
 
 # --- folders -------------------------------------------------------------------------------------------------
@@ -135,8 +155,9 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
         raise LatentgapError(f"{folder.name}/config.json is not valid JSON ({e.msg}, line {e.lineno})") from None
     family = detect_family(config, family_override)
     try:
-        model = family.build_class().from_pretrained(folder, local_files_only=True, use_safetensors=True,
-                                                     low_cpu_mem_usage=False, torch_dtype=torch.float32)  # fmt: skip
+        model = family.build_class().from_pretrained(
+            folder, local_files_only=True, use_safetensors=True, low_cpu_mem_usage=False, torch_dtype=torch.float32
+        )
     except (OSError, ValueError, RuntimeError, TypeError) as e:
         raise LatentgapError(f"{folder.name}: could not load the weights ({str(e).splitlines()[0][:200]})") from None
     model.eval().requires_grad_(False)
@@ -151,8 +172,10 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
 
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
-        raise LatentgapError(f"{path.name} is {size_mb:,.0f} MB, over the {max_mb:,.0f} MB cap; "
-                             "raise LATENTGAP_MAX_CHECKPOINT_MB if it is genuine")  # fmt: skip
+        raise LatentgapError(
+            f"{path.name} is {size_mb:,.0f} MB, over the {max_mb:,.0f} MB cap; "
+            "raise LATENTGAP_MAX_CHECKPOINT_MB if it is genuine"
+        )
     with open(path, "rb") as f:
         head = f.read(132)
     for magic, what in NOT_CHECKPOINTS.items():
@@ -177,8 +200,10 @@ def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict
     except Exception as e:  # torch raises many types for bad pickles; all mean "refused"
         msg = (str(e).splitlines() or [type(e).__name__])[0][:160]  # an empty file raises with no message
         if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
-            raise LatentgapError(f"{path.name} was refused: its pickle asks to run code or build objects that plain "
-                                 f"weights do not need ({msg}); convert it to .safetensors") from None  # fmt: skip
+            raise LatentgapError(
+                f"{path.name} was refused: its pickle asks to run code or build objects that plain "
+                f"weights do not need ({msg}); convert it to .safetensors"
+            ) from None
         raise LatentgapError(f"{path.name} is not a readable checkpoint ({msg})") from None
     if not isinstance(obj, dict):
         raise LatentgapError(f"{path.name} holds a {type(obj).__name__}, not a state dict of tensors")
@@ -208,8 +233,10 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
             metadata = f.metadata() or {}
             return {k: f.get_tensor(k) for k in f.keys()}, metadata
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise LatentgapError(f"{path.name} is not a valid safetensors file ({str(e).splitlines()[0][:160]}); "
-                             "it may be truncated: download it again") from None  # fmt: skip
+        raise LatentgapError(
+            f"{path.name} is not a valid safetensors file ({str(e).splitlines()[0][:160]}); "
+            "it may be truncated: download it again"
+        ) from None
 
 
 def unwrap_state_dict(obj: dict, name: str) -> tuple[dict, list[str]]:
@@ -270,10 +297,14 @@ def _build(family: Family, config: dict, sd: dict, name: str):
     unexpected = [k for k in sd if k not in expected]
     wrong = [k for k, v in sd.items() if k in expected and tuple(v.shape) != tuple(expected[k].shape)]
     if missing or unexpected or wrong:
-        detail = (f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}), "
-                  f"{len(wrong)} with wrong shapes (e.g. {wrong[:2]})")  # fmt: skip
-        raise LatentgapError(f"{name} does not match a {family.name} autoencoder: {detail}; if it is another family "
-                             "pass --family, or give a diffusers folder with its config.json")  # fmt: skip
+        detail = (
+            f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}), "
+            f"{len(wrong)} with wrong shapes (e.g. {wrong[:2]})"
+        )
+        raise LatentgapError(
+            f"{name} does not match a {family.name} autoencoder: {detail}; if it is another family "
+            "pass --family, or give a diffusers folder with its config.json"
+        )
     model.load_state_dict(sd, strict=False)  # strict in substance: checked above (BN counters may be absent)
     return model.eval().requires_grad_(False)
 
@@ -347,18 +378,25 @@ def _load_taesd_pth(path: Path, name: str, source: str) -> LoadedAutoencoder:
     files = sorted(path.glob("*_encoder.pth")) + sorted(path.glob("*_decoder.pth")) if path.is_dir() else [path]
     if not model.has_decoder:
         files = [f for f in files if f.name.endswith("_encoder.pth")]
-    config = dict(in_channels=3, latent_channels=model.latent_channels, downsampling_factor=model.downsampling_factor,
-                  has_decoder=model.has_decoder, tiny_family=model.family)  # fmt: skip
+    config = dict(
+        in_channels=3,
+        latent_channels=model.latent_channels,
+        downsampling_factor=model.downsampling_factor,
+        has_decoder=model.has_decoder,
+        tiny_family=model.family,
+    )
     notes = [f"madebyollin/taesd .pth layout read from keys and shapes ({model.family})"]
     if not model.has_decoder:
         notes.append("encoder only: reconstruction arms and fidelity loss are not available")
-    return LoadedAutoencoder(name, get_family(family_of(model)), model, file_hash(files), source, config,
-                             layout="taesd-pth", notes=notes)  # fmt: skip
+    return LoadedAutoencoder(
+        name, get_family(family_of(model)), model, file_hash(files), source, config, layout="taesd-pth", notes=notes
+    )
 
 
 # --- the one entry point ----------------------------------------------------------------------------------------
-def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: str = "prequant",
-                     max_mb: float = MAX_CHECKPOINT_MB) -> LoadedAutoencoder:  # fmt: skip
+def load_autoencoder(
+    name_or_path: str, family: str | None = None, vq_latent: str = "prequant", max_mb: float = MAX_CHECKPOINT_MB
+) -> LoadedAutoencoder:
     """`zoo:NAME` (or a bare zoo NAME), a diffusers folder, a single weights file, or a hub id."""
     if vq_latent not in VQ_LATENTS:
         raise LatentgapError(f"--vq-latent {vq_latent!r}: choose {' or '.join(VQ_LATENTS)}")
@@ -369,8 +407,9 @@ def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: st
             fam = get_family(spec.family)
             config = {**fam.config_template(), **spec.config}
             model = fam.build_model(config)
-            return LoadedAutoencoder(f"zoo:{spec.name}", fam, model, fam.weights_hash(config), "zoo", config,
-                                     layout="code")  # fmt: skip
+            return LoadedAutoencoder(
+                f"zoo:{spec.name}", fam, model, fam.weights_hash(config), "zoo", config, layout="code"
+            )
         if spec.source == "pretrained":
             return _load_taesd_pth(zoo_path(spec.name), f"zoo:{spec.name}", "zoo")
         if not is_built(spec.name):
@@ -388,8 +427,18 @@ def load_autoencoder(name_or_path: str, family: str | None = None, vq_latent: st
         if path.suffix.lower() not in WEIGHT_SUFFIXES:
             raise LatentgapError(f"{path.name}: expected a weights file ({', '.join(WEIGHT_SUFFIXES)}) or a folder")
         model, det, config, notes = _load_single_file(path, family, max_mb)
-        return LoadedAutoencoder(path.name, det.family, model, file_hash([path]), "single-file", config,
-                                 det.layout, det.alternatives, vq_latent, notes)  # fmt: skip
+        return LoadedAutoencoder(
+            path.name,
+            det.family,
+            model,
+            file_hash([path]),
+            "single-file",
+            config,
+            det.layout,
+            det.alternatives,
+            vq_latent,
+            notes,
+        )
     if HUB_ID.match(name_or_path) and not name_or_path.startswith(("./", "../")):
         model, fam, config, h = _load_diffusers_folder(_hub_folder(name_or_path), family)
         return LoadedAutoencoder(name_or_path, fam, model, h, "hub", config, vq_latent=vq_latent)

@@ -51,20 +51,61 @@ MODULE_ROOTS = ("encoder", "decoder", "quant_conv", "post_quant_conv", "channel_
 _ANCHOR = "encoder.conv_in.weight"
 _WRAPPERS = ("state_dict", "model", "module", "autoencoder", "vae", "first_stage_model")
 
-_BASE = dict(ch=128, num_res_blocks=2, attn_resolutions=(), norm_num_groups=32, channel_projection=True,
-             projection_hidden=64)  # fmt: skip
+_BASE = dict(
+    ch=128, num_res_blocks=2, attn_resolutions=(), norm_num_groups=32, channel_projection=True, projection_hidden=64
+)
 MEDVAE_VARIANTS: dict[str, dict] = {
-    "medvae_4_1_2d": dict(_BASE, in_channels=1, out_channels=1, ch_mult=(1, 2, 4), z_channels=1, latent_channels=1,
-                          resolution=512, lora_rank=0),
-    "medvae_4_3_2d": dict(_BASE, in_channels=3, out_channels=3, ch_mult=(1, 2, 4), z_channels=3, latent_channels=3,
-                          resolution=256, lora_rank=4),
-    "medvae_4_4_2d": dict(_BASE, in_channels=1, out_channels=1, ch_mult=(1, 2, 4), z_channels=4, latent_channels=4,
-                          resolution=512, lora_rank=0),
-    "medvae_8_1_2d": dict(_BASE, in_channels=1, out_channels=1, ch_mult=(1, 2, 4, 4), z_channels=1,
-                          latent_channels=1, resolution=512, lora_rank=0),
-    "medvae_8_4_2d": dict(_BASE, in_channels=3, out_channels=3, ch_mult=(1, 2, 4, 4), z_channels=4,
-                          latent_channels=4, resolution=256, lora_rank=4),
-}  # fmt: skip
+    "medvae_4_1_2d": dict(
+        _BASE,
+        in_channels=1,
+        out_channels=1,
+        ch_mult=(1, 2, 4),
+        z_channels=1,
+        latent_channels=1,
+        resolution=512,
+        lora_rank=0,
+    ),
+    "medvae_4_3_2d": dict(
+        _BASE,
+        in_channels=3,
+        out_channels=3,
+        ch_mult=(1, 2, 4),
+        z_channels=3,
+        latent_channels=3,
+        resolution=256,
+        lora_rank=4,
+    ),
+    "medvae_4_4_2d": dict(
+        _BASE,
+        in_channels=1,
+        out_channels=1,
+        ch_mult=(1, 2, 4),
+        z_channels=4,
+        latent_channels=4,
+        resolution=512,
+        lora_rank=0,
+    ),
+    "medvae_8_1_2d": dict(
+        _BASE,
+        in_channels=1,
+        out_channels=1,
+        ch_mult=(1, 2, 4, 4),
+        z_channels=1,
+        latent_channels=1,
+        resolution=512,
+        lora_rank=0,
+    ),
+    "medvae_8_4_2d": dict(
+        _BASE,
+        in_channels=3,
+        out_channels=3,
+        ch_mult=(1, 2, 4, 4),
+        z_channels=4,
+        latent_channels=4,
+        resolution=256,
+        lora_rank=4,
+    ),
+}
 
 
 class LoraConv2d(nn.Module):
@@ -225,14 +266,32 @@ class MedVAE(ModelMixin, ConfigMixin):
     config_name = "config.json"
 
     @register_to_config
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, ch: int = 128, ch_mult: tuple = (1, 2, 4),
-                 num_res_blocks: int = 2, z_channels: int = 1, latent_channels: int = 1, attn_resolutions: tuple = (),
-                 resolution: int = 512, norm_num_groups: int = 32, channel_projection: bool = True,
-                 projection_hidden: int = 64, lora_rank: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        ch: int = 128,
+        ch_mult: tuple = (1, 2, 4),
+        num_res_blocks: int = 2,
+        z_channels: int = 1,
+        latent_channels: int = 1,
+        attn_resolutions: tuple = (),
+        resolution: int = 512,
+        norm_num_groups: int = 32,
+        channel_projection: bool = True,
+        projection_hidden: int = 64,
+        lora_rank: int = 0,
+    ):
         super().__init__()
         attn_levels = {i for i in range(len(ch_mult)) if resolution // 2**i in set(attn_resolutions)}
-        arch = dict(ch=ch, ch_mult=tuple(ch_mult), num_res_blocks=num_res_blocks, attn_levels=attn_levels,
-                    groups=norm_num_groups, rank=lora_rank)  # fmt: skip
+        arch = dict(
+            ch=ch,
+            ch_mult=tuple(ch_mult),
+            num_res_blocks=num_res_blocks,
+            attn_levels=attn_levels,
+            groups=norm_num_groups,
+            rank=lora_rank,
+        )
         self.encoder = Encoder(in_channels, 2 * z_channels, **arch)
         self.decoder = Decoder(z_channels, out_channels, **arch)
         self.quant_conv = nn.Conv2d(2 * z_channels, 2 * latent_channels, 1)

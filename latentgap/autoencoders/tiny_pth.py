@@ -73,8 +73,12 @@ class Layer:
         if self.skip:
             out[n + "skip.weight"] = (o, i, 1, 1)
         if p := self.pool_channels:
-            out |= {n + "pool.0.weight": (p, i, 1, 1), n + "pool.1.weight": (p,), n + "pool.1.bias": (p,),
-                    n + "pool.3.weight": (i, p, 1, 1)}  # fmt: skip
+            out |= {
+                n + "pool.0.weight": (p, i, 1, 1),
+                n + "pool.1.weight": (p,),
+                n + "pool.1.bias": (p,),
+                n + "pool.3.weight": (i, p, 1, 1),
+            }
         return out
 
 
@@ -131,19 +135,25 @@ def looks_like_tiny_pth(state_dict) -> bool:
 def read_layout(state_dict, source: str = "state dict") -> Layout:
     """The Layout of a taesd-layout state dict; LatentgapError (one line, naming `source`) for anything else."""
     if not isinstance(state_dict, Mapping) or not state_dict:
-        raise LatentgapError(f"{source}: holds {type(state_dict).__name__}, not a state dict of tensors; "
-                             "give a madebyollin/taesd *_encoder.pth / *_decoder.pth")  # fmt: skip
+        raise LatentgapError(
+            f"{source}: holds {type(state_dict).__name__}, not a state dict of tensors; "
+            "give a madebyollin/taesd *_encoder.pth / *_decoder.pth"
+        )
     held: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in state_dict.items():
         m = KEY.fullmatch(key) if isinstance(key, str) else None
         if m is None:
-            hint = (" it looks like a diffusers AutoencoderTiny (encoder.layers.N…): give its folder instead"
-                    if str(key).startswith(("encoder.", "decoder.")) else
-                    " is it a diffusers AutoencoderTiny? give its folder instead")  # fmt: skip
+            hint = (
+                " it looks like a diffusers AutoencoderTiny (encoder.layers.N…): give its folder instead"
+                if str(key).startswith(("encoder.", "decoder."))
+                else " is it a diffusers AutoencoderTiny? give its folder instead"
+            )
             raise LatentgapError(f"{source}: key {key} does not fit the taesd layout (expected {EXPECTED_KEYS});{hint}")
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-            raise LatentgapError(f"{source}: key {key} holds {getattr(value, 'dtype', type(value).__name__)}, "
-                                 "not floating-point weights; the file is damaged: use the original")  # fmt: skip
+            raise LatentgapError(
+                f"{source}: key {key} holds {getattr(value, 'dtype', type(value).__name__)}, "
+                "not floating-point weights; the file is damaged: use the original"
+            )
         held.setdefault(int(m.group(1)), {})[key[len(m.group(1)) + 1 :]] = value
 
     # --- what each index is ---
@@ -157,24 +167,35 @@ def read_layout(state_dict, source: str = "state dict") -> Layout:
             w = t["conv.0.weight"]
             _need(w.ndim == 4, source, f"key {i}.conv.0.weight has shape {tuple(w.shape)}, not a 3x3 conv's")
             pool = t.get("pool.0.weight")
-            found.append(Layer("block", w.shape[1], w.shape[0], skip="skip.weight" in t,
-                               pool_channels=pool.shape[0] if pool is not None else 0))  # fmt: skip
+            found.append(
+                Layer(
+                    "block",
+                    w.shape[1],
+                    w.shape[0],
+                    skip="skip.weight" in t,
+                    pool_channels=pool.shape[0] if pool is not None else 0,
+                )
+            )
         elif "weight" in t:
             w = t["weight"]
             _need(w.ndim == 4, source, f"key {i}.weight has shape {tuple(w.shape)}, not a 3x3 conv's")
             found.append(Layer("conv", w.shape[1], w.shape[0], bias="bias" in t))
         else:
-            raise LatentgapError(f"{source}: index {i} holds only {', '.join(f'{i}.{k}' for k in t)}: neither a conv "
-                                 f"({i}.weight) nor a Block ({i}.conv.0.weight); the file is damaged or re-keyed: "
-                                 "use the original madebyollin/taesd file")  # fmt: skip
+            raise LatentgapError(
+                f"{source}: index {i} holds only {', '.join(f'{i}.{k}' for k in t)}: neither a conv "
+                f"({i}.weight) nor a Block ({i}.conv.0.weight); the file is damaged or re-keyed: "
+                "use the original madebyollin/taesd file"
+            )
     if found[0] is not None and found[0].kind == "conv" and found[0].in_channels == 3:
         kind = "encoder"
     elif found[0] is None and found[-1] is not None and found[-1].kind == "conv" and found[-1].out_channels == 3:
         kind = "decoder"
     else:
         first = "weightless" if found[0] is None else f"a {found[0].kind} from {found[0].in_channels} channels"
-        raise LatentgapError(f"{source}: neither a taesd encoder (index 0 a conv from RGB) nor a decoder (index 0 "
-                             f"the weightless clamp, the last index a conv to RGB); index 0 is {first}")  # fmt: skip
+        raise LatentgapError(
+            f"{source}: neither a taesd encoder (index 0 a conv from RGB) nor a decoder (index 0 "
+            f"the weightless clamp, the last index a conv to RGB); index 0 is {first}"
+        )
 
     layers: list[Layer] = []
     for i, layer in enumerate(found):
@@ -191,22 +212,29 @@ def read_layout(state_dict, source: str = "state dict") -> Layout:
                     layers[-1] = Layer("down", prev.in_channels, prev.out_channels, bias=prev.bias)
                 layers.append(Layer("relu", c, c))
             else:
-                raise LatentgapError(f"{source}: weightless index {i} after a {prev.kind} fits no taesd layer (a ReLU "
-                                     "follows a conv, an upsample precedes a bias-free conv); the file is damaged or "
-                                     "re-keyed: use the original madebyollin/taesd file")  # fmt: skip
+                raise LatentgapError(
+                    f"{source}: weightless index {i} after a {prev.kind} fits no taesd layer (a ReLU "
+                    "follows a conv, an upsample precedes a bias-free conv); the file is damaged or "
+                    "re-keyed: use the original madebyollin/taesd file"
+                )
         elif kind == "encoder" and layer.kind == "conv" and not layer.bias and i < n - 1:
             layers.append(Layer("down", layer.in_channels, layer.out_channels))
         else:
             layers.append(layer)
         if prev is not None and layers[-1].in_channels != prev.out_channels:
-            raise LatentgapError(f"{source}: index {i} takes {layers[-1].in_channels} channels but index {i - 1} "
-                                 f"gives {prev.out_channels}; the file is damaged or re-keyed: use the original")  # fmt: skip
+            raise LatentgapError(
+                f"{source}: index {i} takes {layers[-1].in_channels} channels but index {i - 1} "
+                f"gives {prev.out_channels}; the file is damaged or re-keyed: use the original"
+            )
 
     # --- the whole key set against what those layers hold ---
     blocks = [layer for layer in layers if layer.kind == "block"]
     for i, layer in enumerate(layers):
-        _need(layer.pool_channels % POOL_GROUPS == 0, source,
-              f"index {i}'s pool branch has {layer.pool_channels} channels, not a multiple of {POOL_GROUPS} groups")  # fmt: skip
+        _need(
+            layer.pool_channels % POOL_GROUPS == 0,
+            source,
+            f"index {i}'s pool branch has {layer.pool_channels} channels, not a multiple of {POOL_GROUPS} groups",
+        )
     layout = Layout(
         kind=kind,
         layers=tuple(layers),
@@ -224,12 +252,18 @@ def check_shapes(want: Mapping[str, tuple[int, ...]], state_dict: Mapping, sourc
     missing, extra = [k for k in want if k not in state_dict], [k for k in state_dict if k not in want]
     if missing or extra:
         parts = [f"{what} {_few(keys)}" for what, keys in (("missing", missing), ("unexpected", extra)) if keys]
-        raise LatentgapError(f"{source}: {'; '.join(parts)} for the taesd layout its other keys describe; the file is "
-                             "damaged or re-keyed: use the original madebyollin/taesd file")  # fmt: skip
+        raise LatentgapError(
+            f"{source}: {'; '.join(parts)} for the taesd layout its other keys describe; the file is "
+            "damaged or re-keyed: use the original madebyollin/taesd file"
+        )
     for k, shape in want.items():
         got = tuple(state_dict[k].shape)
-        _need(got == tuple(shape), source, f"key {k} has shape {got} but the taesd layout its other keys describe "
-                                           f"needs {tuple(shape)}; the file is damaged or re-keyed: use the original")  # fmt: skip
+        _need(
+            got == tuple(shape),
+            source,
+            f"key {k} has shape {got} but the taesd layout its other keys describe "
+            f"needs {tuple(shape)}; the file is damaged or re-keyed: use the original",
+        )
 
 
 def _need(ok: bool, source: str, what: str) -> None:
@@ -247,14 +281,22 @@ class Block(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, pool_channels: int = 0):
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1),
-                                  nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1))  # fmt: skip
+        self.conv = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+        )
         self.skip = nn.Conv2d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
         self.pool = None
         if pool_channels:
-            self.pool = nn.Sequential(nn.Conv2d(c_in, pool_channels, 1, bias=False),
-                                      nn.GroupNorm(POOL_GROUPS, pool_channels), nn.ReLU(),
-                                      nn.Conv2d(pool_channels, c_in, 1, bias=False))  # fmt: skip
+            self.pool = nn.Sequential(
+                nn.Conv2d(c_in, pool_channels, 1, bias=False),
+                nn.GroupNorm(POOL_GROUPS, pool_channels),
+                nn.ReLU(),
+                nn.Conv2d(pool_channels, c_in, 1, bias=False),
+            )
         self.fuse = nn.ReLU()
 
     def forward(self, x):
@@ -311,8 +353,11 @@ class _TinyPart(nn.Module):
         want = {k: tuple(v.shape) for k, v in self.layers.state_dict().items()}
         check_shapes(want, state_dict, source)
         for k, v in state_dict.items():
-            _need(bool(torch.isfinite(v).all()), source, f"key {k} holds NaN or infinite values; the file is "
-                                                         "damaged: use the original")  # fmt: skip
+            _need(
+                bool(torch.isfinite(v).all()),
+                source,
+                f"key {k} holds NaN or infinite values; the file is damaged: use the original",
+            )
         self.layers.load_state_dict({k: v.float() for k, v in state_dict.items()}, strict=True)
         return self
 
@@ -369,15 +414,19 @@ class TinyAutoencoder(nn.Module):
         """(N, 3, H, W) in [-1, 1], H and W multiples of f → latent (N, c, H/f, W/f)."""
         f = self.downsampling_factor
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % f or x.shape[3] % f:
-            raise LatentgapError(f"{self.name} encodes (N, 3, H, W) with H and W multiples of {f}, got "
-                                 f"{tuple(x.shape)}; repeat gray images to 3 channels, pad or resize")  # fmt: skip
+            raise LatentgapError(
+                f"{self.name} encodes (N, 3, H, W) with H and W multiples of {f}, got "
+                f"{tuple(x.shape)}; repeat gray images to 3 channels, pad or resize"
+            )
         return self.encoder((x + 1) / 2)
 
     def decode(self, z):
         """Latent (N, c, h, w) → (N, 3, h·f, w·f) in [-1, 1] (not clamped)."""
         if self.decoder is None:
-            raise LatentgapError(f"{self.name}: encoder-only autoencoder: no decoder; give the folder holding its "
-                                 "*_decoder.pth to reconstruct")  # fmt: skip
+            raise LatentgapError(
+                f"{self.name}: encoder-only autoencoder: no decoder; give the folder holding its "
+                "*_decoder.pth to reconstruct"
+            )
         if z.ndim != 4 or z.shape[1] != self.latent_channels:
             raise LatentgapError(f"{self.name} decodes (N, {self.latent_channels}, h, w), got {tuple(z.shape)}")
         return self.decoder(z) * 2 - 1
@@ -394,11 +443,14 @@ def read_pth(path: Path) -> dict:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
     except Exception as e:  # torch raises many types for cut or foreign files; all mean "unreadable"
         msg = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:160]  # miniz: 3 sentences
-        raise LatentgapError(f"{path.name} is not a readable .pth state dict ({msg}); if it was cut short, "
-                             "copy or download it again") from None  # fmt: skip
+        raise LatentgapError(
+            f"{path.name} is not a readable .pth state dict ({msg}); if it was cut short, copy or download it again"
+        ) from None
     if not isinstance(obj, Mapping):
-        raise LatentgapError(f"{path.name} holds a {type(obj).__name__}, not a state dict; give a madebyollin/taesd "
-                             "*_encoder.pth / *_decoder.pth")  # fmt: skip
+        raise LatentgapError(
+            f"{path.name} holds a {type(obj).__name__}, not a state dict; give a madebyollin/taesd "
+            "*_encoder.pth / *_decoder.pth"
+        )
     return dict(obj)
 
 
@@ -415,13 +467,17 @@ def load_tiny(path) -> TinyAutoencoder:
                 if decoders and not encoders
                 else ""
             )
-            raise LatentgapError(f"{path.name}: a taesd folder needs exactly one *_encoder.pth, found {found}{also}; "
-                                 "give the encoder file itself or a folder with one pair")  # fmt: skip
+            raise LatentgapError(
+                f"{path.name}: a taesd folder needs exactly one *_encoder.pth, found {found}{also}; "
+                "give the encoder file itself or a folder with one pair"
+            )
         enc_path = encoders[0]
         dec_path = path / (enc_path.name.removesuffix("_encoder.pth") + "_decoder.pth")
         if decoders and not dec_path.exists():
-            raise LatentgapError(f"{path.name}: {_few([p.name for p in decoders])} does not pair with {enc_path.name} "
-                                 f"(expected {dec_path.name}); rename it or give the encoder file alone")  # fmt: skip
+            raise LatentgapError(
+                f"{path.name}: {_few([p.name for p in decoders])} does not pair with {enc_path.name} "
+                f"(expected {dec_path.name}); rename it or give the encoder file alone"
+            )
         dec_path = dec_path if dec_path.exists() else None
     elif path.is_file():
         enc_path, dec_path = path, None

@@ -40,10 +40,15 @@ class Bottleneck(nn.Module):
         super().__init__()
         c_out = width * self.expansion
         self.body = nn.Sequential(
-            nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, c_out, 1, bias=False), nn.BatchNorm2d(c_out),
-        )  # fmt: skip
+            nn.Conv2d(c_in, width, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
         nn.init.zeros_(self.body[-1].weight)  # zero-init last BN: each block starts as identity
         self.skip = (
             nn.Identity()
@@ -61,9 +66,12 @@ class BasicBlock(nn.Module):
     def __init__(self, c_in: int, width: int, stride: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(c_in, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-        )  # fmt: skip
+            nn.Conv2d(c_in, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width),
+        )
         nn.init.zeros_(self.body[-1].weight)
         self.skip = (
             nn.Identity()
@@ -79,18 +87,29 @@ class ResNet(nn.Module):
     """ResNet with a 7x7/2 conv + 3x3/2 max-pool stem (4x down; `small_input`: a 3x3/1 stem) and four stages
     (x1, x2, x2, x2)."""
 
-    def __init__(self, in_channels: int, n_classes: int, layers=(3, 4, 6, 3), width: int = 64,
-                 block: str = "bottleneck", normed_head: bool = False, small_input: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        n_classes: int,
+        layers=(3, 4, 6, 3),
+        width: int = 64,
+        block: str = "bottleneck",
+        normed_head: bool = False,
+        small_input: bool = False,
+    ):
         super().__init__()
         block_cls = Bottleneck if block == "bottleneck" else BasicBlock
         if small_input:  # a latent grid (8x8 at 64 px): a 3x3 stride-1 stem, no max-pool, so stage 1 sees the grid
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                      nn.ReLU(inplace=True))  # fmt: skip
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+            )
         else:
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                nn.Conv2d(in_channels, width, 7, 2, 3, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
                 nn.MaxPool2d(3, 2, 1),
-            )  # fmt: skip
+            )
         stages, c = [], width
         for i, n in enumerate(layers):
             w = width * 2**i
@@ -199,9 +218,18 @@ class ConvNeXtBlock(nn.Module):
 class ConvNeXt(nn.Module):
     """ConvNeXt; the stem is a `stem_stride` x `stem_stride` patchify conv over the input channels."""
 
-    def __init__(self, in_channels: int, n_classes: int, depths=(3, 3, 9, 3), dims=(96, 192, 384, 768),
-                 stem_stride: int = 4, drop_path: float = 0.1, normed_head: bool = False,
-                 film: bool = False, emb_dim: int = 256):  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        n_classes: int,
+        depths=(3, 3, 9, 3),
+        dims=(96, 192, 384, 768),
+        stem_stride: int = 4,
+        drop_path: float = 0.1,
+        normed_head: bool = False,
+        film: bool = False,
+        emb_dim: int = 256,
+    ):
         super().__init__()
         k = max(stem_stride, 1)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, dims[0], k, k), LayerNorm2d(dims[0]))
@@ -221,8 +249,9 @@ class ConvNeXt(nn.Module):
         self.films = nn.ModuleList([FiLM(emb_dim, d) for d in dims]) if film else None
 
     @classmethod
-    def tiny(cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False,
-             film: bool = False) -> ConvNeXt:  # fmt: skip
+    def tiny(
+        cls, in_channels: int, n_classes: int, stem_stride: int = 4, normed_head: bool = False, film: bool = False
+    ) -> ConvNeXt:
         return cls(in_channels, n_classes, (3, 3, 9, 3), (96, 192, 384, 768), stem_stride, 0.1, normed_head, film)
 
     def features(self, x, sigma=None):

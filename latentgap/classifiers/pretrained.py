@@ -75,12 +75,13 @@ def load_backbone(model: nn.Module, path: str | Path) -> dict:
             skipped.append(key)
     matched = sum(t.numel() for t in loaded.values()) / max(sum(t.numel() for t in own.values()), 1)
     if matched < 0.5:
-        raise LatentgapError(f"{path.name} fits only {matched:.0%} of the {type(model).__name__}'s weights (e.g. it "
-                             f"lacks {skipped[:2]}); give ResNet / ConvNeXt weights in torchvision or latentgap layout")  # fmt: skip
+        raise LatentgapError(
+            f"{path.name} fits only {matched:.0%} of the {type(model).__name__}'s weights (e.g. it "
+            f"lacks {skipped[:2]}); give ResNet / ConvNeXt weights in torchvision or latentgap layout"
+        )
     with torch.no_grad():
         model.load_state_dict(loaded, strict=False)
-    return dict(source=path.name, hash=file_hash([path]), loaded_fraction=round(matched, 4),
-                random_init=skipped[:20])  # fmt: skip
+    return dict(source=path.name, hash=file_hash([path]), loaded_fraction=round(matched, 4), random_init=skipped[:20])
 
 
 def _same_shape(src: torch.Tensor, target: torch.Tensor) -> bool:

@@ -15,8 +15,9 @@ from sklearn.preprocessing import StandardScaler
 PROBES = ("linear", "knn")
 
 
-def probe_proba(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, n_classes: int,
-                seed: int = 0) -> np.ndarray:  # fmt: skip
+def probe_proba(
+    kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, n_classes: int, seed: int = 0
+) -> np.ndarray:
     """Class probabilities (N_test, n_classes) of a `kind` probe fitted on (x_train, y_train)."""
     if kind == "linear":
         clf = LogisticRegression(max_iter=2000, class_weight="balanced", random_state=seed)

@@ -98,8 +98,9 @@ def is_noise_conditioned(model: nn.Module) -> bool:
     return getattr(model, "films", None) is not None
 
 
-def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None,
-             gen: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+def _forward(
+    model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None, gen: torch.Generator | None = None
+) -> torch.Tensor:
     """Add noise σ·ε (when σ (N,) is given; ε drawn from `gen`, a CPU generator) and call the model.
 
     A noise-trained model (see `fit`) gets EDM's input scaling c_in = 1/sqrt(σ² + σ_data²) (Karras et al.
@@ -118,8 +119,9 @@ def _forward(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None,
 
 
 @torch.inference_mode()
-def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256,
-                   sigma: float | None = None, seed: int = 0) -> np.ndarray:  # fmt: skip
+def predict_logits(
+    model: nn.Module, x: torch.Tensor, device: str, batch_size: int = 256, sigma: float | None = None, seed: int = 0
+) -> np.ndarray:
     """Logits (N, n_classes) for inputs x (N, C, H, W) in eval mode, optionally at noise level σ (ε from its own
     generator seeded with `seed`: the global RNG, which training draws from, is never reseeded here)."""
     model.eval()
@@ -132,10 +134,21 @@ def predict_logits(model: nn.Module, x: torch.Tensor, device: str, batch_size: i
     return torch.cat(out).numpy()
 
 
-def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: torch.Tensor, y_val: np.ndarray,
-        cfg: TrainConfig, seed: int, device: str = "cpu", desc: str = "train", sigmas: np.ndarray | None = None,
-        teacher_logits: np.ndarray | None = None, distill_alpha: float = 0.5,
-        n_classes: int | None = None) -> tuple[nn.Module, dict]:  # fmt: skip
+def fit(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: np.ndarray,
+    x_val: torch.Tensor,
+    y_val: np.ndarray,
+    cfg: TrainConfig,
+    seed: int,
+    device: str = "cpu",
+    desc: str = "train",
+    sigmas: np.ndarray | None = None,
+    teacher_logits: np.ndarray | None = None,
+    distill_alpha: float = 0.5,
+    n_classes: int | None = None,
+) -> tuple[nn.Module, dict]:
     """Train `model` on (x_train, y_train), select on clean validation balanced accuracy.
 
     sigmas: training noise levels (one drawn per sample); teacher_logits (N_train, K): distillation targets.
@@ -180,8 +193,10 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
             if teacher_t is not None:
                 loss = distill_alpha * loss + (1 - distill_alpha) * F.mse_loss(logits, teacher_t[idx].to(device))
             if not torch.isfinite(loss):
-                raise LatentgapError(f"{desc}: non-finite training loss at epoch {epoch}; the inputs hold extreme "
-                                     "values or the learning rate is too high: check the autoencoder's latents")  # fmt: skip
+                raise LatentgapError(
+                    f"{desc}: non-finite training loss at epoch {epoch}; the inputs hold extreme "
+                    "values or the learning rate is too high: check the autoencoder's latents"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -198,8 +213,13 @@ def fit(model: nn.Module, x_train: torch.Tensor, y_train: np.ndarray, x_val: tor
         if since_best >= cfg.patience and epoch >= cfg.drw_epoch:
             break
     model.load_state_dict(best_state)
-    return model, dict(epochs_run=len(history), best_epoch=best_epoch, best_val_balanced_accuracy=float(best),
-                       converged=converged(history, best_epoch, cfg.epochs), history=history)  # fmt: skip
+    return model, dict(
+        epochs_run=len(history),
+        best_epoch=best_epoch,
+        best_val_balanced_accuracy=float(best),
+        converged=converged(history, best_epoch, cfg.epochs),
+        history=history,
+    )
 
 
 def converged(history: list[dict], best_epoch: int, budget: int, window: int = 3) -> bool:

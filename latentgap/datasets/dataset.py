@@ -31,8 +31,17 @@ class Dataset:
     def subset(self, idx: np.ndarray) -> Dataset:
         split = None if self.split is None else self.split[idx]
         values = None if self.values is None else self.values[idx]
-        return Dataset(self.name, self.images[idx], self.labels[idx], self.groups[idx], self.class_names,
-                       self.synthetic, self.card, split, values)  # fmt: skip
+        return Dataset(
+            self.name,
+            self.images[idx],
+            self.labels[idx],
+            self.groups[idx],
+            self.class_names,
+            self.synthetic,
+            self.card,
+            split,
+            values,
+        )
 
     @property
     def fingerprint(self) -> str:

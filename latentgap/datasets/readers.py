@@ -22,8 +22,16 @@ WINDOWS = {"lung": (-1000.0, 400.0), "mediastinal": (-160.0, 240.0)}  # HU (lo, 
 DEFAULT_CT_WINDOW = "lung"
 # a window: a name in WINDOWS, "minmax" (per image), an explicit (lo, hi), or None (the source's own default)
 Window = str | tuple[float, float] | None
-SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".dcm": "dicom", ".dicom": "dicom",
-            ".nii": "nifti", ".nii.gz": "nifti", ".avi": "video"}  # fmt: skip
+SUFFIXES = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".dcm": "dicom",
+    ".dicom": "dicom",
+    ".nii": "nifti",
+    ".nii.gz": "nifti",
+    ".avi": "video",
+}
 RESIZE_METHOD = "bilinear with antialiasing (torch), whole image to R x R, aspect ratio not kept"
 
 
@@ -203,8 +211,9 @@ def axial_indices(depth: int, n: int, spread: float = 0.4) -> np.ndarray:
     return np.unique(np.clip(np.floor(centres * depth), 0, depth - 1).astype(int))
 
 
-def decode_volume_slices(path: Path, n_slices: int = 4, window: Window = None,
-                         indices: list[int] | None = None) -> list[np.ndarray]:  # fmt: skip
+def decode_volume_slices(
+    path: Path, n_slices: int = 4, window: Window = None, indices: list[int] | None = None
+) -> list[np.ndarray]:
     """Axial slices of a NIfTI volume, each (1, H, W) float32 in [0, 1] after the HU `window` (default lung).
 
     `indices` picks slices by index (a 2D file has the one slice 0); else `n_slices` evenly spaced central ones.

@@ -34,8 +34,15 @@ def check_dataset(name_or_path: str) -> None:
         get_benchmark(name_or_path)  # raises, listing the embedded benchmarks
 
 
-def load(name: str, resolution: int, n_images: int | None = None, seed: int = 0, cache_dir: Path | None = None,
-         data_format: str | None = None, data_root: str | None = None) -> Dataset:  # fmt: skip
+def load(
+    name: str,
+    resolution: int,
+    n_images: int | None = None,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    data_format: str | None = None,
+    data_root: str | None = None,
+) -> Dataset:
     """Embedded benchmark `name` at `resolution` px (generated, or read from `cache_dir`), or a dataset on disk.
 
     A path is read by `formats.load_path` (format detected unless `data_format` names it); `n_images` then

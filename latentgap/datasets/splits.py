@@ -39,8 +39,10 @@ def official_split(split: np.ndarray, labels: np.ndarray, groups: np.ndarray, se
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         crossing = set(groups[idx[a]]) & set(groups[idx[b]])
         if crossing:
-            raise LatentgapError(f"{len(crossing)} groups sit in both the {a} and {b} split (e.g. {sorted(crossing)[:3]}); "
-                                 "fix the split column or use --folds")  # fmt: skip
+            raise LatentgapError(
+                f"{len(crossing)} groups sit in both the {a} and {b} split (e.g. {sorted(crossing)[:3]}); "
+                "fix the split column or use --folds"
+            )
     return idx["train"], idx["val"], idx["test"]
 
 

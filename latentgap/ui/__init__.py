@@ -53,8 +53,14 @@ def build_app(home: Path, supervisor=None):
     return app
 
 
-def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-           max_upload_mb: float = 2048, **kwargs):  # fmt: skip
+def launch(
+    home: Path,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    max_upload_mb: float = 2048,
+    **kwargs,
+):
     """Serve the dashboard with a supervised job worker; Gradio's temp files stay inside the workspace."""
     from latentgap.jobs import WorkerSupervisor
 
@@ -64,7 +70,13 @@ def launch(home: Path, host: str = "127.0.0.1", port: int = 7860, auth: tuple[st
     supervisor.ensure_running()  # requeues jobs a previous app left running
     app = build_app(home, supervisor)
     try:
-        app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=False, auth=auth,
-                                                      max_file_size=f"{max_upload_mb}mb", **kwargs)  # fmt: skip
+        app.queue(default_concurrency_limit=4).launch(
+            server_name=host,
+            server_port=port,
+            show_error=False,
+            auth=auth,
+            max_file_size=f"{max_upload_mb}mb",
+            **kwargs,
+        )
     finally:
         supervisor.stop()

@@ -27,8 +27,12 @@ def compare_choices(home: Path) -> dict[str, list]:
 
 def matching_runs(runs: pd.DataFrame, autoencoders: list[str], dataset: str, profile: str, seed: int) -> pd.DataFrame:
     """The newest run of each autoencoder on (dataset, profile, seed), in the order the user picked them."""
-    m = runs[runs.autoencoder.isin(autoencoders) & (runs.dataset == dataset) & (runs.profile == profile)
-             & (runs.seed == int(seed))]  # fmt: skip
+    m = runs[
+        runs.autoencoder.isin(autoencoders)
+        & (runs.dataset == dataset)
+        & (runs.profile == profile)
+        & (runs.seed == int(seed))
+    ]
     newest = m.sort_values("created_at", ascending=False).drop_duplicates("autoencoder")
     return (
         newest.set_index("autoencoder").reindex([a for a in autoencoders if a in set(newest.autoencoder)]).reset_index()
@@ -45,8 +49,9 @@ def compare_view(home: Path, autoencoders: list[str], dataset: str, profile: str
     runs = matching_runs(store.runs(), autoencoders or [], dataset, profile, seed) if dataset else pd.DataFrame()
     ids = runs.run_id.tolist() if not runs.empty else []
     missing = sorted(set(autoencoders or []) - set(runs.autoencoder if ids else []))
-    note = f"{len(ids)} runs compared" + (f"; no {dataset} / {profile} / seed {seed} run for: {', '.join(missing)}"
-                                           if missing else "")  # fmt: skip
+    note = f"{len(ids)} runs compared" + (
+        f"; no {dataset} / {profile} / seed {seed} run for: {', '.join(missing)}" if missing else ""
+    )
     gap = store.gap_table(metric)
     gap = gap[gap.run_id.isin(ids)]
     curves = pd.concat([store.noise_curves(r) for r in ids]) if ids else pd.DataFrame()
@@ -58,10 +63,19 @@ def compare_view(home: Path, autoencoders: list[str], dataset: str, profile: str
     galleries = {r.autoencoder: load_gallery(home, r.run_id) for r in runs.itertuples()} if ids else {}
     structure = store.structure()
     structure = structure[structure.run_id.isin(ids) & structure.statistic.isin(STRUCTURE_SUMMARY)]
-    table = structure.pivot_table(index="autoencoder", columns="statistic", values="value").reset_index().round(4) \
-        if not structure.empty else pd.DataFrame(columns=["autoencoder", *STRUCTURE_SUMMARY])  # fmt: skip
-    return (gap_bars(gap, metric), compare_noise_curves(curves, metric), umap_grid(umaps, "class", names),
-            reconstruction_grid(galleries, names, 1), table, note)  # fmt: skip
+    table = (
+        structure.pivot_table(index="autoencoder", columns="statistic", values="value").reset_index().round(4)
+        if not structure.empty
+        else pd.DataFrame(columns=["autoencoder", *STRUCTURE_SUMMARY])
+    )
+    return (
+        gap_bars(gap, metric),
+        compare_noise_curves(curves, metric),
+        umap_grid(umaps, "class", names),
+        reconstruction_grid(galleries, names, 1),
+        table,
+        note,
+    )
 
 
 def build_compare_tab(app, home: Path, tab) -> None:
@@ -88,13 +102,18 @@ def build_compare_tab(app, home: Path, tab) -> None:
     def refresh_choices():
         c = compare_choices(home)
         pick = lambda k: c[k][0] if c[k] else None
-        return (gr.Dropdown(choices=c["autoencoder"], value=c["autoencoder"][:2]),
-                gr.Dropdown(choices=c["dataset"], value=pick("dataset")),
-                gr.Dropdown(choices=c["profile"], value="quick" if "quick" in c["profile"] else pick("profile")),
-                gr.Dropdown(choices=c["seed"], value=pick("seed")))  # fmt: skip
+        return (
+            gr.Dropdown(choices=c["autoencoder"], value=c["autoencoder"][:2]),
+            gr.Dropdown(choices=c["dataset"], value=pick("dataset")),
+            gr.Dropdown(choices=c["profile"], value="quick" if "quick" in c["profile"] else pick("profile")),
+            gr.Dropdown(choices=c["seed"], value=pick("seed")),
+        )
 
     app.load(refresh_choices, outputs=[aes, dataset, profile, seed], api_name=False)
-    gr.on([tab.select, aes.input, dataset.input, profile.input, seed.input, metric.input],
-          lambda a, d, p, s, m: compare_view(home, a, d, p, s if s is not None else 0, m),
-          inputs=[aes, dataset, profile, seed, metric], outputs=[bars, curves, umaps, recon, table, note],
-          api_name="compare")  # fmt: skip
+    gr.on(
+        [tab.select, aes.input, dataset.input, profile.input, seed.input, metric.input],
+        lambda a, d, p, s, m: compare_view(home, a, d, p, s if s is not None else 0, m),
+        inputs=[aes, dataset, profile, seed, metric],
+        outputs=[bars, curves, umaps, recon, table, note],
+        api_name="compare",
+    )

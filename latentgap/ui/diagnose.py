@@ -74,9 +74,15 @@ def submit(home: Path, uploaded, reference, family, datasets, profile, max_sampl
     info = describe_source(source, label, family)
     store, ids = Store(home), []
     for dataset in datasets:
-        spec = DiagnosisSpec(autoencoder=source, dataset=dataset, profile=profile, seed=int(seed or 0), label=label,
-                             family=_family(family),
-                             max_samples=int(max_samples) if max_samples else None)  # fmt: skip
+        spec = DiagnosisSpec(
+            autoencoder=source,
+            dataset=dataset,
+            profile=profile,
+            seed=int(seed or 0),
+            label=label,
+            family=_family(family),
+            max_samples=int(max_samples) if max_samples else None,
+        )
         job_label = f"{label} ({info['family']}) · {dataset} · {profile}"
         ids.append(store.submit_job({k: v for k, v in spec.to_dict().items() if k != "profile_settings"}, job_label))
     return ids
@@ -105,10 +111,12 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
 
         return run
 
-    gr.Markdown("Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
-                "`weights_only=True`, nothing in a file is executed) **or** name one, check the detected family, "
-                "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
-                "page reload. Embedded benchmarks are **SYNTHETIC**.")  # fmt: skip
+    gr.Markdown(
+        "Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
+        "`weights_only=True`, nothing in a file is executed) **or** name one, check the detected family, "
+        "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
+        "page reload. Embedded benchmarks are **SYNTHETIC**."
+    )
     with gr.Row():
         upload = gr.File(
             label="checkpoint file",
@@ -118,8 +126,12 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
             elem_id="checkpoint-upload",
         )
         with gr.Column(scale=2):
-            reference = gr.Dropdown([f"zoo:{n}" for n in ZOO], value="zoo:sd-vae-mini", allow_custom_value=True,
-                                    label="…or a zoo model, local path or hub id")  # fmt: skip
+            reference = gr.Dropdown(
+                [f"zoo:{n}" for n in ZOO],
+                value="zoo:sd-vae-mini",
+                allow_custom_value=True,
+                label="…or a zoo model, local path or hub id",
+            )
             family = gr.Dropdown(["auto", *FAMILIES], value="auto", label="family (auto: detected)")
             detect_btn = gr.Button("Detect family")
     detected = gr.JSON(label="detected")
@@ -160,8 +172,9 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         ), jobs_table(home)
 
     inputs = [upload, reference, family, datasets, profile, max_samples, seed]
-    detect_btn.click(guarded(lambda u, r, f: detect(home, u, r, f)), [upload, reference, family], detected,
-                     api_name="detect")  # fmt: skip
+    detect_btn.click(
+        guarded(lambda u, r, f: detect(home, u, r, f)), [upload, reference, family], detected, api_name="detect"
+    )
     submit_btn.click(guarded(on_submit), inputs, [message, jobs], api_name="diagnose")
     cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")
     retry_btn.click(on_retry, job_id, [message, jobs], api_name="retry")

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-COMPARISON_COLUMNS = ["results", "latent", "image", "train_throughput_ratio", "infer_throughput_ratio", "memory_ratio",
-                      "memory_measure", "flop_ratio"]  # fmt: skip
+COMPARISON_COLUMNS = [
+    "results",
+    "latent",
+    "image",
+    "train_throughput_ratio",
+    "infer_throughput_ratio",
+    "memory_ratio",
+    "memory_measure",
+    "flop_ratio",
+]
 
 
 def comparisons(results: dict[str, dict]) -> pd.DataFrame:

@@ -26,8 +26,10 @@ def explorer_view(home: Path, run_id: str | None, color_by: str):
         return umap_grid({}, color_by, [])
     store = Store(home)
     proj, names = store.projections(run_id), store.class_names(run_id)
-    panels = {"latents (normalised)": proj[proj.space == "latent"], "image-space features (pooled pixels)":
-              proj[proj.space == "image"]}  # fmt: skip
+    panels = {
+        "latents (normalised)": proj[proj.space == "latent"],
+        "image-space features (pooled pixels)": proj[proj.space == "image"],
+    }
     return umap_grid(panels, color_by, names)
 
 
@@ -49,8 +51,14 @@ def sample_table(home: Path, run_id: str | None, show: str) -> pd.DataFrame:
     d["latent_correct"], d["image_correct"] = d.latent == d.label, d.image == d.label
     d = SHOW[show](d)
     name = lambda c: names[int(c)] if int(c) < len(names) else str(c)
-    return pd.DataFrame({"sample": d.sample_index.astype(int), "class": d.label.map(name),
-                         "latent predicted": d.latent.map(name), "image predicted": d.image.map(name)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "sample": d.sample_index.astype(int),
+            "class": d.label.map(name),
+            "latent predicted": d.latent.map(name),
+            "image predicted": d.image.map(name),
+        }
+    )
 
 
 def sample_view(home: Path, run_id: str | None, sample: int | None):
@@ -108,10 +116,20 @@ def build_explorer_tab(app, home: Path, tab):
 
     pick.__annotations__["evt"] = gr.SelectData  # a real class: postponed annotations would hide it from Gradio
 
-    gr.on([tab.select, run.input, color_by.input], lambda r, c: explorer_view(home, r, c), inputs=[run, color_by],
-          outputs=plot, api_name="explorer")  # fmt: skip
-    gr.on([tab.select, run.input, show.input], lambda r, s: sample_table(home, r, s), inputs=[run, show], outputs=table,
-          api_name="explorer_samples")  # fmt: skip
+    gr.on(
+        [tab.select, run.input, color_by.input],
+        lambda r, c: explorer_view(home, r, c),
+        inputs=[run, color_by],
+        outputs=plot,
+        api_name="explorer",
+    )
+    gr.on(
+        [tab.select, run.input, show.input],
+        lambda r, s: sample_table(home, r, s),
+        inputs=[run, show],
+        outputs=table,
+        api_name="explorer_samples",
+    )
     table.select(pick, outputs=sample, api_name=False)
     sample.change(show_sample, inputs=[run, sample], outputs=[image, recon, caption], api_name="sample")
     return run

@@ -46,6 +46,11 @@ def build_noise_tab(app, home: Path, tab):
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
 
-    gr.on([tab.select, run.input, metric.input], lambda r, m: noise_view(home, r, m), inputs=[run, metric], outputs=plot,
-          api_name="noise_curves")  # fmt: skip
+    gr.on(
+        [tab.select, run.input, metric.input],
+        lambda r, m: noise_view(home, r, m),
+        inputs=[run, metric],
+        outputs=plot,
+        api_name="noise_curves",
+    )
     return run

@@ -8,8 +8,24 @@ from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
 
-TABLE_COLUMNS = ["autoencoder", "family", "dataset", "synthetic", "profile", "seed", "image", "reconstruction", "latent",
-                 "gap", "gap_ci_low", "gap_ci_high", "gap_fold_std", "n_folds", "fidelity_loss", "run_id"]  # fmt: skip
+TABLE_COLUMNS = [
+    "autoencoder",
+    "family",
+    "dataset",
+    "synthetic",
+    "profile",
+    "seed",
+    "image",
+    "reconstruction",
+    "latent",
+    "gap",
+    "gap_ci_low",
+    "gap_ci_high",
+    "gap_fold_std",
+    "n_folds",
+    "fidelity_loss",
+    "run_id",
+]
 FILTERS = ("family", "dataset", "profile")
 
 
@@ -20,9 +36,12 @@ def paired_test_line(paired, metric: str) -> str:
 
     t = paired_test(paired)
     fmt = lambda v: "n/a (needs 2 or more pairs)" if math.isnan(v) else f"{v:.2g}"
-    local = (f"**local** ({metric.replace('_', ' ')}, {t['n_pairs']} run x fold pairs shown): latent − reconstruction "
-             f"= {t['mean_difference']:+.3f}, paired t-test p = {fmt(t['t_test_p'])}, Wilcoxon p = {fmt(t['wilcoxon_p'])}"
-             if t["n_pairs"] else "**local**: no runs match the filters")  # fmt: skip
+    local = (
+        f"**local** ({metric.replace('_', ' ')}, {t['n_pairs']} run x fold pairs shown): latent − reconstruction "
+        f"= {t['mean_difference']:+.3f}, paired t-test p = {fmt(t['t_test_p'])}, Wilcoxon p = {fmt(t['wilcoxon_p'])}"
+        if t["n_pairs"]
+        else "**local**: no runs match the filters"
+    )
     return f"{local}  \n{published_line('latent_vs_reconstruction_p')}"
 
 
@@ -65,6 +84,10 @@ def build_overview(app, home: Path) -> None:
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
     app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
-    gr.on([app.load, metric.change, refresh.click, *(f.change for f in filters)],
-          lambda m, *f: gap_view(home, m, *f), inputs=[metric, *filters], outputs=[table, plot, tests],
-          api_name="gap_table")  # fmt: skip
+    gr.on(
+        [app.load, metric.change, refresh.click, *(f.change for f in filters)],
+        lambda m, *f: gap_view(home, m, *f),
+        inputs=[metric, *filters],
+        outputs=[table, plot, tests],
+        api_name="gap_table",
+    )

@@ -39,6 +39,11 @@ def build_reconstructions_tab(app, home: Path, tab):
         per_class = gr.Slider(1, 4, value=2, step=1, label="samples per class", scale=1)
     plot = gr.Plot(label="reconstruction grid")
 
-    gr.on([tab.select, run_a.input, run_b.input, per_class.release], lambda a, b, k: reconstructions_view(home, a, b, k),
-          inputs=[run_a, run_b, per_class], outputs=plot, api_name="reconstructions")  # fmt: skip
+    gr.on(
+        [tab.select, run_a.input, run_b.input, per_class.release],
+        lambda a, b, k: reconstructions_view(home, a, b, k),
+        inputs=[run_a, run_b, per_class],
+        outputs=plot,
+        api_name="reconstructions",
+    )
     return run_a, run_b

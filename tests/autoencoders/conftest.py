@@ -12,28 +12,65 @@ import torch
 
 from latentgap.autoencoders.families import FAMILIES
 
-KL = dict(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-          block_out_channels=[8, 16, 16, 16], layers_per_block=1, norm_num_groups=8)  # fmt: skip
+KL = dict(
+    down_block_types=["DownEncoderBlock2D"] * 4,
+    up_block_types=["UpDecoderBlock2D"] * 4,
+    block_out_channels=[8, 16, 16, 16],
+    layers_per_block=1,
+    norm_num_groups=8,
+)
 TINY_CONFIGS = {
     "sd-vae": dict(KL, latent_channels=4),
     "sdxl-vae": dict(KL, latent_channels=4, scaling_factor=0.13025),
-    "flux1-vae": dict(KL, latent_channels=16, use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.1159,
-                      scaling_factor=0.3611),
-    "sd3-vae": dict(KL, latent_channels=16, use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.0609,
-                    scaling_factor=1.5305),
+    "flux1-vae": dict(
+        KL,
+        latent_channels=16,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.1159,
+        scaling_factor=0.3611,
+    ),
+    "sd3-vae": dict(
+        KL,
+        latent_channels=16,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.0609,
+        scaling_factor=1.5305,
+    ),
     "flux2-vae": dict(KL, latent_channels=8),
     "medvae": dict(ch=8, ch_mult=(1, 2, 4), num_res_blocks=1, norm_num_groups=8),  # groups: what shapes imply
-    "dc-ae": dict(latent_channels=8, attention_head_dim=8, encoder_block_types=["ResBlock", "ResBlock", "EfficientViTBlock"],
-                  decoder_block_types=["ResBlock", "ResBlock", "EfficientViTBlock"], encoder_block_out_channels=[8, 16, 32],
-                  decoder_block_out_channels=[8, 16, 32], encoder_layers_per_block=[1, 1, 1],
-                  decoder_layers_per_block=[1, 1, 1], encoder_qkv_multiscales=[[], [], [5]],
-                  decoder_qkv_multiscales=[[], [], [5]], decoder_norm_types="rms_norm", decoder_act_fns="silu"),
-    "taesd": dict(encoder_block_out_channels=[8, 8, 8, 8], decoder_block_out_channels=[8, 8, 8, 8],
-                  num_encoder_blocks=[1, 1, 1, 1], num_decoder_blocks=[1, 1, 1, 1]),
-    "vq": dict(down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3,
-               block_out_channels=[8, 16, 16], layers_per_block=1, norm_num_groups=8, latent_channels=3,
-               num_vq_embeddings=32, vq_embed_dim=3),
-}  # fmt: skip
+    "dc-ae": dict(
+        latent_channels=8,
+        attention_head_dim=8,
+        encoder_block_types=["ResBlock", "ResBlock", "EfficientViTBlock"],
+        decoder_block_types=["ResBlock", "ResBlock", "EfficientViTBlock"],
+        encoder_block_out_channels=[8, 16, 32],
+        decoder_block_out_channels=[8, 16, 32],
+        encoder_layers_per_block=[1, 1, 1],
+        decoder_layers_per_block=[1, 1, 1],
+        encoder_qkv_multiscales=[[], [], [5]],
+        decoder_qkv_multiscales=[[], [], [5]],
+        decoder_norm_types="rms_norm",
+        decoder_act_fns="silu",
+    ),
+    "taesd": dict(
+        encoder_block_out_channels=[8, 8, 8, 8],
+        decoder_block_out_channels=[8, 8, 8, 8],
+        num_encoder_blocks=[1, 1, 1, 1],
+        num_decoder_blocks=[1, 1, 1, 1],
+    ),
+    "vq": dict(
+        down_block_types=["DownEncoderBlock2D"] * 3,
+        up_block_types=["UpDecoderBlock2D"] * 3,
+        block_out_channels=[8, 16, 16],
+        layers_per_block=1,
+        norm_num_groups=8,
+        latent_channels=3,
+        num_vq_embeddings=32,
+        vq_embed_dim=3,
+    ),
+}
 # the families that arrive as a diffusers config + state dict (the controls are code, taesd .pth files have own tests)
 DIFFUSERS_FAMILIES = [name for name, f in FAMILIES.items() if f.intake == "diffusers"]
 assert set(TINY_CONFIGS) == set(DIFFUSERS_FAMILIES)

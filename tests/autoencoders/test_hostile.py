@@ -149,6 +149,10 @@ def test_cli_refuses_a_bad_checkpoint_without_touching_the_store(tmp_path):
         out = subprocess.run([sys.executable, "-m", "latentgap", *argv], capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 2 and out.stderr.splitlines()[-1].startswith("error: evil.safetensors is a PNG image")
         assert "Traceback" not in out.stderr
-    results = subprocess.run([sys.executable, "-m", "latentgap", "results", "--home", str(home), "--json"],
-                             capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    results = subprocess.run(
+        [sys.executable, "-m", "latentgap", "results", "--home", str(home), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert json.loads(results.stdout) == []

@@ -123,8 +123,16 @@ def test_shapes_and_deterministic_mode(arch, f, cin, z, lat):
 
 def test_save_pretrained_round_trip(tmp_path):
     torch.manual_seed(1)
-    cfg = dict(TINY_F4, in_channels=1, out_channels=1, z_channels=4, latent_channels=4, lora_rank=4,
-               attn_resolutions=(16,), resolution=32)  # fmt: skip
+    cfg = dict(
+        TINY_F4,
+        in_channels=1,
+        out_channels=1,
+        z_channels=4,
+        latent_channels=4,
+        lora_rank=4,
+        attn_resolutions=(16,),
+        resolution=32,
+    )
     model = MedVAE(**cfg).eval()
     with torch.no_grad():
         for p in model.parameters():
@@ -143,9 +151,15 @@ def test_save_pretrained_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "kw",
-    [dict(), dict(lora=4), dict(attn_levels=(1,), lora=4), dict(ch_mult=(1, 2, 4, 4), z=1, e=1, head=16),
-     dict(cin=3, cout=3, z=4, e=4, head=0), dict(nrb=2, ch=16, ch_mult=(1, 2))],
-)  # fmt: skip
+    [
+        dict(),
+        dict(lora=4),
+        dict(attn_levels=(1,), lora=4),
+        dict(ch_mult=(1, 2, 4, 4), z=1, e=1, head=16),
+        dict(cin=3, cout=3, z=4, e=4, head=0),
+        dict(nrb=2, ch=16, ch_mult=(1, 2)),
+    ],
+)
 @pytest.mark.parametrize("wrap", ["plain", "lightning", "model.", "module.model."])
 def test_original_layout_loads_strict(kw, wrap):
     sd = tiny_layout(**kw)
@@ -166,9 +180,18 @@ def test_original_layout_loads_strict(kw, wrap):
 @pytest.mark.parametrize("name", sorted(MEDVAE_VARIANTS))
 def test_full_size_variants_match_original_layout(name):
     v = MEDVAE_VARIANTS[name]
-    sd = original_layout(v["in_channels"], v["out_channels"], v["ch"], v["ch_mult"], v["num_res_blocks"],
-                         v["z_channels"], v["latent_channels"], lora=v["lora_rank"], head=v["projection_hidden"],
-                         make=lambda *s: torch.empty(s, device="meta"))  # fmt: skip
+    sd = original_layout(
+        v["in_channels"],
+        v["out_channels"],
+        v["ch"],
+        v["ch_mult"],
+        v["num_res_blocks"],
+        v["z_channels"],
+        v["latent_channels"],
+        lora=v["lora_rank"],
+        head=v["projection_hidden"],
+        make=lambda *s: torch.empty(s, device="meta"),
+    )
     cfg = config_from_state_dict(sd)
     assert {**cfg, "resolution": v["resolution"]} == v
     with torch.device("meta"):
@@ -187,9 +210,16 @@ def test_numerics_match_diffusers_ldm_conversion():
     """Same LDM weights through diffusers' own converter + AutoencoderKL give the same latents and images."""
     sd = tiny_layout(ch_mult=(1, 2, 4, 4), z=4, e=4, head=0)
     ours = load(sd)
-    ref = AutoencoderKL(in_channels=1, out_channels=1, down_block_types=["DownEncoderBlock2D"] * 4,
-                        up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[8, 16, 32, 32],
-                        layers_per_block=1, latent_channels=4, norm_num_groups=8).eval()  # fmt: skip
+    ref = AutoencoderKL(
+        in_channels=1,
+        out_channels=1,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        block_out_channels=[8, 16, 32, 32],
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+    ).eval()
     ref.load_state_dict(convert_ldm_vae_checkpoint(sd, dict(ref.config)), strict=True)
     x = torch.rand(2, 1, 32, 40) * 2 - 1
     with torch.no_grad():
@@ -233,8 +263,12 @@ def test_looks_like_medvae():
     sd_vae = tiny_layout(cin=3, cout=3, ch_mult=(1, 2, 4, 4), z=4, e=4, head=0)  # plain SD LDM VAE layout
     assert not looks_like_medvae(*_keys_shapes(sd_vae))
     assert not looks_like_medvae(*_keys_shapes(sd_vae, "first_stage_model."))
-    diffusers_vae = AutoencoderKL(block_out_channels=[8, 8], down_block_types=["DownEncoderBlock2D"] * 2,
-                                  up_block_types=["UpDecoderBlock2D"] * 2, norm_num_groups=4).state_dict()  # fmt: skip
+    diffusers_vae = AutoencoderKL(
+        block_out_channels=[8, 8],
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        norm_num_groups=4,
+    ).state_dict()
     assert not looks_like_medvae(*_keys_shapes(diffusers_vae))
     keys, shapes = _keys_shapes(tiny_layout())
     assert not looks_like_medvae(keys, {**shapes, "channel_proj.weight": (5, 5, 1, 1)})  # head width != latent

@@ -26,8 +26,9 @@ from latentgap.errors import LatentgapError
 DATA = Path(os.environ.get("LATENTGAP_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 WEIGHTS = DATA / "weights" / "taesd"
 CXR = DATA / "chest-xray-pneumonia" / "chest_xray" / "test"
-needs_weights = pytest.mark.skipif(not (WEIGHTS / "taef2_encoder.pth").exists(),
-                                   reason=f"real taesd weights absent at {WEIGHTS} (set LATENTGAP_DATA)")  # fmt: skip
+needs_weights = pytest.mark.skipif(
+    not (WEIGHTS / "taef2_encoder.pth").exists(), reason=f"real taesd weights absent at {WEIGHTS} (set LATENTGAP_DATA)"
+)
 needs_cxr = pytest.mark.skipif(not (CXR / "NORMAL").is_dir(), reason=f"Kermany chest X-rays absent at {CXR}")
 
 
@@ -109,8 +110,17 @@ def test_taef2_round_trips_real_chest_xrays(taef2):
     files = sorted((CXR / "NORMAL").glob("*.jpeg"))[:4] + sorted((CXR / "PNEUMONIA").glob("*.jpeg"))[:4]
     assert len(files) == 8
     size = 256
-    x = torch.stack([torch.from_numpy(np.array(Image.open(f).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)))
-                     for f in files]).permute(0, 3, 1, 2).float() / 255  # fmt: skip
+    x = (
+        torch.stack(
+            [
+                torch.from_numpy(np.array(Image.open(f).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)))
+                for f in files
+            ]
+        )
+        .permute(0, 3, 1, 2)
+        .float()
+        / 255
+    )
     with torch.no_grad():
         z = taef2.encode(x * 2 - 1)
         y = ((taef2.decode(z) + 1) / 2).clamp(0, 1)
@@ -144,17 +154,41 @@ def test_layout_facts():
     enc, dec, sana = (read_layout(raw(n), n) for n in ("taef2_encoder", "taef2_decoder", "taesana_encoder"))
     blocks3 = ["block"] * 3
     assert [layer.kind for layer in enc.layers] == ["conv", "block", *(["down", *blocks3] * 3), "conv"]
-    assert [layer.kind for layer in dec.layers] == ["clamp", "conv", "relu", *blocks3, *(["upsample", "conv", *blocks3] * 2),
-                                                    "upsample", "conv", "block", "conv"]  # fmt: skip
-    assert [layer.kind for layer in sana.layers] == ["down", "relu", "down", "relu", "block", *(["down", *blocks3] * 3),
-                                                     "conv"]  # fmt: skip
+    assert [layer.kind for layer in dec.layers] == [
+        "clamp",
+        "conv",
+        "relu",
+        *blocks3,
+        *(["upsample", "conv", *blocks3] * 2),
+        "upsample",
+        "conv",
+        "block",
+        "conv",
+    ]
+    assert [layer.kind for layer in sana.layers] == [
+        "down",
+        "relu",
+        "down",
+        "relu",
+        "block",
+        *(["down", *blocks3] * 3),
+        "conv",
+    ]
     assert [i for i, layer in enumerate(enc.layers) if layer.pool_channels] == [11, 12, 13]
     assert [i for i, layer in enumerate(dec.layers) if layer.pool_channels] == [3, 4, 5]
     assert {layer.pool_channels for layer in enc.layers + dec.layers} == {0, 256}
-    for layout, kind, f, pool, params in ((enc, "encoder", 8, True, 1_338_528), (dec, "decoder", 8, True, 1_338_499),
-                                          (sana, "encoder", 32, False, 1_256_288)):  # fmt: skip
+    for layout, kind, f, pool, params in (
+        (enc, "encoder", 8, True, 1_338_528),
+        (dec, "decoder", 8, True, 1_338_499),
+        (sana, "encoder", 32, False, 1_256_288),
+    ):
         assert (layout.kind, layout.latent_channels, layout.downsampling_factor, layout.width, layout.pool) == (
-            kind, 32, f, 64, pool)  # fmt: skip
+            kind,
+            32,
+            f,
+            64,
+            pool,
+        )
         assert layout.parameters == params
     assert sum(p.numel() for p in TinyEncoder.from_state_dict(raw("taef2_encoder")).parameters()) == 1_338_528
     assert sum(p.numel() for p in TinyDecoder.from_state_dict(raw("taef2_decoder")).parameters()) == 1_338_499
@@ -173,8 +207,13 @@ def test_looks_like_tiny_pth_refuses_other_layouts():
 class Blk(nn.Module):
     def __init__(self, c_in, c_out):
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1),
-                                  nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1))  # fmt: skip
+        self.conv = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+        )
         self.skip = nn.Conv2d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
 
     def forward(self, x):
@@ -196,10 +235,30 @@ def taesd_like():
     def up(c):
         return [nn.Upsample(scale_factor=2), nn.Conv2d(c, c, 3, padding=1, bias=False)]
 
-    enc = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), Blk(8, 8), down(8), Blk(8, 12), down(12), Blk(12, 12), down(12),
-                        Blk(12, 12), nn.Conv2d(12, 4, 3, padding=1))  # fmt: skip
-    dec = nn.Sequential(SoftClamp(), nn.Conv2d(4, 12, 3, padding=1), nn.ReLU(), Blk(12, 12), *up(12), Blk(12, 8),
-                        *up(8), Blk(8, 8), *up(8), Blk(8, 8), nn.Conv2d(8, 3, 3, padding=1))  # fmt: skip
+    enc = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        Blk(8, 8),
+        down(8),
+        Blk(8, 12),
+        down(12),
+        Blk(12, 12),
+        down(12),
+        Blk(12, 12),
+        nn.Conv2d(12, 4, 3, padding=1),
+    )
+    dec = nn.Sequential(
+        SoftClamp(),
+        nn.Conv2d(4, 12, 3, padding=1),
+        nn.ReLU(),
+        Blk(12, 12),
+        *up(12),
+        Blk(12, 8),
+        *up(8),
+        Blk(8, 8),
+        *up(8),
+        Blk(8, 8),
+        nn.Conv2d(8, 3, 3, padding=1),
+    )
     return enc.eval(), dec.eval()
 
 

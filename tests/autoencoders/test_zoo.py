@@ -82,8 +82,13 @@ def test_training_pins_its_thread_count_and_gives_it_back(tmp_path):
 @pytest.mark.slow
 def test_parallel_build_orders_fine_tunes_after_their_base_and_matches_a_serial_build(tmp_path):
     lines = []
-    cards = zoo_build.build_all(["medvae-mini-ft", "medvae-mini", "taesd-mini"], jobs=2, root=tmp_path / "parallel",
-                          steps_scale=0.005, log=lines.append)  # fmt: skip
+    cards = zoo_build.build_all(
+        ["medvae-mini-ft", "medvae-mini", "taesd-mini"],
+        jobs=2,
+        root=tmp_path / "parallel",
+        steps_scale=0.005,
+        log=lines.append,
+    )
     assert set(cards) == {"medvae-mini-ft", "medvae-mini", "taesd-mini"} and len(lines) == 3
     order = [ln.split()[2] for ln in lines]  # "[k/3] built zoo:NAME ..."
     assert order.index("zoo:medvae-mini") < order.index("zoo:medvae-mini-ft")
@@ -104,8 +109,9 @@ def test_diagnose_runs_on_every_zoo_model(name, tmp_path):
     from latentgap.spec import DiagnosisSpec
     from latentgap.store import Store
 
-    run_id = diagnose(DiagnosisSpec(f"zoo:{name}", "phantom-chest", profile="smoke", max_samples=60, device="cpu"),
-                      tmp_path)  # fmt: skip
+    run_id = diagnose(
+        DiagnosisSpec(f"zoo:{name}", "phantom-chest", profile="smoke", max_samples=60, device="cpu"), tmp_path
+    )
     row = Store(tmp_path).gap_table().iloc[0]
     assert row.run_id == run_id and row.autoencoder == f"zoo:{name}" and np.isfinite(row.latent)
     if load_autoencoder(f"zoo:{name}").has_decoder:

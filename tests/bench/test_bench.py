@@ -14,10 +14,17 @@ from latentgap.tools.bench import store as store_bench
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench")
-    results = dict(mode="quick", device="cpu", created="now", machine=bench.machine_info("cpu", "test"),
-                   section_seconds={"classifiers": 1.0}, total_seconds=1.0)  # fmt: skip
-    results["classifiers"] = classifiers.run(work, "cpu", quick=True, batch=2, reps=2, cases=classifiers.QUICK_CASES,
-                                             n_pool=8)  # fmt: skip
+    results = dict(
+        mode="quick",
+        device="cpu",
+        created="now",
+        machine=bench.machine_info("cpu", "test"),
+        section_seconds={"classifiers": 1.0},
+        total_seconds=1.0,
+    )
+    results["classifiers"] = classifiers.run(
+        work, "cpu", quick=True, batch=2, reps=2, cases=classifiers.QUICK_CASES, n_pool=8
+    )
     results["encoding"] = encoding.run(work, "cpu", quick=True, n_images=4, reps=1)
     results["families"] = families.run("cpu", quick=True, families=("taesd", "medvae"), reps=1)
     results["machine"]["load_average_end"] = results["machine"]["load_average_start"]

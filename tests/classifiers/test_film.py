@@ -47,7 +47,8 @@ def test_distillation_pulls_student_logits_towards_the_teacher():
     mse = {}
     for distill in (False, True):
         model = ConvNeXt(4, 2, **SMALL)
-        model, _ = fit(model, x[:300], y[:300], x[300:], y[300:], cfg, seed=0,
-                       teacher_logits=teacher if distill else None)  # fmt: skip
+        model, _ = fit(
+            model, x[:300], y[:300], x[300:], y[300:], cfg, seed=0, teacher_logits=teacher if distill else None
+        )
         mse[distill] = float(((predict_logits(model, x[:300], "cpu") - teacher) ** 2).mean())
     assert mse[True] < 0.7 * mse[False]

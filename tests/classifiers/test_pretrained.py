@@ -50,8 +50,10 @@ def _torchvision_convnext_names(sd: dict) -> dict:
 def test_torchvision_resnet_weights_load_except_the_head(tmp_path):
     torch.manual_seed(1)
     source = ResNet(3, 1000, layers=(1, 1, 1, 1), width=16, block="bottleneck")
-    save_file({k: v.contiguous() for k, v in _torchvision_resnet_names(source.state_dict()).items()},
-              str(tmp_path / "resnet.safetensors"))  # fmt: skip
+    save_file(
+        {k: v.contiguous() for k, v in _torchvision_resnet_names(source.state_dict()).items()},
+        str(tmp_path / "resnet.safetensors"),
+    )
     torch.manual_seed(2)
     model = ResNet(3, 5, layers=(1, 1, 1, 1), width=16, block="bottleneck")
     report = load_backbone(model, tmp_path / "resnet.safetensors")

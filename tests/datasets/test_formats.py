@@ -43,8 +43,9 @@ def checked(d):
 @pytest.fixture
 def paper(tmp_path):
     rows = []
-    for i, (cls, pid, split) in enumerate([("A", 1, "train"), ("A", 1, "train"), ("B", 2, "val"), ("B", 3, "test"),
-                                           ("C", 4, "test"), ("C", 5, "train")]):  # fmt: skip
+    for i, (cls, pid, split) in enumerate(
+        [("A", 1, "train"), ("A", 1, "train"), ("B", 2, "val"), ("B", 3, "test"), ("C", 4, "test"), ("C", 5, "train")]
+    ):
         write_png(tmp_path / f"im{i}.png", gray(40 * i))
         rows.append(dict(path=f"im{i}.png", Split=split, id=pid, **{c: int(c == cls) for c in "ABC"}))
     return csv(tmp_path / "paper.csv", rows)
@@ -63,17 +64,27 @@ def test_paper_manifest(paper):
     assert not d.synthetic and d.card["class_counts"] == {"A": 2, "B": 2, "C": 2}
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda df: df.assign(B=df.A + df.B), r"2 rows of paper.csv with several positive class columns: im0.png, im1.png"),
-    (lambda df: df.assign(A=0), r"2 rows of paper.csv with no positive class column: im0.png, im1.png"),
-    (lambda df: df.assign(A=df.A * 2), r"class columns of paper.csv with values other than 0/1: A"),
-    (lambda df: df.assign(Split=["train"] * 5 + ["val"]).assign(id=[1, 1, 2, 3, 4, 1]),
-     r"1 groups in two official splits: 1 \(train/val\)"),
-    (lambda df: df.assign(path=["../out.png", "/etc/passwd"] + list(df.path[2:])),
-     r"2 paths in paper.csv escaping the data root .*: \.\./out\.png, /etc/passwd"),
-    (lambda df: df.assign(Split="holdout"), r"unknown Split values in paper.csv: holdout"),
-    (lambda df: df.assign(B=0, C=0, A=1), r"only one class \('A'\)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (
+            lambda df: df.assign(B=df.A + df.B),
+            r"2 rows of paper.csv with several positive class columns: im0.png, im1.png",
+        ),
+        (lambda df: df.assign(A=0), r"2 rows of paper.csv with no positive class column: im0.png, im1.png"),
+        (lambda df: df.assign(A=df.A * 2), r"class columns of paper.csv with values other than 0/1: A"),
+        (
+            lambda df: df.assign(Split=["train"] * 5 + ["val"]).assign(id=[1, 1, 2, 3, 4, 1]),
+            r"1 groups in two official splits: 1 \(train/val\)",
+        ),
+        (
+            lambda df: df.assign(path=["../out.png", "/etc/passwd"] + list(df.path[2:])),
+            r"2 paths in paper.csv escaping the data root .*: \.\./out\.png, /etc/passwd",
+        ),
+        (lambda df: df.assign(Split="holdout"), r"unknown Split values in paper.csv: holdout"),
+        (lambda df: df.assign(B=0, C=0, A=1), r"only one class \('A'\)"),
+    ],
+)
 def test_paper_manifest_bad(paper, edit, match):
     edit(pd.read_csv(paper)).to_csv(paper, index=False)
     with pytest.raises(LatentgapError, match=match):
@@ -92,8 +103,11 @@ def test_paper_manifest_missing_id_and_unreadable(paper):
         load_path(paper, resolution=8)
 
 
-@pytest.mark.parametrize("save", [lambda df, p: df.to_csv(p), lambda df, p: df.reset_index().to_csv(p, index=False)],
-                         ids=["empty-header", "index-column"])  # fmt: skip
+@pytest.mark.parametrize(
+    "save",
+    [lambda df, p: df.to_csv(p), lambda df, p: df.reset_index().to_csv(p, index=False)],
+    ids=["empty-header", "index-column"],
+)
 def test_paper_manifest_row_index_column(paper, save):
     save(pd.read_csv(paper), paper)  # a saved pandas row index (0..5) as the first column
     for fmt in (None, "paper-manifest"):  # detected, and named
@@ -114,11 +128,13 @@ def manifest(tmp_path):
     write_dicom(tmp_path / "img/c.dcm", np.array([[0, 300], [600, 900]], np.uint16), slope=1, intercept=-1000)
     write_nifti(tmp_path / "img/d.nii.gz", np.full((6, 6, 3), -300.0, np.float32))
     write_png(tmp_path / "img/e.png", gray(255))
-    rows = [dict(path="img/a.png", label="cat", split="train", patient_id="p1"),
-            dict(path="img/b.jpg", label="dog", split="train", patient_id="p1"),
-            dict(path="img/c.dcm", label="dog", split="test", patient_id="p2"),
-            dict(path="img/d.nii.gz", label="cat", split="val", patient_id="p3"),
-            dict(path="img/e.png", label="dog", split="val", patient_id="p3")]  # fmt: skip
+    rows = [
+        dict(path="img/a.png", label="cat", split="train", patient_id="p1"),
+        dict(path="img/b.jpg", label="dog", split="train", patient_id="p1"),
+        dict(path="img/c.dcm", label="dog", split="test", patient_id="p2"),
+        dict(path="img/d.nii.gz", label="cat", split="val", patient_id="p3"),
+        dict(path="img/e.png", label="dog", split="val", patient_id="p3"),
+    ]
     return csv(tmp_path / "list.csv", rows)
 
 
@@ -135,12 +151,15 @@ def test_manifest_mixed_files(manifest):
     assert d.card["file_types"] == {"png": 2, "jpeg": 1, "dicom": 1, "nifti": 1} and "middle axial" in d.card["nifti"]
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda df: df.rename(columns={"label": "class"}), r"list.csv lacks column\(s\) label .*expected path,label"),
-    (lambda df: df.assign(label=["cat", None, "dog", "cat", "dog"]), r"1 rows of list.csv without a label: row 3"),
-    (lambda df: df.assign(label="cat"), r"only one class \('cat'\) in .*list.csv"),
-    (lambda df: df.assign(path=["img/a.png"] * 4 + ["../../x.png"]), r"escaping the data root .*: \.\./\.\./x.png"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda df: df.rename(columns={"label": "class"}), r"list.csv lacks column\(s\) label .*expected path,label"),
+        (lambda df: df.assign(label=["cat", None, "dog", "cat", "dog"]), r"1 rows of list.csv without a label: row 3"),
+        (lambda df: df.assign(label="cat"), r"only one class \('cat'\) in .*list.csv"),
+        (lambda df: df.assign(path=["img/a.png"] * 4 + ["../../x.png"]), r"escaping the data root .*: \.\./\.\./x.png"),
+    ],
+)
 def test_manifest_bad(manifest, edit, match):
     edit(pd.read_csv(manifest)).to_csv(manifest, index=False)
     with pytest.raises(LatentgapError, match=match):
@@ -175,8 +194,15 @@ def test_image_folder(tmp_path):
     assert detect_format(tmp_path) == "image-folder"
     d = checked(load_path(tmp_path, resolution=8))
     assert d.class_names == ["benign", "malignant"] and d.labels.tolist() == [0, 0, 1, 1, 1, 1, 1]
-    assert d.groups.tolist() == ["benign/0.png", "benign/1.png", "malignant/0.png", "malignant/1.png",
-                                 "malignant/2.png", "patient7", "patient7"]  # fmt: skip
+    assert d.groups.tolist() == [
+        "benign/0.png",
+        "benign/1.png",
+        "malignant/0.png",
+        "malignant/1.png",
+        "malignant/2.png",
+        "patient7",
+        "patient7",
+    ]
     assert d.card["skipped_files"] == 1 and d.card["empty_class_folders"] == ["empty"] and d.split is None
     with pytest.raises(LatentgapError, match="a data root applies to CSV formats only"):
         load_path(tmp_path, data_root=tmp_path)
@@ -191,15 +217,33 @@ def tree(root, files: dict[str, int]):
 
 
 def test_image_folder_split_folders_in_a_wrapper(tmp_path):
-    tree(tmp_path / "archive/data", {"training/cat/p1/a.png": 10, "training/cat/p1/b.png": 20, "training/cat/c.png": 30,
-                                     "training/dog/d.png": 40, "testing/cat/e.png": 50, "testing/dog/p2/f.png": 60,
-                                     "Validation/cat/g.png": 70, "Validation/dog/h.png": 80})  # fmt: skip
+    tree(
+        tmp_path / "archive/data",
+        {
+            "training/cat/p1/a.png": 10,
+            "training/cat/p1/b.png": 20,
+            "training/cat/c.png": 30,
+            "training/dog/d.png": 40,
+            "testing/cat/e.png": 50,
+            "testing/dog/p2/f.png": 60,
+            "Validation/cat/g.png": 70,
+            "Validation/dog/h.png": 80,
+        },
+    )
     assert detect_format(tmp_path / "archive") == "image-folder"
     d = checked(load_path(tmp_path / "archive", resolution=8))
     assert d.class_names == ["cat", "dog"] and d.labels.tolist() == [0, 1, 0, 1, 0, 0, 0, 1]  # folders sorted
     assert d.split.tolist() == ["val", "val", "test", "test", "train", "train", "train", "train"]
-    assert d.groups.tolist() == ["Validation/cat/g.png", "Validation/dog/h.png", "testing/cat/e.png", "p2",
-                                 "training/cat/c.png", "p1", "p1", "training/dog/d.png"]  # fmt: skip
+    assert d.groups.tolist() == [
+        "Validation/cat/g.png",
+        "Validation/dog/h.png",
+        "testing/cat/e.png",
+        "p2",
+        "training/cat/c.png",
+        "p1",
+        "p1",
+        "training/dog/d.png",
+    ]
     assert d.card["official_split"] == {"train": 4, "val": 2, "test": 2} and d.card["warnings"] == []
     assert d.card["layout"] == "split folders Validation, testing, training above the class folders"
     assert d.card["wrapper"] == "read data/ inside archive/"
@@ -215,8 +259,18 @@ def test_image_folder_split_folders_missing_class_and_crossing_patient(tmp_path)
 
 def test_image_folder_duplicates_across_classes_and_splits(tmp_path):
     """The leakage guard on a folder: x copied into another class, z copied into the test split."""
-    tree(tmp_path, {"train/A/x.png": 10, "train/B/x-copy.png": 10, "train/A/z.png": 20, "train/B/w.png": 30,
-                    "test/A/z-copy.png": 20, "test/B/v.png": 40, "test/A/u.png": 50})  # fmt: skip
+    tree(
+        tmp_path,
+        {
+            "train/A/x.png": 10,
+            "train/B/x-copy.png": 10,
+            "train/A/z.png": 20,
+            "train/B/w.png": 30,
+            "test/A/z-copy.png": 20,
+            "test/B/v.png": 40,
+            "test/A/u.png": 50,
+        },
+    )
     d = checked(load_path(tmp_path, resolution=8))
     c = d.card
     assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
@@ -229,8 +283,11 @@ def test_image_folder_duplicates_across_classes_and_splits(tmp_path):
 
 def test_empty_folder_and_unknown_format(tmp_path):
     (tmp_path / "a").mkdir()
-    with pytest.raises(LatentgapError, match=r"cannot tell the format of .*: tried medmnist, .*image-folder; name one "
-                       r"with --format NAME"):  # fmt: skip
+    with pytest.raises(
+        LatentgapError,
+        match=r"cannot tell the format of .*: tried medmnist, .*image-folder; name one "
+        r"with --format NAME",
+    ):
         load_path(tmp_path)
     with pytest.raises(LatentgapError, match=r"no images found in .*image-folder expects root/CLASS"):
         load_path(tmp_path, format="image-folder")
@@ -255,8 +312,9 @@ def isic(tmp_path):
         name = f"ISIC_{i:07d}"
         Image.fromarray(np.full((12, 16, 3), 30 * i, np.uint8)).save(tmp_path / f"ISIC_2019_Training_Input/{name}.jpg")
         gt.append(dict(image=name, **{c: float(c == cls) for c in classes}))
-        meta.append(dict(image=name, age_approx=50, anatom_site_general="torso", lesion_id="L1" if i < 2 else None,
-                         sex="male"))  # fmt: skip
+        meta.append(
+            dict(image=name, age_approx=50, anatom_site_general="torso", lesion_id="L1" if i < 2 else None, sex="male")
+        )
     csv(tmp_path / "ISIC_2019_Training_Metadata.csv", meta)
     return csv(tmp_path / "ISIC_2019_Training_GroundTruth.csv", gt)
 
@@ -295,16 +353,30 @@ def test_isic2019_bad(isic):
 def mimic(tmp_path):
     rows = []
     findings = ["No Finding", "Atelectasis", "Effusion"]
-    spec = [(10000032, 1, "train", "No Finding"), (10000032, 2, "train", "Effusion"), (11000001, 3, "validate", "Atelectasis"),
-            (12000002, 4, "test", "No Finding"), (12000002, 5, "test", "both"), (13000003, 6, "train", None)]  # fmt: skip
+    spec = [
+        (10000032, 1, "train", "No Finding"),
+        (10000032, 2, "train", "Effusion"),
+        (11000001, 3, "validate", "Atelectasis"),
+        (12000002, 4, "test", "No Finding"),
+        (12000002, 5, "test", "both"),
+        (13000003, 6, "train", None),
+    ]
     for sid, study, split, finding in spec:
         dicom = f"d{study}"
         folder = tmp_path / f"files/p{str(sid)[:2]}/p{sid}/s{50000000 + study}"
         folder.mkdir(parents=True)
         Image.fromarray(gray(study * 20)).save(folder / f"{dicom}.jpg", quality=95)
         pos = findings[1:] if finding == "both" else [finding]
-        rows.append(dict(dicom_id=dicom, subject_id=sid, study_id=50000000 + study, split=split, ViewPosition="PA",
-                         **{f: int(f in pos) for f in findings}))  # fmt: skip
+        rows.append(
+            dict(
+                dicom_id=dicom,
+                subject_id=sid,
+                study_id=50000000 + study,
+                split=split,
+                ViewPosition="PA",
+                **{f: int(f in pos) for f in findings},
+            )
+        )
     return csv(tmp_path / "cxr-lt.csv", rows)
 
 
@@ -335,8 +407,12 @@ def test_mimic_cxr_bad(mimic):
 @pytest.fixture
 def ct_rate(tmp_path):
     rows = []
-    for name, hu, pos in [("train_1_a_1", -1000, ["Emphysema"]), ("train_1_a_2", -300, ["Emphysema"]),
-                          ("train_2_a_1", 400, []), ("valid_3_b_1", 0, ["Emphysema", "Nodule"])]:  # fmt: skip
+    for name, hu, pos in [
+        ("train_1_a_1", -1000, ["Emphysema"]),
+        ("train_1_a_2", -300, ["Emphysema"]),
+        ("train_2_a_1", 400, []),
+        ("valid_3_b_1", 0, ["Emphysema", "Nodule"]),
+    ]:
         split, pid, rec, _ = name.split("_")
         folder = tmp_path / f"{split}/{split}_{pid}/{split}_{pid}_{rec}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -364,8 +440,13 @@ def test_ct_rate_slices_and_bad(ct_rate):
     root = ct_rate.parent
     write_png(root / "s1.png", gray(10))
     write_png(root / "s2.png", gray(20))
-    csv(root / "slices.csv", [dict(VolumeName="train_5_a_1", path="s1.png", Nodule=1, Emphysema=0),
-                              dict(VolumeName="train_6_a_1", path="s2.png", Nodule=0, Emphysema=0)])  # fmt: skip
+    csv(
+        root / "slices.csv",
+        [
+            dict(VolumeName="train_5_a_1", path="s1.png", Nodule=1, Emphysema=0),
+            dict(VolumeName="train_6_a_1", path="s2.png", Nodule=0, Emphysema=0),
+        ],
+    )
     d = checked(load_path(root / "slices.csv", resolution=8))
     assert d.class_names == ["Nodule", "normal"] and d.groups.tolist() == ["train_5", "train_6"]
     pd.read_csv(ct_rate).assign(VolumeName="train_9_a_1.nii.gz").to_csv(ct_rate, index=False)
@@ -421,8 +502,13 @@ def test_medmnist_chest_multilabel_and_unknown_name(tmp_path):
     labels[0, 2] = labels[1, 2] = labels[3, 13] = 1  # effusion, effusion, none, hernia
     labels[4, [0, 1]] = 1  # several: dropped
     images = (np.arange(6 * 8 * 8) // 2).astype(np.uint8).reshape(6, 8, 8)  # distinct images (no uint8 wrap-around)
-    np.savez(tmp_path / "chestmnist_64.npz", train_images=images[:4], train_labels=labels[:4],
-             test_images=images[4:], test_labels=labels[4:])  # fmt: skip
+    np.savez(
+        tmp_path / "chestmnist_64.npz",
+        train_images=images[:4],
+        train_labels=labels[:4],
+        test_images=images[4:],
+        test_labels=labels[4:],
+    )
     d = checked(load_path(tmp_path / "chestmnist_64.npz", resolution=8))
     assert d.images.shape == (5, 1, 8, 8)
     assert d.class_names == ["effusion", "hernia", "normal"] and d.labels.tolist() == [0, 0, 2, 1, 2]
@@ -446,8 +532,19 @@ def echonet(tmp_path):
     rows = []
     for i, (ef, split) in enumerate([(62.0, "TRAIN"), (35.5, "TRAIN"), (55.0, "VAL"), (20.0, "TEST")]):
         write_avi(tmp_path / f"Videos/0X{i}.avi", [20 * i, 20 * i + 100, 20 * i + 50], size=(16, 16))
-        rows.append(dict(FileName=f"0X{i}", EF=ef, ESV=1.0, EDV=2.0, FrameHeight=16, FrameWidth=16, FPS=50,
-                         NumberOfFrames=3, Split=split))  # fmt: skip
+        rows.append(
+            dict(
+                FileName=f"0X{i}",
+                EF=ef,
+                ESV=1.0,
+                EDV=2.0,
+                FrameHeight=16,
+                FrameWidth=16,
+                FPS=50,
+                NumberOfFrames=3,
+                Split=split,
+            )
+        )
     csv(tmp_path / "FileList.csv", rows)
     return tmp_path
 
@@ -480,10 +577,17 @@ def test_echonet_bad(echonet):
 @pytest.fixture
 def chest(tmp_path):
     """chest-xray-pneumonia/chest_xray/{train,test}/{NORMAL,PNEUMONIA}/ with every file-name pattern upstream has."""
-    names = ["train/NORMAL/IM-0115-0001.jpeg", "train/NORMAL/IM-0115-0002.jpeg", "train/NORMAL/NORMAL2-IM-0383-0001.jpeg",
-             "train/PNEUMONIA/person1_bacteria_1.jpeg", "train/PNEUMONIA/person1_virus_2.jpeg",
-             "train/PNEUMONIA/person447_virus_921_1.jpeg", "test/NORMAL/IM-0011-0001-0001.jpeg",
-             "test/PNEUMONIA/person3_virus_5.jpeg", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    names = [
+        "train/NORMAL/IM-0115-0001.jpeg",
+        "train/NORMAL/IM-0115-0002.jpeg",
+        "train/NORMAL/NORMAL2-IM-0383-0001.jpeg",
+        "train/PNEUMONIA/person1_bacteria_1.jpeg",
+        "train/PNEUMONIA/person1_virus_2.jpeg",
+        "train/PNEUMONIA/person447_virus_921_1.jpeg",
+        "test/NORMAL/IM-0011-0001-0001.jpeg",
+        "test/PNEUMONIA/person3_virus_5.jpeg",
+        "test/PNEUMONIA/scan.jpeg",
+    ]
     root = tmp_path / "chest-xray-pneumonia/chest_xray"
     for i, name in enumerate(names):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -495,8 +599,17 @@ def test_chest_xray(chest):
     assert detect_format(chest) == "chest-xray" and detect_format(chest / "chest_xray") == "chest-xray"
     d = checked(load_path(chest, resolution=8))
     assert d.class_names == ["NORMAL", "PNEUMONIA"] and d.labels.tolist() == [0, 0, 0, 1, 1, 1, 0, 1, 1]
-    assert d.groups.tolist() == ["IM-0115", "IM-0115", "NORMAL2-IM-0383", "person1", "person1", "person447",
-                                 "IM-0011", "person3", "test/PNEUMONIA/scan.jpeg"]  # fmt: skip
+    assert d.groups.tolist() == [
+        "IM-0115",
+        "IM-0115",
+        "NORMAL2-IM-0383",
+        "person1",
+        "person1",
+        "person447",
+        "IM-0011",
+        "person3",
+        "test/PNEUMONIA/scan.jpeg",
+    ]
     assert d.split.tolist() == ["train"] * 6 + ["test"] * 3 and d.card["official_split"]["test"] == 3
     assert d.card["warnings"] == ["1 file names carry no patient id (e.g. scan.jpeg): each is its own group"]
     assert d.card["wrapper"] == "read chest_xray/ inside chest-xray-pneumonia/"
@@ -511,8 +624,10 @@ def test_chest_xray_patient_in_both_splits_and_bad_labels(chest):
     d = checked(load_path(chest, resolution=8))
     assert d.split is None and d.card["groups_crossing_split"] == 1  # person1 in train and test: grouped CV instead
     assert d.card["split_on_disk"] == {"train": 6, "val": 0, "test": 4} and d.card["official_split"] is None
-    assert "1 groups hold images in two official splits (person1): the official split is not used" in d.card[
-        "warnings"][-1]  # fmt: skip
+    assert (
+        "1 groups hold images in two official splits (person1): the official split is not used"
+        in d.card["warnings"][-1]
+    )
     with pytest.raises(LatentgapError, match=r"1 PNEUMONIA files without _bacteria_ or _virus_ in the name: scan.jpeg"):
         load_path(chest, labels="normal-bacteria-virus")
     with pytest.raises(LatentgapError, match=r"labels='viral' does not apply to chest-xray; it takes labels normal-pn"):
@@ -530,15 +645,26 @@ def test_chest_xray_patient_in_both_splits_and_bad_labels(chest):
 def ham(tmp_path):
     """The Dataverse layout: images in two part folders, image_id with .jpg, a `dataset` column, one image missing."""
     rows = []
-    for i, (lesion, dx, part) in enumerate([("HAM_1", "nv", 1), ("HAM_1", "nv", 2), ("HAM_2", "mel", 1),
-                                            ("HAM_3", "bkl", 2), ("HAM_4", "mel", None)]):  # fmt: skip
+    for i, (lesion, dx, part) in enumerate(
+        [("HAM_1", "nv", 1), ("HAM_1", "nv", 2), ("HAM_2", "mel", 1), ("HAM_3", "bkl", 2), ("HAM_4", "mel", None)]
+    ):
         if part:
             (tmp_path / f"HAM10000_images_part_{part}").mkdir(exist_ok=True)
             Image.fromarray(np.full((9, 12, 3), 40 * i, np.uint8)).save(
                 tmp_path / f"HAM10000_images_part_{part}/ISIC_{i:07d}.jpg", quality=95
             )
-        rows.append(dict(lesion_id=lesion, image_id=f"ISIC_{i:07d}.jpg", dx=dx, dx_type="histo", age=50.0, sex="male",
-                         localization="back", dataset="vidir_modern"))  # fmt: skip
+        rows.append(
+            dict(
+                lesion_id=lesion,
+                image_id=f"ISIC_{i:07d}.jpg",
+                dx=dx,
+                dx_type="histo",
+                age=50.0,
+                sex="male",
+                localization="back",
+                dataset="vidir_modern",
+            )
+        )
     return csv(tmp_path / "HAM10000_metadata.csv", rows)
 
 
@@ -547,10 +673,13 @@ def test_ham10000(ham):
     d = checked(load_path(ham.parent, resolution=8))
     assert d.class_names == ["bkl", "mel", "nv"] and d.labels.tolist() == [2, 2, 1, 0]  # absent classes dropped
     assert d.groups.tolist() == ["HAM_1", "HAM_1", "HAM_2", "HAM_3"] and d.split is None
-    assert d.card["missing_images"] == 1 and d.card["image_folders"] == ["HAM10000_images_part_1",
-                                                                         "HAM10000_images_part_2"]  # fmt: skip
-    assert d.card["warnings"] == ["1 of 5 rows of HAM10000_metadata.csv have no image (e.g. ISIC_0000004); they are "
-                                  "left out"]  # fmt: skip
+    assert d.card["missing_images"] == 1 and d.card["image_folders"] == [
+        "HAM10000_images_part_1",
+        "HAM10000_images_part_2",
+    ]
+    assert d.card["warnings"] == [
+        "1 of 5 rows of HAM10000_metadata.csv have no image (e.g. ISIC_0000004); they are left out"
+    ]
     df = pd.read_csv(ham)
     df.assign(image_id=df.image_id.str.replace(".jpg", "")).drop(columns="dataset").to_csv(ham, index=False)
     assert checked(load_path(ham, resolution=8)).groups.tolist() == d.groups.tolist()  # the 7-column original
@@ -564,8 +693,10 @@ def test_ham10000(ham):
 
 @pytest.fixture
 def sars(tmp_path):
-    return tree(tmp_path / "sarscov2-ctscan-dataset", {"Covid/Covid (1).png": 10, "Covid/Covid (2).png": 20,
-                                                       "non-COVID/Non-Covid (1).png": 30})  # fmt: skip
+    return tree(
+        tmp_path / "sarscov2-ctscan-dataset",
+        {"Covid/Covid (1).png": 10, "Covid/Covid (2).png": 20, "non-COVID/Non-Covid (1).png": 30},
+    )
 
 
 def test_sars_cov2_ct(sars, tmp_path):
@@ -573,8 +704,10 @@ def test_sars_cov2_ct(sars, tmp_path):
     d = checked(load_path(tmp_path, resolution=8))
     assert d.class_names == ["COVID", "non-COVID"] and d.labels.tolist() == [0, 0, 1]
     assert d.groups.tolist() == ["Covid/Covid (1).png", "Covid/Covid (2).png", "non-COVID/Non-Covid (1).png"]
-    assert d.card["warnings"] == ["no patient ids: cross-validation is by image, so slices of one patient can straddle "
-                                  "train and test (leakage); results are optimistic"]  # fmt: skip
+    assert d.card["warnings"] == [
+        "no patient ids: cross-validation is by image, so slices of one patient can straddle "
+        "train and test (leakage); results are optimistic"
+    ]
     (sars / "other").mkdir()
     write_png(sars / "other/x.png", gray(1))
     assert detect_format(sars) == "image-folder"  # a third class folder: no longer this layout
@@ -592,13 +725,15 @@ def copies(tmp_path):
         write_png(tmp_path / f"{name}.png", gray(value))
     (tmp_path / "b.png").write_bytes((tmp_path / "a.png").read_bytes())
     Image.fromarray(gray(20)).save(tmp_path / "d.png", optimize=True)  # other bytes, same pixels
-    rows = [dict(path="a.png", label="cat", split="train", patient_id="p1"),
-            dict(path="b.png", label="dog", split="train", patient_id="p2"),
-            dict(path="c.png", label="cat", split="train", patient_id="p3"),
-            dict(path="d.png", label="cat", split="test", patient_id="p4"),
-            dict(path="e.png", label="dog", split="test", patient_id="p5"),
-            dict(path="f.png", label="cat", split="val", patient_id="p6"),
-            dict(path="g.png", label="dog", split="train", patient_id="p7")]  # fmt: skip
+    rows = [
+        dict(path="a.png", label="cat", split="train", patient_id="p1"),
+        dict(path="b.png", label="dog", split="train", patient_id="p2"),
+        dict(path="c.png", label="cat", split="train", patient_id="p3"),
+        dict(path="d.png", label="cat", split="test", patient_id="p4"),
+        dict(path="e.png", label="dog", split="test", patient_id="p5"),
+        dict(path="f.png", label="cat", split="val", patient_id="p6"),
+        dict(path="g.png", label="dog", split="train", patient_id="p7"),
+    ]
     return csv(tmp_path / "copies.csv", rows)
 
 
@@ -609,8 +744,11 @@ def test_duplicates_share_a_group_and_drop_a_crossed_split(copies):
     assert (c["duplicate_images"], c["duplicate_groups_merged"], c["duplicate_label_conflicts"]) == (2, 2, 1)
     assert c["n_groups"] == 5 and c["groups_crossing_split"] == 1 and d.split is None
     assert c["split_on_disk"] == {"train": 4, "val": 1, "test": 2} and c["official_split"] is None
-    assert [w.split(" ")[:3] for w in c["warnings"]] == [["2", "images", "repeat"], ["1", "duplicated", "images"],
-                                                         ["1", "groups", "hold"]]  # fmt: skip
+    assert [w.split(" ")[:3] for w in c["warnings"]] == [
+        ["2", "images", "repeat"],
+        ["1", "duplicated", "images"],
+        ["1", "groups", "hold"],
+    ]
     assert "(p3): the official split is not used" in c["warnings"][2]
 
 
@@ -645,8 +783,20 @@ def test_max_images_whole_groups_deterministic(paper):
 
 
 def test_registry_is_data():
-    assert list(FORMATS) == ["medmnist", "echonet", "isic2019", "ham10000", "ct-rate", "paper-manifest", "manifest",
-                             "mimic-cxr", "cardium", "chest-xray", "sars-cov2-ct", "image-folder"]  # fmt: skip
+    assert list(FORMATS) == [
+        "medmnist",
+        "echonet",
+        "isic2019",
+        "ham10000",
+        "ct-rate",
+        "paper-manifest",
+        "manifest",
+        "mimic-cxr",
+        "cardium",
+        "chest-xray",
+        "sars-cov2-ct",
+        "image-folder",
+    ]
     for f in FORMATS.values():
         assert f.description and f.rule and callable(f.detect) and callable(f.index)
     with pytest.raises(LatentgapError, match="resolution 12 must be a positive multiple of 8"):
@@ -658,8 +808,13 @@ def test_registry_is_data():
 
 def _medmnist_npz(tmp_path):
     images = np.arange(4 * 8 * 8, dtype=np.uint8).reshape(4, 8, 8)
-    np.savez(tmp_path / "pneumoniamnist.npz", train_images=images[:3], train_labels=np.array([[0], [1], [0]]),
-             test_images=images[3:], test_labels=np.array([[1]]))  # fmt: skip
+    np.savez(
+        tmp_path / "pneumoniamnist.npz",
+        train_images=images[:3],
+        train_labels=np.array([[0], [1], [0]]),
+        test_images=images[3:],
+        test_labels=np.array([[1]]),
+    )
     return tmp_path / "pneumoniamnist.npz"
 
 

@@ -30,15 +30,25 @@ def real(name: str) -> Path:
 
 def test_inspect_cli(tmp_path, capsys):
     # e.png copies a.png into the other class and the test split
-    tree(tmp_path / "set", {"train/A/a.png": 10, "train/A/b.png": 20, "train/B/c.png": 30, "test/A/d.png": 40,
-                            "test/B/e.png": 10})  # fmt: skip
+    tree(
+        tmp_path / "set",
+        {"train/A/a.png": 10, "train/A/b.png": 20, "train/B/c.png": 30, "test/A/d.png": 40, "test/B/e.png": 10},
+    )
     info = inspect(tmp_path / "set")
     assert info["format"] == "image-folder" and info["images"] == 5 and info["classes"] == {"A": 3, "B": 2}
     assert info["groups"] == 4 and info["duplicate_images"] == 1 and info["duplicate_label_conflicts"] == 1
     assert info["split_on_disk"] == {"train": 3, "val": 0, "test": 2} and info["official_split"] is None
     assert info["synthetic"] is False and len(info["warnings"]) == 3 and info["seconds"] >= 0
-    assert list(info)[:8] == ["path", "format", "images", "classes", "groups", "duplicate_images",
-                              "duplicate_groups_merged", "duplicate_label_conflicts"]  # fmt: skip
+    assert list(info)[:8] == [
+        "path",
+        "format",
+        "images",
+        "classes",
+        "groups",
+        "duplicate_images",
+        "duplicate_groups_merged",
+        "duplicate_label_conflicts",
+    ]
     assert main(["data", "inspect", str(tmp_path / "set")]) == 0  # the text summary, in process
     text = capsys.readouterr().out
     assert "image-folder, 5 images in 4 groups, 1 duplicate images" in text and "  classes: A 3, B 2" in text

@@ -71,10 +71,16 @@ def test_label_and_group_streams_are_those_of_the_procedural_generators():
     values the purely procedural generators produced (seed 0 and 3, 600 images)."""
     import hashlib
 
-    pinned = {("phantom_chest", 0): "62ea1e859975e172", ("phantom_chest", 3): "6d6220b4d3e2c2ed",
-              ("phantom_derm", 0): "9f310450f8f32cf3", ("phantom_derm", 3): "6c45cfb6b0a06897",
-              ("phantom_ct", 0): "b2beb3f9ea4ef3a5", ("phantom_ct", 3): "b67bda2e6cfc2fec",
-              ("phantom_echo", 0): "8df9ccb9db83355d", ("phantom_echo", 3): "b2fb9407d76d3744"}  # fmt: skip
+    pinned = {
+        ("phantom_chest", 0): "62ea1e859975e172",
+        ("phantom_chest", 3): "6d6220b4d3e2c2ed",
+        ("phantom_derm", 0): "9f310450f8f32cf3",
+        ("phantom_derm", 3): "6c45cfb6b0a06897",
+        ("phantom_ct", 0): "b2beb3f9ea4ef3a5",
+        ("phantom_ct", 3): "b67bda2e6cfc2fec",
+        ("phantom_echo", 0): "8df9ccb9db83355d",
+        ("phantom_echo", 3): "b2fb9407d76d3744",
+    }
     for (name, seed), digest in pinned.items():
         d = getattr(phantoms, name)(600, 8, seed=seed)
         assert hashlib.sha256(d["labels"].tobytes() + d["groups"].tobytes()).hexdigest()[:16] == digest, (name, seed)
@@ -100,8 +106,20 @@ def test_phantom_chest_shows_the_real_radiograph():
     """With a neutral pose the image is the packaged radiograph (plus markings and noise), pixel for pixel."""
     from latentgap.datasets.phantoms.chest import _chest_image, _cr_base
 
-    p = dict(thorax_w=0.39, lung_h=0.33, lung_cy=0.47, ctr=0.42, rib_period=0.085, exposure=1.0, rot=0.0,
-             shift=np.zeros(2), elastic=np.zeros((2, 4, 4)), gamma=1.0, contrast=1.0, zoom=1.0)  # fmt: skip
+    p = dict(
+        thorax_w=0.39,
+        lung_h=0.33,
+        lung_cy=0.47,
+        ctr=0.42,
+        rib_period=0.085,
+        exposure=1.0,
+        rot=0.0,
+        shift=np.zeros(2),
+        elastic=np.zeros((2, 4, 4)),
+        gamma=1.0,
+        contrast=1.0,
+        zoom=1.0,
+    )
     img = _chest_image(np.random.default_rng(0), p, 0, 64)
     real = _cr_base(128)[0].reshape(64, 2, 64, 2).mean((1, 3))  # the real radiograph at 64 px
     assert _corr(img, real) > 0.95

@@ -21,8 +21,9 @@ def write_png(path, arr: np.ndarray):
     return path
 
 
-def write_dicom(path, arr: np.ndarray, photometric="MONOCHROME2", slope=None, intercept=None, center=None,
-                width=None, signed=False):  # fmt: skip
+def write_dicom(
+    path, arr: np.ndarray, photometric="MONOCHROME2", slope=None, intercept=None, center=None, width=None, signed=False
+):
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 

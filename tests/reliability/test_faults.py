@@ -59,17 +59,43 @@ def test_lost_records_notices_a_changed_result(tmp_path):
 
     snapshot = seed_finished_run(tmp_path)
     assert lost_records(tmp_path, snapshot) == 0
-    run = dict(run_id="other", autoencoder="x", family="sd-vae", ae_hash="h", dataset="d", synthetic=True,
-               profile="smoke", seed=0, device="cpu", spec={}, versions={}, timing={})  # fmt: skip
-    Store(tmp_path).write_run(run, {"metrics": [dict(run_id="other", space="x", metric="m", value=1.0, ci_low=None,
-                                                     ci_high=None, fold=0, noise_level=0.5)]})  # fmt: skip
+    run = dict(
+        run_id="other",
+        autoencoder="x",
+        family="sd-vae",
+        ae_hash="h",
+        dataset="d",
+        synthetic=True,
+        profile="smoke",
+        seed=0,
+        device="cpu",
+        spec={},
+        versions={},
+        timing={},
+    )
+    Store(tmp_path).write_run(
+        run,
+        {
+            "metrics": [
+                dict(
+                    run_id="other", space="x", metric="m", value=1.0, ci_low=None, ci_high=None, fold=0, noise_level=0.5
+                )
+            ]
+        },
+    )
     assert lost_records(tmp_path, snapshot) == 0  # other runs change column dtypes, not the seeded records
     assert lost_records(tmp_path, [(*snapshot[0][:5], 0.123, *snapshot[0][6:])]) == 1
 
 
-@pytest.mark.parametrize("error, oom", [(torch.OutOfMemoryError("CUDA out of memory"), True),
-                                        (RuntimeError("MPS backend out of memory"), True), (MemoryError(), True),
-                                        (RuntimeError("size mismatch"), False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "error, oom",
+    [
+        (torch.OutOfMemoryError("CUDA out of memory"), True),
+        (RuntimeError("MPS backend out of memory"), True),
+        (MemoryError(), True),
+        (RuntimeError("size mismatch"), False),
+    ],
+)
 def test_out_of_memory_is_recognised(error, oom):
     assert is_out_of_memory(error) is oom
 

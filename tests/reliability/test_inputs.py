@@ -99,7 +99,20 @@ def test_fuzz_mutated_checkpoints(tmp_path, valid_bytes, seed, rounds, suffix):
 def test_atheris_fuzzes_the_loader_for_a_bounded_time(tmp_path):
     pytest.importorskip("atheris")
     # A fixed seed and run count keep CI repeatable; explore further by hand with other seeds.
-    out = subprocess.run([sys.executable, str(Path(__file__).with_name("fuzz_checkpoint.py")), "-seed=1",
-                          "-runs=20000", "-max_total_time=60", f"-artifact_prefix={tmp_path}/", "-rss_limit_mb=4096"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("fuzz_checkpoint.py")),
+            "-seed=1",
+            "-runs=20000",
+            "-max_total_time=60",
+            f"-artifact_prefix={tmp_path}/",
+            "-rss_limit_mb=4096",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0 and "Done" in out.stderr, out.stderr[-3000:]

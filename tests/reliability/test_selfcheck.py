@@ -10,8 +10,14 @@ KEYS = {"faults_injected", "faults_survived", "inputs_tried", "inputs_refused_co
 
 
 def _selfcheck(*args):
-    return subprocess.run([sys.executable, "-m", "latentgap", "selfcheck", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "latentgap", "selfcheck", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_selfcheck_json_counts_faults_and_inputs():
@@ -31,6 +37,8 @@ def test_selfcheck_table_and_unknown_scenario():
     out = _selfcheck("--scenario", "images")
     assert out.returncode == 0 and "results lost 0" in out.stdout and "ok  hostile and unusual images" in out.stderr
     out = _selfcheck("--scenario", "nope")
-    assert out.returncode == 2 and out.stderr.strip().endswith("kill-worker, kill-app, oom, disk-full, read-only, "
-                                                               "concurrent-jobs, stores, checkpoints, fuzz, images, "
-                                                               "uploads, non-finite")  # fmt: skip
+    assert out.returncode == 2 and out.stderr.strip().endswith(
+        "kill-worker, kill-app, oom, disk-full, read-only, "
+        "concurrent-jobs, stores, checkpoints, fuzz, images, "
+        "uploads, non-finite"
+    )

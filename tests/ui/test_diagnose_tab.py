@@ -32,8 +32,9 @@ def test_upload_detect_diagnose_and_read_the_gap(serve, tmp_path):
     assert info["family"] == "sd-vae" and info["layout"] == "ldm" and info["alternatives"] == ["sdxl-vae"]
     assert str(tmp_path) not in str(info)  # no server paths handed back
 
-    message, _ = client.predict(handle_file(str(ckpt)), "", "auto", ["phantom-chest"], "smoke", 60, 0,
-                                api_name="/diagnose")  # fmt: skip
+    message, _ = client.predict(
+        handle_file(str(ckpt)), "", "auto", ["phantom-chest"], "smoke", 60, 0, api_name="/diagnose"
+    )
     assert message.startswith("queued 1 job")
     [job] = _wait_for_jobs(client, 1)
     assert job["status"] == "done" and job["run_id"] and job["label"].startswith("upload:myvaev2.safetensors (sd-vae)")
@@ -63,6 +64,8 @@ def test_cancel_a_queued_job(serve, tmp_path):
     assert message.startswith("cancelled")
     for r in table["data"]:
         client.predict(r[0], api_name="/cancel")  # stop the other one too: the test does not wait for it
-    statuses = {dict(zip(table["headers"], r))["job_id"]: dict(zip(table["headers"], r))["status"]
-                for r in client.predict(api_name="/jobs")["data"]}  # fmt: skip
+    statuses = {
+        dict(zip(table["headers"], r))["job_id"]: dict(zip(table["headers"], r))["status"]
+        for r in client.predict(api_name="/jobs")["data"]
+    }
     assert set(statuses.values()) == {"cancelled"}

@@ -6,11 +6,22 @@ from latentgap.ui.efficiency import efficiency_view
 
 
 def _results(train_ratio, memory_ratio):
-    comparison = dict(image="paper-image-resnet50-256px", latent="paper-latent-film-convnext-tiny-4x64x64",
-                      train_throughput_ratio=train_ratio, infer_throughput_ratio=train_ratio * 2,
-                      memory_ratio=memory_ratio, memory_measure="tensor_memory_train_mb", flop_ratio=50.0)  # fmt: skip
-    return dict(device="cpu", mode="quick", created="2026-11-25T14:00:00", machine=dict(cpu="Test CPU"),
-                classifiers=dict(comparisons=[comparison], includes="Image side: PNG decoded."))  # fmt: skip
+    comparison = dict(
+        image="paper-image-resnet50-256px",
+        latent="paper-latent-film-convnext-tiny-4x64x64",
+        train_throughput_ratio=train_ratio,
+        infer_throughput_ratio=train_ratio * 2,
+        memory_ratio=memory_ratio,
+        memory_measure="tensor_memory_train_mb",
+        flop_ratio=50.0,
+    )
+    return dict(
+        device="cpu",
+        mode="quick",
+        created="2026-11-25T14:00:00",
+        machine=dict(cpu="Test CPU"),
+        classifiers=dict(comparisons=[comparison], includes="Image side: PNG decoded."),
+    )
 
 
 def test_efficiency_view_reads_every_results_file(tmp_path):

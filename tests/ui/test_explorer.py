@@ -47,8 +47,16 @@ def home(tmp_path):
             run, {"metrics": _metrics(run_id), "projections": _projections(run_id, [0, 0, 1, 1], [0, 1, 1, 1])}
         )
         recons = np.clip(images + rng.normal(0, noise, images.shape), 0, 1)
-        save_gallery(tmp_path, run_id, np.arange(8, N), images, recons, np.arange(N) % 2, np.full(N, 30 - 50 * noise),
-                     np.full(N, 0.9))  # fmt: skip
+        save_gallery(
+            tmp_path,
+            run_id,
+            np.arange(8, N),
+            images,
+            recons,
+            np.arange(N) % 2,
+            np.full(N, 30 - 50 * noise),
+            np.full(N, 0.9),
+        )
     return tmp_path
 
 
@@ -87,11 +95,20 @@ def test_reconstruction_grid_puts_two_autoencoders_side_by_side(home):
 
 
 def test_compare_picks_the_newest_matching_run_per_autoencoder(home):
-    runs = pd.DataFrame(dict(run_id=["old", "new", "b"], autoencoder=["a", "a", "b"], dataset="d", profile="quick",
-                             seed=0, created_at=pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-15"])))  # fmt: skip
+    runs = pd.DataFrame(
+        dict(
+            run_id=["old", "new", "b"],
+            autoencoder=["a", "a", "b"],
+            dataset="d",
+            profile="quick",
+            seed=0,
+            created_at=pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-15"]),
+        )
+    )
     assert matching_runs(runs, ["b", "a", "c"], "d", "quick", 0).run_id.tolist() == ["b", "new"]
-    bars, curves, umaps, recon, table, note = compare_view(home, ["zoo:a", "zoo:b", "zoo:c"], "phantom-chest", "quick",
-                                                           0, "balanced_accuracy")  # fmt: skip
+    bars, curves, umaps, recon, table, note = compare_view(
+        home, ["zoo:a", "zoo:b", "zoo:c"], "phantom-chest", "quick", 0, "balanced_accuracy"
+    )
     assert note.startswith("2 runs compared") and "zoo:c" in note
     assert [a.text for a in umaps.layout.annotations][:2] == ["zoo:a", "zoo:b"]
     assert len(recon.data) == 2 * (1 + 2 * 2)  # one sample per class, two autoencoders

@@ -14,20 +14,33 @@ def _class_rows(run_id):
     rows = []
     for space, acc in (("image", 0.9), ("reconstruction", 0.8), ("latent", 0.3)):
         for c, name in enumerate(["normal", "rare"]):
-            rows.append(dict(run_id=run_id, space=space, fold=0, class_index=c, class_name=name, support=10 - 8 * c,
-                             accuracy=acc if c else 1.0))  # fmt: skip
+            rows.append(
+                dict(
+                    run_id=run_id,
+                    space=space,
+                    fold=0,
+                    class_index=c,
+                    class_name=name,
+                    support=10 - 8 * c,
+                    accuracy=acc if c else 1.0,
+                )
+            )
     return rows
 
 
 def _confusion_rows(run_id):
-    return [dict(run_id=run_id, space=s, fold=0, true_class=t, pred_class=p, count=n)
-            for s in ("image", "latent") for t, p, n in ((0, 0, 9), (0, 1, 1), (1, 0, 2), (1, 1, 0))]  # fmt: skip
+    return [
+        dict(run_id=run_id, space=s, fold=0, true_class=t, pred_class=p, count=n)
+        for s in ("image", "latent")
+        for t, p, n in ((0, 0, 9), (0, 1, 1), (1, 0, 2), (1, 1, 0))
+    ]
 
 
 def test_classes_view_of_a_stored_run(tmp_path):
     run = {**_run("r"), "summary": {"class_names": ["normal", "rare"]}}
-    Store(tmp_path).write_run(run, {"metrics": _metrics("r"), "class_metrics": _class_rows("r"),
-                                    "confusion": _confusion_rows("r")})  # fmt: skip
+    Store(tmp_path).write_run(
+        run, {"metrics": _metrics("r"), "class_metrics": _class_rows("r"), "confusion": _confusion_rows("r")}
+    )
     bars, grid = classes_view(tmp_path, "r")
     latent = next(t for t in bars.data if t.name == "latent")
     assert list(latent.y) == [1.0, 0.3] and list(latent.x) == ["normal<br>n=10", "rare<br>n=2"]

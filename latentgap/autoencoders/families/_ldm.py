@@ -46,10 +46,16 @@ def shape_config(config: dict, shapes: Shapes, layout: str) -> dict:
     groups = config.get("norm_num_groups", 32)
     if any(c % groups for c in channels):  # GroupNorm groups are not in the weights: the largest that fits
         groups = next(g for g in (32, 16, 8, 4, 2, 1) if all(c % g == 0 for c in channels))
-    config.update(block_out_channels=channels, layers_per_block=_count(shapes, per_block),
-                  down_block_types=["DownEncoderBlock2D"] * n_blocks, up_block_types=["UpDecoderBlock2D"] * n_blocks,
-                  in_channels=shapes["encoder.conv_in.weight"][1], out_channels=shapes["decoder.conv_out.weight"][0],
-                  norm_num_groups=groups, mid_block_add_attention=attn in shapes)  # fmt: skip
+    config.update(
+        block_out_channels=channels,
+        layers_per_block=_count(shapes, per_block),
+        down_block_types=["DownEncoderBlock2D"] * n_blocks,
+        up_block_types=["UpDecoderBlock2D"] * n_blocks,
+        in_channels=shapes["encoder.conv_in.weight"][1],
+        out_channels=shapes["decoder.conv_out.weight"][0],
+        norm_num_groups=groups,
+        mid_block_add_attention=attn in shapes,
+    )
     return config
 
 

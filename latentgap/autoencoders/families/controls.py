@@ -100,15 +100,31 @@ class ControlFamily(Family):
         return {**dict(self.defaults), "factor": 4}
 
 
-_COMMON = dict(model_class="latentgap.autoencoders.families.controls.SpaceToDepth", in_channels=3,
-               downsampling_factor=8)  # fmt: skip
+_COMMON = dict(
+    model_class="latentgap.autoencoders.families.controls.SpaceToDepth", in_channels=3, downsampling_factor=8
+)
 for name, mix, text in (
     ("null-s2d", "none", "lossless null control: pixel-unshuffle (space-to-depth), its gap must be about 0"),
     ("null-s2d-rot", "rotation", "lossless null control: space-to-depth + a fixed orthogonal channel mix"),
     ("null-s2d-flow", "flow", "lossless null control: space-to-depth + an invertible 1x1 conv and asinh (a flow)"),
 ):
-    register(ControlFamily(name=name, latent_channels=3 * 64, description=text, **_COMMON,
-                           defaults=(("factor", 8), ("in_channels", 3), ("mix", mix), ("seed", 0))))  # fmt: skip
-register(ControlFamily(name="blur", model_class="latentgap.autoencoders.families.controls.Blur", in_channels=3,
-                       latent_channels=3, downsampling_factor=8, defaults=(("factor", 8), ("in_channels", 3)),
-                       description="fidelity control: f x f average pool, nearest upsample (loses detail)"))  # fmt: skip
+    register(
+        ControlFamily(
+            name=name,
+            latent_channels=3 * 64,
+            description=text,
+            **_COMMON,
+            defaults=(("factor", 8), ("in_channels", 3), ("mix", mix), ("seed", 0)),
+        )
+    )
+register(
+    ControlFamily(
+        name="blur",
+        model_class="latentgap.autoencoders.families.controls.Blur",
+        in_channels=3,
+        latent_channels=3,
+        downsampling_factor=8,
+        defaults=(("factor", 8), ("in_channels", 3)),
+        description="fidelity control: f x f average pool, nearest upsample (loses detail)",
+    )
+)

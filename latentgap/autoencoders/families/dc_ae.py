@@ -26,14 +26,32 @@ class DCAEFamily(Family):
 
     def tiny_config(self) -> dict:
         blocks = ["ResBlock", "ResBlock", "EfficientViTBlock"]
-        return dict(latent_channels=4, attention_head_dim=4, encoder_block_types=blocks, decoder_block_types=blocks,
-                    encoder_block_out_channels=[4, 4, 8], decoder_block_out_channels=[4, 4, 8],
-                    encoder_layers_per_block=[1, 1, 1], decoder_layers_per_block=[1, 1, 1],
-                    encoder_qkv_multiscales=[[], [], [5]], decoder_qkv_multiscales=[[], [], [5]],
-                    decoder_norm_types="rms_norm", decoder_act_fns="silu")  # fmt: skip
+        return dict(
+            latent_channels=4,
+            attention_head_dim=4,
+            encoder_block_types=blocks,
+            decoder_block_types=blocks,
+            encoder_block_out_channels=[4, 4, 8],
+            decoder_block_out_channels=[4, 4, 8],
+            encoder_layers_per_block=[1, 1, 1],
+            decoder_layers_per_block=[1, 1, 1],
+            encoder_qkv_multiscales=[[], [], [5]],
+            decoder_qkv_multiscales=[[], [], [5]],
+            decoder_norm_types="rms_norm",
+            decoder_act_fns="silu",
+        )
 
 
-register(DCAEFamily(name="dc-ae", model_class="diffusers.AutoencoderDC", in_channels=3, latent_channels=32,
-                    downsampling_factor=32, scaling_factor=0.3189,
-                    description="deep-compression AE, f32, 32 latent channels",
-                    hub_ids=("mit-han-lab/dc-ae-f32c32-in-1.0-diffusers",), detection_order=40))  # fmt: skip
+register(
+    DCAEFamily(
+        name="dc-ae",
+        model_class="diffusers.AutoencoderDC",
+        in_channels=3,
+        latent_channels=32,
+        downsampling_factor=32,
+        scaling_factor=0.3189,
+        description="deep-compression AE, f32, 32 latent channels",
+        hub_ids=("mit-han-lab/dc-ae-f32c32-in-1.0-diffusers",),
+        detection_order=40,
+    )
+)

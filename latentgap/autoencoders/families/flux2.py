@@ -47,8 +47,14 @@ class Flux2Family(KLFamily):
         )
 
     def tiny_config(self) -> dict:
-        return dict(down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                    block_out_channels=[4, 4], layers_per_block=1, norm_num_groups=4, latent_channels=4)  # fmt: skip
+        return dict(
+            down_block_types=["DownEncoderBlock2D"] * 2,
+            up_block_types=["UpDecoderBlock2D"] * 2,
+            block_out_channels=[4, 4],
+            layers_per_block=1,
+            norm_num_groups=4,
+            latent_channels=4,
+        )
 
     def after_training(self, model, sampler, batches: int = 32, batch_size: int = 16, size: int = 64) -> None:
         """Estimate the batch-norm statistics of the 2x2-patchified latents from training data."""
@@ -71,8 +77,16 @@ class Flux2Family(KLFamily):
         model.bn.momentum = model.config.batch_norm_momentum
 
 
-register(Flux2Family(name="flux2-vae", model_class="diffusers.AutoencoderKLFlux2", in_channels=3, latent_channels=32,
-                     downsampling_factor=8,
-                     description="KL-f8, 32 latent channels with batch-norm statistics over 2x2 patches (FLUX.2)",
-                     hub_ids=("black-forest-labs/FLUX.2-dev",), paper_name="FLUX.2-dev",
-                     detection_order=20))  # fmt: skip
+register(
+    Flux2Family(
+        name="flux2-vae",
+        model_class="diffusers.AutoencoderKLFlux2",
+        in_channels=3,
+        latent_channels=32,
+        downsampling_factor=8,
+        description="KL-f8, 32 latent channels with batch-norm statistics over 2x2 patches (FLUX.2)",
+        hub_ids=("black-forest-labs/FLUX.2-dev",),
+        paper_name="FLUX.2-dev",
+        detection_order=20,
+    )
+)

@@ -51,11 +51,18 @@ class KLFamily(Family):
         return convert_ldm_keys(sd, layout, config)
 
     def tiny_config(self) -> dict:
-        return dict(down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                    block_out_channels=[4, 4], layers_per_block=1, norm_num_groups=4,
-                    latent_channels=self.latent_channels, use_quant_conv=self.has_quant_conv,
-                    use_post_quant_conv=self.has_quant_conv, scaling_factor=self.scaling_factor,
-                    shift_factor=self.shift_factor)  # fmt: skip
+        return dict(
+            down_block_types=["DownEncoderBlock2D"] * 2,
+            up_block_types=["UpDecoderBlock2D"] * 2,
+            block_out_channels=[4, 4],
+            layers_per_block=1,
+            norm_num_groups=4,
+            latent_channels=self.latent_channels,
+            use_quant_conv=self.has_quant_conv,
+            use_post_quant_conv=self.has_quant_conv,
+            scaling_factor=self.scaling_factor,
+            shift_factor=self.shift_factor,
+        )
 
     def training_loss(self, model, x, recipe):
         return kl_training_loss(model, x, recipe)
@@ -63,19 +70,57 @@ class KLFamily(Family):
 
 _KL = dict(model_class="diffusers.AutoencoderKL", in_channels=3, downsampling_factor=8)
 
-register(KLFamily(name="sd-vae", **_KL, latent_channels=4, scaling_factor=0.18215,
-                  description="KL-f8, 4 latent channels (Stable Diffusion 1.x/2.x)",
-                  hub_ids=("stabilityai/sd-vae-ft-mse", "CompVis/stable-diffusion-v1-4"), paper_name="SD 1.4",
-                  shares_architecture_with=("sdxl-vae",), detection_order=70))  # fmt: skip
-register(KLFamily(name="sdxl-vae", **_KL, latent_channels=4, scaling_factor=0.13025,
-                  description="KL-f8, 4 latent channels (Stable Diffusion XL)", hub_ids=("stabilityai/sdxl-vae",),
-                  shares_architecture_with=("sd-vae",), config_marks=(("scaling_factor", 0.13025),)))  # fmt: skip
-register(KLFamily(name="flux1-vae", **_KL, latent_channels=16, scaling_factor=0.3611, shift_factor=0.1159,
-                  description="KL-f8, 16 latent channels, no quant convs (FLUX.1)",
-                  hub_ids=("black-forest-labs/FLUX.1-dev",), paper_name="FLUX.1-dev",
-                  shares_architecture_with=("sd3-vae",), detection_order=60, has_quant_conv=False))  # fmt: skip
-register(KLFamily(name="sd3-vae", **_KL, latent_channels=16, scaling_factor=1.5305, shift_factor=0.0609,
-                  description="KL-f8, 16 latent channels, no quant convs (Stable Diffusion 3)",
-                  hub_ids=("stabilityai/stable-diffusion-3-medium-diffusers",), shares_architecture_with=("flux1-vae",),
-                  has_quant_conv=False,
-                  config_marks=(("use_quant_conv", False), ("shift_factor", 0.0609))))  # fmt: skip
+register(
+    KLFamily(
+        name="sd-vae",
+        **_KL,
+        latent_channels=4,
+        scaling_factor=0.18215,
+        description="KL-f8, 4 latent channels (Stable Diffusion 1.x/2.x)",
+        hub_ids=("stabilityai/sd-vae-ft-mse", "CompVis/stable-diffusion-v1-4"),
+        paper_name="SD 1.4",
+        shares_architecture_with=("sdxl-vae",),
+        detection_order=70,
+    )
+)
+register(
+    KLFamily(
+        name="sdxl-vae",
+        **_KL,
+        latent_channels=4,
+        scaling_factor=0.13025,
+        description="KL-f8, 4 latent channels (Stable Diffusion XL)",
+        hub_ids=("stabilityai/sdxl-vae",),
+        shares_architecture_with=("sd-vae",),
+        config_marks=(("scaling_factor", 0.13025),),
+    )
+)
+register(
+    KLFamily(
+        name="flux1-vae",
+        **_KL,
+        latent_channels=16,
+        scaling_factor=0.3611,
+        shift_factor=0.1159,
+        description="KL-f8, 16 latent channels, no quant convs (FLUX.1)",
+        hub_ids=("black-forest-labs/FLUX.1-dev",),
+        paper_name="FLUX.1-dev",
+        shares_architecture_with=("sd3-vae",),
+        detection_order=60,
+        has_quant_conv=False,
+    )
+)
+register(
+    KLFamily(
+        name="sd3-vae",
+        **_KL,
+        latent_channels=16,
+        scaling_factor=1.5305,
+        shift_factor=0.0609,
+        description="KL-f8, 16 latent channels, no quant convs (Stable Diffusion 3)",
+        hub_ids=("stabilityai/stable-diffusion-3-medium-diffusers",),
+        shares_architecture_with=("flux1-vae",),
+        has_quant_conv=False,
+        config_marks=(("use_quant_conv", False), ("shift_factor", 0.0609)),
+    )
+)

@@ -44,7 +44,16 @@ class MedVAEFamily(Family):
         return kl_training_loss(model, x, recipe)
 
 
-register(MedVAEFamily(name="medvae", model_class="latentgap.autoencoders.medvae.MedVAE", in_channels=1,
-                      latent_channels=1, downsampling_factor=4,
-                      description="MedVAE 2D (LDM-style KL AE with a channel-projection head; 4x1, 4x3, 4x4, 8x1, 8x4)",
-                      hub_ids=("stanfordmimi/MedVAE",), paper_name="MedVAE", detection_order=30))  # fmt: skip
+register(
+    MedVAEFamily(
+        name="medvae",
+        model_class="latentgap.autoencoders.medvae.MedVAE",
+        in_channels=1,
+        latent_channels=1,
+        downsampling_factor=4,
+        description="MedVAE 2D (LDM-style KL AE with a channel-projection head; 4x1, 4x3, 4x4, 8x1, 8x4)",
+        hub_ids=("stanfordmimi/MedVAE",),
+        paper_name="MedVAE",
+        detection_order=30,
+    )
+)

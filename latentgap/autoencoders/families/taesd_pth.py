@@ -40,26 +40,56 @@ class TaesdPthFamily(Family):
         for _ in range(steps):
             dec += [Layer("upsample", w, w), Layer("conv", w, w), Layer("block", w, w)]
         dec.append(Layer("conv", w, 3, bias=True))
-        model = TinyAutoencoder(TinyEncoder(Layout("encoder", tuple(enc), c, f, w, pool)),
-                                TinyDecoder(Layout("decoder", tuple(dec), c, f, w, False)), name=self.name)  # fmt: skip
+        model = TinyAutoencoder(
+            TinyEncoder(Layout("encoder", tuple(enc), c, f, w, pool)),
+            TinyDecoder(Layout("decoder", tuple(dec), c, f, w, False)),
+            name=self.name,
+        )
         model.config = dict(config)
         return model
 
     def tiny_config(self) -> dict:
-        return dict(width=4, latent_channels=self.latent_channels, downsampling_factor=self.downsampling_factor,
-                    pool=self.tiny_pool)  # fmt: skip
+        return dict(
+            width=4,
+            latent_channels=self.latent_channels,
+            downsampling_factor=self.downsampling_factor,
+            pool=self.tiny_pool,
+        )
 
 
 _MIT = "MIT (madebyollin/taesd)"
-register(TaesdPthFamily(name="taef2", model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder", in_channels=3,
-                        latent_channels=32, downsampling_factor=8, tiny_pool=True, paper_name="FLUX.2-dev (distilled)",
-                        description=f"TAEF2: tiny AE distilled into the FLUX.2 VAE's latent space, 32 ch, f8; {_MIT}"))  # fmt: skip
-register(TaesdPthFamily(name="taesana", model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder", in_channels=3,
-                        latent_channels=32, downsampling_factor=32,
-                        description=f"TAESana: tiny encoder distilled into Sana's DC-AE latent space, 32 ch, f32; {_MIT}"))  # fmt: skip
-register(TaesdPthFamily(name="taesd-pth", model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder", in_channels=3,
-                        latent_channels=4, downsampling_factor=8,
-                        description=f"TAESD / TAESDXL (4 ch) or TAEF1 / TAESD3 (16 ch) .pth files, f8; {_MIT}"))  # fmt: skip
+register(
+    TaesdPthFamily(
+        name="taef2",
+        model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder",
+        in_channels=3,
+        latent_channels=32,
+        downsampling_factor=8,
+        tiny_pool=True,
+        paper_name="FLUX.2-dev (distilled)",
+        description=f"TAEF2: tiny AE distilled into the FLUX.2 VAE's latent space, 32 ch, f8; {_MIT}",
+    )
+)
+register(
+    TaesdPthFamily(
+        name="taesana",
+        model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder",
+        in_channels=3,
+        latent_channels=32,
+        downsampling_factor=32,
+        description=f"TAESana: tiny encoder distilled into Sana's DC-AE latent space, 32 ch, f32; {_MIT}",
+    )
+)
+register(
+    TaesdPthFamily(
+        name="taesd-pth",
+        model_class="latentgap.autoencoders.tiny_pth.TinyAutoencoder",
+        in_channels=3,
+        latent_channels=4,
+        downsampling_factor=8,
+        description=f"TAESD / TAESDXL (4 ch) or TAEF1 / TAESD3 (16 ch) .pth files, f8; {_MIT}",
+    )
+)
 
 
 def family_of(model) -> str:

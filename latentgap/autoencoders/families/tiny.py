@@ -22,12 +22,24 @@ class TinyFamily(Family):
         return any(k.startswith("encoder.layers.") for k in shapes)
 
     def tiny_config(self) -> dict:
-        return dict(encoder_block_out_channels=[4, 4], decoder_block_out_channels=[4, 4], num_encoder_blocks=[1, 1],
-                    num_decoder_blocks=[1, 1], latent_channels=4)  # fmt: skip
+        return dict(
+            encoder_block_out_channels=[4, 4],
+            decoder_block_out_channels=[4, 4],
+            num_encoder_blocks=[1, 1],
+            num_decoder_blocks=[1, 1],
+            latent_channels=4,
+        )
 
 
-register(TinyFamily(name="taesd", model_class="diffusers.AutoencoderTiny", in_channels=3, latent_channels=4,
-                    downsampling_factor=8,
-                    description="tiny AE (TAESD for SD/SDXL: 4 channels; TAEF1 for FLUX.1: 16 channels)",
-                    hub_ids=("madebyollin/taesd", "madebyollin/taesdxl", "madebyollin/taef1"),
-                    detection_order=50))  # fmt: skip
+register(
+    TinyFamily(
+        name="taesd",
+        model_class="diffusers.AutoencoderTiny",
+        in_channels=3,
+        latent_channels=4,
+        downsampling_factor=8,
+        description="tiny AE (TAESD for SD/SDXL: 4 channels; TAEF1 for FLUX.1: 16 channels)",
+        hub_ids=("madebyollin/taesd", "madebyollin/taesdxl", "madebyollin/taef1"),
+        detection_order=50,
+    )
+)

@@ -42,9 +42,16 @@ class VQFamily(Family):
         return convert_ldm_keys(sd, layout, config)
 
     def tiny_config(self) -> dict:
-        return dict(down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                    block_out_channels=[4, 4], layers_per_block=1, norm_num_groups=4, latent_channels=3,
-                    num_vq_embeddings=16, vq_embed_dim=3)  # fmt: skip
+        return dict(
+            down_block_types=["DownEncoderBlock2D"] * 2,
+            up_block_types=["UpDecoderBlock2D"] * 2,
+            block_out_channels=[4, 4],
+            layers_per_block=1,
+            norm_num_groups=4,
+            latent_channels=3,
+            num_vq_embeddings=16,
+            vq_embed_dim=3,
+        )
 
     def training_loss(self, model, x, recipe):
         """Reconstruction through the codebook (straight-through gradients) + the commitment loss (VQ-VAE)."""
@@ -52,6 +59,15 @@ class VQFamily(Family):
         return reconstruction_loss(out.sample, x, out.commit_loss.mean(), recipe)
 
 
-register(VQFamily(name="vq", model_class="diffusers.VQModel", in_channels=3, latent_channels=3, downsampling_factor=4,
-                  description="VQ-GAN (LDM VQ-f4 / VQ-f8); latent = pre-quantisation (default) or quantised",
-                  hub_ids=("CompVis/ldm-celebahq-256",), detection_order=10))  # fmt: skip
+register(
+    VQFamily(
+        name="vq",
+        model_class="diffusers.VQModel",
+        in_channels=3,
+        latent_channels=3,
+        downsampling_factor=4,
+        description="VQ-GAN (LDM VQ-f4 / VQ-f8); latent = pre-quantisation (default) or quantised",
+        hub_ids=("CompVis/ldm-celebahq-256",),
+        detection_order=10,
+    )
+)

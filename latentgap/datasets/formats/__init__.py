@@ -37,9 +37,23 @@ from latentgap.datasets.formats.isic2019 import ISIC_CLASSES
 from latentgap.datasets.formats.medmnist import MEDMNIST_CLASSES
 from latentgap.errors import LatentgapError
 
-__all__ = ["CARDIUM_CLASSES", "ECHONET_CLASSES", "EF_THRESHOLD", "FORMATS", "ISIC_CLASSES", "MEDMNIST_CLASSES",
-           "SPLITS", "Format", "Index", "Options", "detect_format", "get_format", "inspect_path", "load_path",
-           "register"]  # fmt: skip
+__all__ = [
+    "CARDIUM_CLASSES",
+    "ECHONET_CLASSES",
+    "EF_THRESHOLD",
+    "FORMATS",
+    "ISIC_CLASSES",
+    "MEDMNIST_CLASSES",
+    "SPLITS",
+    "Format",
+    "Index",
+    "Options",
+    "detect_format",
+    "get_format",
+    "inspect_path",
+    "load_path",
+    "register",
+]
 
 
 def get_format(name: str) -> Format:
@@ -59,9 +73,18 @@ def detect_format(path: str | Path) -> str:
     raise LatentgapError(f"cannot tell the format of {path}: tried {', '.join(FORMATS)}; name one with --format NAME")
 
 
-def load_path(path: str | Path, format: str | None = None, data_root: str | Path | None = None, resolution: int = 64,
-              max_images: int | None = None, *, window: readers.Window = None, slices_per_volume: int = 4,
-              frames_per_video: int = 4, labels: str | None = None) -> Dataset:  # fmt: skip
+def load_path(
+    path: str | Path,
+    format: str | None = None,
+    data_root: str | Path | None = None,
+    resolution: int = 64,
+    max_images: int | None = None,
+    *,
+    window: readers.Window = None,
+    slices_per_volume: int = 4,
+    frames_per_video: int = 4,
+    labels: str | None = None,
+) -> Dataset:
     """A real dataset on disk -> Dataset with images (N, C, R, R) float32 in [0, 1], R = `resolution`.
 
     `format` is a FORMATS name (default: detected); `data_root` is where a CSV's relative paths resolve
@@ -75,8 +98,9 @@ def load_path(path: str | Path, format: str | None = None, data_root: str | Path
     return _materialize(path, fmt, fmt.index(path, root, opt), opt, max_images, root)
 
 
-def _prepare(path: str | Path, format: str | None, data_root: str | Path | None, opt: Options,
-             max_images: int | None) -> tuple[Path, Format, Path]:  # fmt: skip
+def _prepare(
+    path: str | Path, format: str | None, data_root: str | Path | None, opt: Options, max_images: int | None
+) -> tuple[Path, Format, Path]:
     """The checks every load makes before indexing: (absolute path, its Format, the data root)."""
     path = Path(os.path.abspath(Path(path).expanduser()))
     if not path.exists():
@@ -99,8 +123,9 @@ def _prepare(path: str | Path, format: str | None, data_root: str | Path | None,
     return path, fmt, root
 
 
-def inspect_path(path: str | Path, format: str | None = None, data_root: str | Path | None = None,
-                 labels: str | None = None) -> dict:  # fmt: skip
+def inspect_path(
+    path: str | Path, format: str | None = None, data_root: str | Path | None = None, labels: str | None = None
+) -> dict:
     """What `load_path` would give, read and hashed but neither resized nor kept: the `data inspect` summary.
 
     format, images, classes (name -> images), groups, duplicate_images, duplicate_groups_merged,
@@ -112,8 +137,22 @@ def inspect_path(path: str | Path, format: str | None = None, data_root: str | P
     path, fmt, root = _prepare(path, format, data_root, opt, None)
     d = _materialize(path, fmt, fmt.index(path, root, opt), opt, None, root, pixels=False)
     c = d.card
-    keys = ("duplicate_images", "duplicate_groups_merged", "duplicate_label_conflicts", "official_split",
-            "split_on_disk", "groups_crossing_split")  # fmt: skip
-    return dict(path=c["source"], format=c["format"], images=c["n_images"], classes=c["class_counts"],
-                groups=c["n_groups"], **{k: c[k] for k in keys}, synthetic=d.synthetic, warnings=c["warnings"],
-                seconds=round(time.perf_counter() - start, 1))  # fmt: skip
+    keys = (
+        "duplicate_images",
+        "duplicate_groups_merged",
+        "duplicate_label_conflicts",
+        "official_split",
+        "split_on_disk",
+        "groups_crossing_split",
+    )
+    return dict(
+        path=c["source"],
+        format=c["format"],
+        images=c["n_images"],
+        classes=c["class_counts"],
+        groups=c["n_groups"],
+        **{k: c[k] for k in keys},
+        synthetic=d.synthetic,
+        warnings=c["warnings"],
+        seconds=round(time.perf_counter() - start, 1),
+    )

@@ -18,8 +18,16 @@ from latentgap.datasets import readers
 from latentgap.errors import LatentgapError
 
 SHOWN = 3  # offending files named in an error message; the rest are counted
-SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validate": "val",
-          "validation": "val", "test": "test", "testing": "test"}  # fmt: skip
+SPLITS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validate": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
 IMAGE_KINDS = ("png", "jpeg", "dicom")  # what the folder formats pick up
 NORMAL = "normal"  # the class of a multi-label row with no positive finding (ChestMNIST, CT-RATE)
 
@@ -93,8 +101,16 @@ def _listing(what: str, names: list, fix: str) -> LatentgapError:
 def _rows(sources, labels, groups, split=None, count: int = 1, **extra) -> pd.DataFrame:
     n = len(sources)
     split = [None] * n if split is None else list(split)
-    return pd.DataFrame(dict(source=list(sources), label=np.asarray(labels, dtype=np.int64),
-                             group=np.asarray(groups).astype(str), split=split, count=count, **extra))  # fmt: skip
+    return pd.DataFrame(
+        dict(
+            source=list(sources),
+            label=np.asarray(labels, dtype=np.int64),
+            group=np.asarray(groups).astype(str),
+            split=split,
+            count=count,
+            **extra,
+        )
+    )
 
 
 def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
@@ -117,8 +133,10 @@ def _header(path: Path) -> pd.DataFrame | None:
 def _require(df: pd.DataFrame, columns: list[str], csv: Path, expected: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise LatentgapError(f"{csv.name} lacks column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
-                             f"; expected {expected}")  # fmt: skip
+        raise LatentgapError(
+            f"{csv.name} lacks column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
+            f"; expected {expected}"
+        )
 
 
 def _no_missing(df: pd.DataFrame, columns: list[str], csv: Path) -> None:
@@ -140,8 +158,11 @@ def _onehot(df: pd.DataFrame, columns: list[str], csv: Path, nan_as_zero: bool =
     """(N, K) int64 0/1 block of `columns`; anything else (text, -1, 2, blanks unless `nan_as_zero`) is an error."""
     bad = [c for c in columns if not _binary(df[c], nan_as_zero)]
     if bad:
-        raise _listing(f"class columns of {csv.name} with values other than 0/1", bad,
-                       "one-hot class columns must hold only 0 or 1")  # fmt: skip
+        raise _listing(
+            f"class columns of {csv.name} with values other than 0/1",
+            bad,
+            "one-hot class columns must hold only 0 or 1",
+        )
     return df[columns].apply(pd.to_numeric).fillna(0).to_numpy(dtype=np.int64)
 
 
@@ -159,8 +180,11 @@ def _finding_columns(df: pd.DataFrame, exclude: set[str], csv: Path, nan_ok: boo
         else:
             ignored.append(str(c))
     if uncertain:
-        raise _listing(f"finding columns of {csv.name} with -1 (uncertain) values", uncertain,
-                       "map uncertain labels to 0 or 1 first (e.g. the U-zeros or U-ones policy)")  # fmt: skip
+        raise _listing(
+            f"finding columns of {csv.name} with -1 (uncertain) values",
+            uncertain,
+            "map uncertain labels to 0 or 1 first (e.g. the U-zeros or U-ones policy)",
+        )
     return findings, ignored
 
 
@@ -169,8 +193,11 @@ def _single_label(onehot: np.ndarray, names: pd.Series, csv: Path) -> np.ndarray
     n_pos = onehot.sum(1)
     for what, bad in (("no positive class column", n_pos == 0), ("several positive class columns", n_pos > 1)):
         if bad.any():
-            raise _listing(f"rows of {csv.name} with {what}", list(names[bad]),
-                           "give every row exactly one 1 among the class columns")  # fmt: skip
+            raise _listing(
+                f"rows of {csv.name} with {what}",
+                list(names[bad]),
+                "give every row exactly one 1 among the class columns",
+            )
     return onehot.argmax(1)
 
 
@@ -192,8 +219,11 @@ def _resolve(raw: pd.Series, root: Path, csv: Path) -> list[Path]:
             escaped.append(p)
         out.append(Path(full))
     if escaped:
-        raise _listing(f"paths in {csv.name} escaping the data root {root}", escaped,
-                       "keep every image under the data root (or pass a data root that holds them)")  # fmt: skip
+        raise _listing(
+            f"paths in {csv.name} escaping the data root {root}",
+            escaped,
+            "keep every image under the data root (or pass a data root that holds them)",
+        )
     return out
 
 

@@ -31,8 +31,11 @@ def _check_split_groups(rows: pd.DataFrame) -> None:
     bad = known[known["group"].isin(n_splits.index[n_splits > 1])]
     if len(bad):
         splits = bad.groupby("group")["split"].agg(lambda v: "/".join(sorted(set(v))))
-        raise _listing("groups in two official splits", [f"{g} ({s})" for g, s in splits.items()],
-                       "each patient must sit in one split; fix the split column")  # fmt: skip
+        raise _listing(
+            "groups in two official splits",
+            [f"{g} ({s})" for g, s in splits.items()],
+            "each patient must sit in one split; fix the split column",
+        )
 
 
 def _crossing(split: np.ndarray, groups: np.ndarray) -> list[str]:
@@ -75,8 +78,11 @@ def _merge_duplicates(keys: list[bytes], groups: np.ndarray, labels: np.ndarray)
     for g in groups.tolist():
         name.setdefault(find(g), g)
     merged = np.array([name[find(g)] for g in groups.tolist()], dtype=groups.dtype)
-    stats = dict(duplicate_images=repeats, duplicate_groups_merged=len(set(groups.tolist())) - len(name),
-                 duplicate_label_conflicts=len(conflicts))  # fmt: skip
+    stats = dict(
+        duplicate_images=repeats,
+        duplicate_groups_merged=len(set(groups.tolist())) - len(name),
+        duplicate_label_conflicts=len(conflicts),
+    )
     return merged, stats
 
 
@@ -85,16 +91,22 @@ def _guard_warnings(dup: dict, crossing: list[str]) -> list[str]:
     out, n_dup, n_merged = [], dup["duplicate_images"], dup["duplicate_groups_merged"]
     if n_dup:
         merged = f"; {n_merged} groups merged into others" if n_merged else ""
-        out.append(f"{n_dup} images repeat an earlier image exactly (same decoded pixels); copies share one group "
-                   f"so they never straddle train/val/test{merged}")  # fmt: skip
+        out.append(
+            f"{n_dup} images repeat an earlier image exactly (same decoded pixels); copies share one group "
+            f"so they never straddle train/val/test{merged}"
+        )
     if dup["duplicate_label_conflicts"]:
-        out.append(f"{dup['duplicate_label_conflicts']} duplicated images carry different labels in different copies "
-                   "(label noise); check them")  # fmt: skip
+        out.append(
+            f"{dup['duplicate_label_conflicts']} duplicated images carry different labels in different copies "
+            "(label noise); check them"
+        )
     if crossing:
         more = f" and {len(crossing) - SHOWN} more" if len(crossing) > SHOWN else ""
-        out.append(f"{len(crossing)} groups hold images in two official splits ({', '.join(crossing[:SHOWN])}{more}): "
-                   "the official split is not used; diagnosis cross-validates by group (the paper's 5-fold grouped "
-                   "split)")  # fmt: skip
+        out.append(
+            f"{len(crossing)} groups hold images in two official splits ({', '.join(crossing[:SHOWN])}{more}): "
+            "the official split is not used; diagnosis cross-validates by group (the paper's 5-fold grouped "
+            "split)"
+        )
     return out
 
 
@@ -143,8 +155,9 @@ def _display(source, root: Path) -> str:
     return str(source)
 
 
-def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images: int | None, root: Path,
-                 pixels: bool = True) -> Dataset:  # fmt: skip
+def _materialize(
+    path: Path, fmt: Format, index: Index, opt: Options, max_images: int | None, root: Path, pixels: bool = True
+) -> Dataset:
     """The Dataset of `index`: images (N, C, R, R) float32 in [0, 1], R = opt.resolution.
 
     `pixels=False` reads and hashes every image but keeps none: images (N, C, 0, 0); labels, groups, split and
@@ -158,8 +171,10 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
     rows, class_names, empty = _drop_empty_classes(rows, index.class_names)
     if len(class_names) < 2:
         after = f" among the {len(rows)} sources kept by max_images={max_images}" if max_images else ""
-        raise LatentgapError(f"only one class ({class_names[0]!r}) in {path}{after}; a classifier needs at least two"
-                             + ("; raise max_images" if max_images else "; check the labels"))  # fmt: skip
+        raise LatentgapError(
+            f"only one class ({class_names[0]!r}) in {path}{after}; a classifier needs at least two"
+            + ("; raise max_images" if max_images else "; check the labels")
+        )
     # --- read, hash and resize ---
     images, keys, owner, sizes, failed, first_error = [], [], [], Counter(), [], ""
     for i, row in enumerate(rows.itertuples(index=False)):
@@ -190,13 +205,25 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
     warnings += _guard_warnings(dup, crossing)
     # --- card ---
     kinds = Counter(readers.file_kind(s) for s in rows["source"] if isinstance(s, Path))
-    card = dict(format=fmt.name, source=str(path), data_root=str(root) if fmt.csv else None,
-                resolution=opt.resolution, resize=readers.RESIZE_METHOD, channels=channels, n_images=len(labels),
-                n_sources=len(rows), n_groups=len(set(groups.tolist())), file_types=dict(kinds),
-                class_counts=dict(zip(class_names, np.bincount(labels, minlength=len(class_names)).tolist())),
-                source_sizes=dict(sizes.most_common(10)), mixed_sizes=len(sizes) > 1, **dup,
-                split_on_disk=_split_counts(split), official_split=None if crossing else _split_counts(split),
-                groups_crossing_split=len(crossing))  # fmt: skip
+    card = dict(
+        format=fmt.name,
+        source=str(path),
+        data_root=str(root) if fmt.csv else None,
+        resolution=opt.resolution,
+        resize=readers.RESIZE_METHOD,
+        channels=channels,
+        n_images=len(labels),
+        n_sources=len(rows),
+        n_groups=len(set(groups.tolist())),
+        file_types=dict(kinds),
+        class_counts=dict(zip(class_names, np.bincount(labels, minlength=len(class_names)).tolist())),
+        source_sizes=dict(sizes.most_common(10)),
+        mixed_sizes=len(sizes) > 1,
+        **dup,
+        split_on_disk=_split_counts(split),
+        official_split=None if crossing else _split_counts(split),
+        groups_crossing_split=len(crossing),
+    )
     if kinds.keys() & {"dicom", "nifti"} and "window" not in index_card:
         card["window"] = opt.window or "DICOM: the file's VOI window, else min-max; NIfTI: lung (-1000..400 HU)"
     if max_images is not None:
@@ -205,8 +232,16 @@ def _materialize(path: Path, fmt: Format, index: Index, opt: Options, max_images
         card["dropped_empty_classes"] = empty
     card.update(index_card)
     card["warnings"] = warnings
-    return Dataset(name=_name(path), images=stacked, labels=labels, groups=groups, class_names=class_names,
-                   synthetic=False, card=card, split=None if crossing else split)  # fmt: skip
+    return Dataset(
+        name=_name(path),
+        images=stacked,
+        labels=labels,
+        groups=groups,
+        class_names=class_names,
+        synthetic=False,
+        card=card,
+        split=None if crossing else split,
+    )
 
 
 def _name(path: Path) -> str:

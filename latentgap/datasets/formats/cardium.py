@@ -56,6 +56,14 @@ def _detect_cardium(p: Path) -> bool:
     return {d.name.lower() for d in dirs} == {"chd", "normal"} and any(_subdirs(d) for d in dirs)
 
 
-register(Format("cardium", "CARDIUM fetal echo frames: root/{CHD,normal}/STUDY/*.png|jpg; group = study",
-                "a folder whose subfolders are CHD and normal, holding study folders", _detect_cardium,
-                _index_cardium, False, order=80))  # fmt: skip
+register(
+    Format(
+        "cardium",
+        "CARDIUM fetal echo frames: root/{CHD,normal}/STUDY/*.png|jpg; group = study",
+        "a folder whose subfolders are CHD and normal, holding study folders",
+        _detect_cardium,
+        _index_cardium,
+        False,
+        order=80,
+    )
+)

@@ -52,8 +52,9 @@ def _split_folders(folder: Path) -> dict[str, Path] | None:
 def _index_chest_xray(path: Path, root: None, opt: Options) -> Index:
     folder = _unwrap(path, lambda f: _split_folders(f) is not None)
     if folder is None:
-        raise LatentgapError(f"{path} holds no train/ and test/ folders of NORMAL/ and PNEUMONIA/; chest-xray "
-                             f"expects {LAYOUT}")  # fmt: skip
+        raise LatentgapError(
+            f"{path} holds no train/ and test/ folders of NORMAL/ and PNEUMONIA/; chest-xray expects {LAYOUT}"
+        )
     scheme = opt.labels or "normal-pneumonia"
     names = LABELS[scheme]
     sources, labels, groups, split, own_group, no_kind, other = [], [], [], [], [], [], 0
@@ -80,13 +81,22 @@ def _index_chest_xray(path: Path, root: None, opt: Options) -> Index:
                 groups.append((m[1] or m[2]) if m else f.relative_to(folder).as_posix())
                 split.append(part)
     if no_kind:
-        raise _listing("PNEUMONIA files without _bacteria_ or _virus_ in the name", no_kind,
-                       "rename them, or read with labels=normal-pneumonia")  # fmt: skip
-    card = dict(groups="patient id from the file name (personN, IM-NNNN, NORMAL2-IM-NNNN)", labels=scheme,
-                names_without_patient_id=len(own_group), skipped_files=other, warnings=[])  # fmt: skip
+        raise _listing(
+            "PNEUMONIA files without _bacteria_ or _virus_ in the name",
+            no_kind,
+            "rename them, or read with labels=normal-pneumonia",
+        )
+    card = dict(
+        groups="patient id from the file name (personN, IM-NNNN, NORMAL2-IM-NNNN)",
+        labels=scheme,
+        names_without_patient_id=len(own_group),
+        skipped_files=other,
+        warnings=[],
+    )
     if own_group:
-        card["warnings"].append(f"{len(own_group)} file names carry no patient id (e.g. {own_group[0]}): each is its "
-                                "own group")  # fmt: skip
+        card["warnings"].append(
+            f"{len(own_group)} file names carry no patient id (e.g. {own_group[0]}): each is its own group"
+        )
     if folder != path:
         card["wrapper"] = f"read {folder.relative_to(path).as_posix()}/ inside {path.name}/"
     return Index(_rows(sources, labels, groups, split), names, _image_reader(opt), card, crossing="cv")
@@ -96,8 +106,16 @@ def _detect_chest_xray(p: Path) -> bool:
     return _unwrap(p, lambda f: _split_folders(f) is not None) is not None
 
 
-register(Format("chest-xray", f"Kermany pediatric chest X-rays (Kaggle chest_xray): {LAYOUT}; official split from the "
-                "split folders, patient from the file name; labels normal-pneumonia or normal-bacteria-virus",
-                "a folder (or a single wrapper above it) whose train/ and test/ folders both hold NORMAL/ and "
-                "PNEUMONIA/", _detect_chest_xray, _index_chest_xray, False, order=82,
-                labels=tuple(LABELS)))  # fmt: skip
+register(
+    Format(
+        "chest-xray",
+        f"Kermany pediatric chest X-rays (Kaggle chest_xray): {LAYOUT}; official split from the "
+        "split folders, patient from the file name; labels normal-pneumonia or normal-bacteria-virus",
+        "a folder (or a single wrapper above it) whose train/ and test/ folders both hold NORMAL/ and PNEUMONIA/",
+        _detect_chest_xray,
+        _index_chest_xray,
+        False,
+        order=82,
+        labels=tuple(LABELS),
+    )
+)

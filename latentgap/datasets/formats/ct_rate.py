@@ -80,8 +80,9 @@ def _index_ct_rate(path: Path, root: Path, opt: Options) -> Index:
     )
     if "path" in df.columns:  # pre-extracted slices, one row each
         card["slices"] = "pre-extracted (path column)"
-        return Index(_rows(_resolve(df["path"], root, path), labels, groups, split), class_names,
-                     _image_reader(opt), card)  # fmt: skip
+        return Index(
+            _rows(_resolve(df["path"], root, path), labels, groups, split), class_names, _image_reader(opt), card
+        )
     sources = _resolve(_ct_volume_paths(df["VolumeName"].astype(str).str.strip(), root), root, path)
     card["slices"] = f"{opt.slices_per_volume} evenly spaced over the central 40% of each volume, axial, anterior up"
 
@@ -91,6 +92,14 @@ def _index_ct_rate(path: Path, root: Path, opt: Options) -> Index:
     return Index(_rows(sources, labels, groups, split, count=opt.slices_per_volume), class_names, read, card)
 
 
-register(Format("ct-rate", "CT-RATE: VolumeName + 0/1 findings; NIfTI volumes -> axial slices (or a path column of "
-                "pre-extracted slices)", "a CSV with a VolumeName column", lambda p: _has(p, "VolumeName"),
-                _index_ct_rate, True, order=40))  # fmt: skip
+register(
+    Format(
+        "ct-rate",
+        "CT-RATE: VolumeName + 0/1 findings; NIfTI volumes -> axial slices (or a path column of pre-extracted slices)",
+        "a CSV with a VolumeName column",
+        lambda p: _has(p, "VolumeName"),
+        _index_ct_rate,
+        True,
+        order=40,
+    )
+)

@@ -34,14 +34,21 @@ def _index_echonet(path: Path, root: None, opt: Options) -> Index:
     _no_missing(df, ["FileName", "Split"], csv)
     ef = pd.to_numeric(df["EF"], errors="coerce")
     if ef.isna().any():
-        raise _listing(f"videos in {csv.name} without a numeric EF", list(df["FileName"][ef.isna()]),
-                       "fill in EF or drop those rows")  # fmt: skip
+        raise _listing(
+            f"videos in {csv.name} without a numeric EF",
+            list(df["FileName"][ef.isna()]),
+            "fill in EF or drop those rows",
+        )
     names = df["FileName"].astype(str).str.strip()
     stems = names.str.replace(r"\.avi$", "", regex=True, case=False)
     sources = _resolve("Videos/" + stems + ".avi", folder, csv)
     labels = (ef < EF_THRESHOLD).astype(int).to_numpy()
-    card = dict(groups="video", ef_threshold=EF_THRESHOLD, ef_by_group=dict(zip(stems, ef.astype(float).tolist())),
-                frames=f"{opt.frames_per_video} evenly spaced frames per video")  # fmt: skip
+    card = dict(
+        groups="video",
+        ef_threshold=EF_THRESHOLD,
+        ef_by_group=dict(zip(stems, ef.astype(float).tolist())),
+        frames=f"{opt.frames_per_video} evenly spaced frames per video",
+    )
 
     def read(row) -> list[np.ndarray]:
         return readers.decode_video_frames(row.source, opt.frames_per_video)
@@ -55,6 +62,14 @@ def _detect_echonet(p: Path) -> bool:
     return folder is not None and (folder / "FileList.csv").is_file() and (folder / "Videos").is_dir()
 
 
-register(Format("echonet", "EchoNet-Dynamic: FileList.csv + Videos/*.avi; a few frames per video, EF < 50% = reduced",
-                "a folder with FileList.csv and Videos/ (or that FileList.csv)", _detect_echonet, _index_echonet,
-                False, order=20))  # fmt: skip
+register(
+    Format(
+        "echonet",
+        "EchoNet-Dynamic: FileList.csv + Videos/*.avi; a few frames per video, EF < 50% = reduced",
+        "a folder with FileList.csv and Videos/ (or that FileList.csv)",
+        _detect_echonet,
+        _index_echonet,
+        False,
+        order=20,
+    )
+)

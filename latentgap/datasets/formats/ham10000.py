@@ -58,20 +58,36 @@ def _index_ham10000(path: Path, root: None, opt: Options) -> Index:
     ids = df["image_id"].astype(str).str.strip().str.replace(r"\.jpe?g$", "", regex=True, case=False)
     found = ids.isin(files.keys()).to_numpy()
     if not found.any():
-        raise LatentgapError(f"none of the {len(df)} images in {csv.name} is in {', '.join(HAM_FOLDERS)}; put the "
-                             "JPEGs there (image_id.jpg)")  # fmt: skip
+        raise LatentgapError(
+            f"none of the {len(df)} images in {csv.name} is in {', '.join(HAM_FOLDERS)}; put the "
+            "JPEGs there (image_id.jpg)"
+        )
     missing = ids[~found].tolist()
     label = {c: i for i, c in enumerate(HAM_CLASSES)}
     rows = _rows([files[i] for i in ids[found]], dx[found].map(label), df["lesion_id"][found].astype(str).str.strip())
-    card = dict(groups="lesion_id", image_folders=[d.name for d in folders], missing_images=len(missing),
-                unlisted_images=len(files.keys() - set(ids)), warnings=[])  # fmt: skip
+    card = dict(
+        groups="lesion_id",
+        image_folders=[d.name for d in folders],
+        missing_images=len(missing),
+        unlisted_images=len(files.keys() - set(ids)),
+        warnings=[],
+    )
     if missing:
-        card["warnings"].append(f"{len(missing)} of {len(df)} rows of {csv.name} have no image (e.g. {missing[0]}); "
-                                "they are left out")  # fmt: skip
+        card["warnings"].append(
+            f"{len(missing)} of {len(df)} rows of {csv.name} have no image (e.g. {missing[0]}); they are left out"
+        )
     return Index(rows, list(HAM_CLASSES), _image_reader(opt), card)
 
 
-register(Format("ham10000", f"HAM10000 dermoscopy: {HAM_CSV} ({HAM_EXPECTED}) + JPEGs in HAM10000_images/ (or "
-                "_part_1/ + _part_2/); group = lesion_id, 7 dx classes", f"a folder holding {HAM_CSV} (or a wrapper "
-                "above it), or that CSV (lesion_id, image_id, dx columns)", lambda p: _csv(p) is not None,
-                _index_ham10000, False, order=35))  # fmt: skip
+register(
+    Format(
+        "ham10000",
+        f"HAM10000 dermoscopy: {HAM_CSV} ({HAM_EXPECTED}) + JPEGs in HAM10000_images/ (or "
+        "_part_1/ + _part_2/); group = lesion_id, 7 dx classes",
+        f"a folder holding {HAM_CSV} (or a wrapper above it), or that CSV (lesion_id, image_id, dx columns)",
+        lambda p: _csv(p) is not None,
+        _index_ham10000,
+        False,
+        order=35,
+    )
+)

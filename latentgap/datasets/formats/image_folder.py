@@ -65,13 +65,22 @@ def _index_image_folder(path: Path, root: None, opt: Options) -> Index:
                 groups.append(rel.parts[0] if len(rel.parts) > 1 else f.relative_to(folder).as_posix())
                 split.append(part)
     if not sources:
-        raise LatentgapError(f"no images found in {path}; image-folder expects root/CLASS/*.png|jpg|dcm "
-                             "(or root/{train,val,test}/CLASS/*)")  # fmt: skip
+        raise LatentgapError(
+            f"no images found in {path}; image-folder expects root/CLASS/*.png|jpg|dcm "
+            "(or root/{train,val,test}/CLASS/*)"
+        )
     names = sorted(set(classes))
-    warnings = [f"split folder {top} has no {', '.join(sorted(set(names) - held))} images"
-                for top, held in by_top.items() if tops and set(names) - held]  # fmt: skip
-    card = dict(groups="first subfolder under the class folder, else one per image", skipped_files=other,
-                empty_class_folders=empty, warnings=warnings)  # fmt: skip
+    warnings = [
+        f"split folder {top} has no {', '.join(sorted(set(names) - held))} images"
+        for top, held in by_top.items()
+        if tops and set(names) - held
+    ]
+    card = dict(
+        groups="first subfolder under the class folder, else one per image",
+        skipped_files=other,
+        empty_class_folders=empty,
+        warnings=warnings,
+    )
     if tops:
         card["layout"] = f"split folders {', '.join(t.name for _, t in tops)} above the class folders"
     if folder != path:
@@ -87,7 +96,15 @@ def _detect_image_folder(p: Path) -> bool:
     return any(readers.file_kind(f) in IMAGE_KINDS for d in _subdirs(p) for f in d.rglob("*"))
 
 
-register(Format("image-folder", "root/CLASS/*.png|jpg|dcm; CLASS/PATIENT/... groups by PATIENT, else one group per "
-                "file; split folders above the classes (train/val/test/CLASS/...) give the official split",
-                "a folder of class subfolders holding images (or of split folders holding those, or a wrapper "
-                "above either)", _detect_image_folder, _index_image_folder, False, order=90))  # fmt: skip
+register(
+    Format(
+        "image-folder",
+        "root/CLASS/*.png|jpg|dcm; CLASS/PATIENT/... groups by PATIENT, else one group per "
+        "file; split folders above the classes (train/val/test/CLASS/...) give the official split",
+        "a folder of class subfolders holding images (or of split folders holding those, or a wrapper above either)",
+        _detect_image_folder,
+        _index_image_folder,
+        False,
+        order=90,
+    )
+)

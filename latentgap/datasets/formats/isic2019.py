@@ -47,8 +47,12 @@ def _index_isic2019(path: Path, root: Path, opt: Options) -> Index:
         lesion = df["image"].map(meta.drop_duplicates("image").set_index("image")["lesion_id"])
         grouping = f"lesion_id from {ISIC_META}; image id for {int(lesion.isna().sum())} images without one"
         groups = lesion.fillna(df["image"]).astype(str)
-    card = dict(groups=grouping, images_folder=folder or ".", dropped_unk=int(unk.sum()),
-                dropped_all_zero=int((zero & ~unk).sum()))  # fmt: skip
+    card = dict(
+        groups=grouping,
+        images_folder=folder or ".",
+        dropped_unk=int(unk.sum()),
+        dropped_all_zero=int((zero & ~unk).sum()),
+    )
     return Index(_rows(sources, labels, groups), list(ISIC_CLASSES), _image_reader(opt), card)
 
 
@@ -58,6 +62,14 @@ def _detect_isic(p: Path) -> bool:
     return _header(p) is not None and (p.name == ISIC_GT or _has(p, "image", "MEL", "NV"))
 
 
-register(Format("isic2019", f"ISIC 2019: {ISIC_GT} + JPEGs (+ {ISIC_META} for lesion groups); UNK rows dropped",
-                f"a CSV named {ISIC_GT} or with image, MEL, NV columns, or a folder holding it", _detect_isic,
-                _index_isic2019, True, order=30))  # fmt: skip
+register(
+    Format(
+        "isic2019",
+        f"ISIC 2019: {ISIC_GT} + JPEGs (+ {ISIC_META} for lesion groups); UNK rows dropped",
+        f"a CSV named {ISIC_GT} or with image, MEL, NV columns, or a folder holding it",
+        _detect_isic,
+        _index_isic2019,
+        True,
+        order=30,
+    )
+)

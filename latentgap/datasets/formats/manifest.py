@@ -47,6 +47,14 @@ def _index_manifest(path: Path, root: Path, opt: Options) -> Index:
     return Index(_rows(sources, labels, groups, split, **extra), class_names, _image_reader(opt), card)
 
 
-register(Format("manifest", f"generic CSV {MANIFEST_EXPECTED}; PNG, JPEG, DICOM or NIfTI slices",
-                "a CSV with path and label columns", lambda p: _has(p, "path", "label"), _index_manifest, True,
-                order=60))  # fmt: skip
+register(
+    Format(
+        "manifest",
+        f"generic CSV {MANIFEST_EXPECTED}; PNG, JPEG, DICOM or NIfTI slices",
+        "a CSV with path and label columns",
+        lambda p: _has(p, "path", "label"),
+        _index_manifest,
+        True,
+        order=60,
+    )
+)

@@ -50,11 +50,24 @@ def _index_mimic_cxr(path: Path, root: Path, opt: Options) -> Index:
         raw = raw + df["dicom_id"].astype(str) + ".jpg"
     split_col = next((c for c in ("split", "Split") if c in df.columns), None)
     split = _split_values(df[split_col], path) if split_col else None
-    card = dict(groups="subject_id", dropped_no_positive=int((n_pos == 0).sum()),
-                dropped_several_positive=int((n_pos > 1).sum()), ignored_columns=ignored)  # fmt: skip
+    card = dict(
+        groups="subject_id",
+        dropped_no_positive=int((n_pos == 0).sum()),
+        dropped_several_positive=int((n_pos > 1).sum()),
+        ignored_columns=ignored,
+    )
     return Index(_rows(_resolve(raw, root, path), labels, subject, split), findings, _image_reader(opt), card)
 
 
-register(Format("mimic-cxr", "MIMIC-CXR-JPG with CXR-LT-style labels: subject_id, study_id, dicom_id or path, 0/1 "
-                "findings; rows with exactly one positive kept", "a CSV with a dicom_id or subject_id column",
-                lambda p: _has(p, "dicom_id") or _has(p, "subject_id"), _index_mimic_cxr, True, order=70))  # fmt: skip
+register(
+    Format(
+        "mimic-cxr",
+        "MIMIC-CXR-JPG with CXR-LT-style labels: subject_id, study_id, dicom_id or path, 0/1 "
+        "findings; rows with exactly one positive kept",
+        "a CSV with a dicom_id or subject_id column",
+        lambda p: _has(p, "dicom_id") or _has(p, "subject_id"),
+        _index_mimic_cxr,
+        True,
+        order=70,
+    )
+)

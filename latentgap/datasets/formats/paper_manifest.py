@@ -57,6 +57,14 @@ def _detect_paper_manifest(p: Path) -> bool:
     return len(rest) >= 2 and all(_binary(head[c], nan_ok=False) for c in rest)
 
 
-register(Format("paper-manifest", "the paper's CSV: path, id (group), optional Split, one one-hot column per class",
-                "a CSV with path and id columns and at least two 0/1 columns", _detect_paper_manifest,
-                _index_paper_manifest, True, order=50))  # fmt: skip
+register(
+    Format(
+        "paper-manifest",
+        "the paper's CSV: path, id (group), optional Split, one one-hot column per class",
+        "a CSV with path and id columns and at least two 0/1 columns",
+        _detect_paper_manifest,
+        _index_paper_manifest,
+        True,
+        order=50,
+    )
+)

@@ -22,8 +22,10 @@ from latentgap.datasets.formats._common import (
 from latentgap.errors import LatentgapError
 
 SARS_CLASSES = ["COVID", "non-COVID"]
-NO_PATIENT_IDS = ("no patient ids: cross-validation is by image, so slices of one patient can straddle train and "
-                  "test (leakage); results are optimistic")  # fmt: skip
+NO_PATIENT_IDS = (
+    "no patient ids: cross-validation is by image, so slices of one patient can straddle train and "
+    "test (leakage); results are optimistic"
+)
 
 
 def _class_folders(folder: Path) -> dict[str, Path] | None:
@@ -35,8 +37,9 @@ def _class_folders(folder: Path) -> dict[str, Path] | None:
 def _index_sars_cov2_ct(path: Path, root: None, opt: Options) -> Index:
     folder = _unwrap(path, lambda f: _class_folders(f) is not None)
     if folder is None:
-        raise LatentgapError(f"{path} does not hold exactly COVID/ and non-COVID/; sars-cov2-ct expects "
-                             "root/{COVID,non-COVID}/*.png")  # fmt: skip
+        raise LatentgapError(
+            f"{path} does not hold exactly COVID/ and non-COVID/; sars-cov2-ct expects root/{{COVID,non-COVID}}/*.png"
+        )
     sources, labels, groups, other = [], [], [], 0
     for label, d in enumerate(_class_folders(folder).values()):
         files, n_other = _image_files(d)
@@ -44,8 +47,7 @@ def _index_sars_cov2_ct(path: Path, root: None, opt: Options) -> Index:
         sources += files
         labels += [label] * len(files)
         groups += [f.relative_to(folder).as_posix() for f in files]
-    card = dict(groups="one per image (the release has no patient ids)", skipped_files=other,
-                warnings=[NO_PATIENT_IDS])  # fmt: skip
+    card = dict(groups="one per image (the release has no patient ids)", skipped_files=other, warnings=[NO_PATIENT_IDS])
     if folder != path:
         card["wrapper"] = f"read {folder.relative_to(path).as_posix()}/ inside {path.name}/"
     return Index(_rows(sources, labels, groups), list(SARS_CLASSES), _image_reader(opt), card)
@@ -55,7 +57,15 @@ def _detect_sars_cov2_ct(p: Path) -> bool:
     return _unwrap(p, lambda f: _class_folders(f) is not None) is not None
 
 
-register(Format("sars-cov2-ct", "SARS-CoV-2 CT-scan dataset (Kaggle): root/{COVID,non-COVID}/*.png; no patient ids, "
-                "so one group per image (leaky, optimistic)", "a folder (or a single wrapper above it) whose "
-                "subfolders are exactly COVID and non-COVID (any case)", _detect_sars_cov2_ct, _index_sars_cov2_ct,
-                False, order=84))  # fmt: skip
+register(
+    Format(
+        "sars-cov2-ct",
+        "SARS-CoV-2 CT-scan dataset (Kaggle): root/{COVID,non-COVID}/*.png; no patient ids, "
+        "so one group per image (leaky, optimistic)",
+        "a folder (or a single wrapper above it) whose subfolders are exactly COVID and non-COVID (any case)",
+        _detect_sars_cov2_ct,
+        _index_sars_cov2_ct,
+        False,
+        order=84,
+    )
+)

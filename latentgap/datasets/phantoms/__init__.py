@@ -37,7 +37,26 @@ def sources(generator: str) -> list[dict]:
     return file_cards(GENERATOR_SOURCES[generator])
 
 
-__all__ = ["CHEST_CLASSES", "CHEST_PREVALENCE", "CHEST_SIGNALS", "COMPOSITION", "CT_CLASSES", "CT_PREVALENCE",
-           "CT_SIGNALS", "DERM_CLASSES", "DERM_PREVALENCE", "DERM_SIGNALS", "ECHO_CLASSES", "ECHO_PREVALENCE",
-           "ECHO_SIGNALS", "GENERATOR_SOURCES", "PACKAGE_LICENSES", "SOURCE_FILES", "phantom_chest", "phantom_ct",
-           "phantom_derm", "phantom_echo", "sources"]  # fmt: skip
+__all__ = [
+    "CHEST_CLASSES",
+    "CHEST_PREVALENCE",
+    "CHEST_SIGNALS",
+    "COMPOSITION",
+    "CT_CLASSES",
+    "CT_PREVALENCE",
+    "CT_SIGNALS",
+    "DERM_CLASSES",
+    "DERM_PREVALENCE",
+    "DERM_SIGNALS",
+    "ECHO_CLASSES",
+    "ECHO_PREVALENCE",
+    "ECHO_SIGNALS",
+    "GENERATOR_SOURCES",
+    "PACKAGE_LICENSES",
+    "SOURCE_FILES",
+    "phantom_chest",
+    "phantom_ct",
+    "phantom_derm",
+    "phantom_echo",
+    "sources",
+]

@@ -62,8 +62,13 @@ def _field(ctrl: np.ndarray, size: int) -> np.ndarray:
 def _pose(rng: np.random.Generator, rot: float, shift: float, elastic: float) -> dict:
     """Patient-level geometric jitter of the real anatomy: rotation (rad), shift and a smooth elastic field (fractions
     of the width, std), plus an intensity gamma and contrast. A fixed number of draws: the same at every resolution."""
-    return dict(rot=rng.normal(0, rot), shift=rng.normal(0, shift, 2), elastic=rng.normal(0, elastic, (2, 4, 4)),
-                gamma=float(np.exp(rng.normal(0, 0.12))), contrast=rng.uniform(0.9, 1.1))  # fmt: skip
+    return dict(
+        rot=rng.normal(0, rot),
+        shift=rng.normal(0, shift, 2),
+        elastic=rng.normal(0, elastic, (2, 4, 4)),
+        gamma=float(np.exp(rng.normal(0, 0.12))),
+        contrast=rng.uniform(0.9, 1.1),
+    )
 
 
 def _pixel_grid(size: int):
@@ -128,5 +133,10 @@ def _generate(n_images: int, size: int, seed: int, classes: list, prevalence: li
             groups.append(group)
             values.append(value)
         group += 1
-    return dict(images=np.stack(images), labels=np.asarray(labels, np.int64), groups=np.asarray(groups, np.int64),
-                values=np.asarray(values, np.float32), class_names=list(classes))  # fmt: skip
+    return dict(
+        images=np.stack(images),
+        labels=np.asarray(labels, np.int64),
+        groups=np.asarray(groups, np.int64),
+        values=np.asarray(values, np.float32),
+        class_names=list(classes),
+    )

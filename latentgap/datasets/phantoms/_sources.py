@@ -13,10 +13,14 @@ import numpy as np
 
 from latentgap.errors import LatentgapError
 
-_NEMA_WG04 = ("NEMA WG-04 compression test images (ftp://medical.nema.org/MEDICAL/Dicom/DataSets/WG04), as stated in "
-              "pydicom's data/test_files/README.txt")  # fmt: skip
-_PYDICOM_README = ("pydicom's README for its test files: 'I believe there is no restriction on using any of these "
-                   "files in this manner'")  # fmt: skip
+_NEMA_WG04 = (
+    "NEMA WG-04 compression test images (ftp://medical.nema.org/MEDICAL/Dicom/DataSets/WG04), as stated in "
+    "pydicom's data/test_files/README.txt"
+)
+_PYDICOM_README = (
+    "pydicom's README for its test files: 'I believe there is no restriction on using any of these "
+    "files in this manner'"
+)
 SOURCE_FILES = {
     "RG1_UNCR.dcm": dict(
         package="pydicom-data",
@@ -70,9 +74,11 @@ def _source_path(name: str) -> str:
     except ImportError:
         path = None
     if path is None:
-        raise LatentgapError(f"real pixels {name!r} not found locally: the embedded benchmarks read them offline "
-                             "from the pydicom and pydicom-data packages; install them with "
-                             "`pip install -r requirements.txt`")  # fmt: skip
+        raise LatentgapError(
+            f"real pixels {name!r} not found locally: the embedded benchmarks read them offline "
+            "from the pydicom and pydicom-data packages; install them with "
+            "`pip install -r requirements.txt`"
+        )
     return path
 
 
@@ -90,8 +96,16 @@ def file_cards(files: tuple[str, ...]) -> list[dict]:
         path = _source_path(name)
         pkg = info.pop("package")
         where = Path(path).relative_to(Path(path).parents[2]).as_posix()  # inside site-packages
-        out.append(dict(file=name, package=f"{pkg} {metadata.version(pkg)}", package_license=PACKAGE_LICENSES[pkg],
-                        path=where, sha256=_sha256(path), **info))  # fmt: skip
+        out.append(
+            dict(
+                file=name,
+                package=f"{pkg} {metadata.version(pkg)}",
+                package_license=PACKAGE_LICENSES[pkg],
+                path=where,
+                sha256=_sha256(path),
+                **info,
+            )
+        )
     return out
 
 

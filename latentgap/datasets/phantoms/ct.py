@@ -47,8 +47,12 @@ def _ct_bases(n: int):
     parts, k = connected_components(hu > -400)
     body = parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))  # the largest part is the body (not the table)
     ys, xs = np.nonzero(body)
-    box = ((ys.min() + ys.max() + 1) / 2 / hu.shape[0], (xs.min() + xs.max() + 1) / 2 / hu.shape[1],
-           (ys.max() + 1 - ys.min()) / 2 / hu.shape[0], (xs.max() + 1 - xs.min()) / 2 / hu.shape[1])  # fmt: skip
+    box = (
+        (ys.min() + ys.max() + 1) / 2 / hu.shape[0],
+        (xs.min() + xs.max() + 1) / 2 / hu.shape[1],
+        (ys.max() + 1 - ys.min()) / 2 / hu.shape[0],
+        (xs.max() + 1 - xs.min()) / 2 / hu.shape[1],
+    )
     spine = _hu_window(_dicom(CT_SPINE_FILE)[0])
     return _resize(_hu_window(hu), n), box, _resize(spine, min(spine.shape[0], max(8, n // 4)))
 
@@ -70,8 +74,12 @@ def _ct_background(p: dict, s: int) -> np.ndarray:
 
 def _ct(rng, p, label, s):
     if p is None:  # patient-level: body habitus and the finding's site, shared by all slices
-        return dict(bw=rng.uniform(0.38, 0.45), bh=rng.uniform(0.28, 0.34), site=rng.uniform(-1, 1, 2),
-                    side=int(rng.integers(2)))  # fmt: skip
+        return dict(
+            bw=rng.uniform(0.38, 0.45),
+            bh=rng.uniform(0.28, 0.34),
+            site=rng.uniform(-1, 1, 2),
+            side=int(rng.integers(2)),
+        )
     yy, xx = _grid(s)
     z = rng.uniform(0.8, 1.0)  # slice level: lungs shrink towards the apex
     if p.get("real_size") != s:  # the real background: the same for every slice of the patient

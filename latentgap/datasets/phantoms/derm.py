@@ -27,14 +27,20 @@ DERM_NUISANCE = (
     "(period 3-8 px, 0.05), faint brown globules (-0.06, sigma 0.03 w) in half the images, 0-3 dark hairs (~1 px), "
     "skin texture, illumination and noise, so no single cue separates a class"
 )
-DERM_COMPOSITION = ("SYNTHETIC, procedural: no dermoscopy image ships in any installable package; no real pixels. "
-                    f"Nuisance {DERM_NUISANCE}")  # fmt: skip
+DERM_COMPOSITION = (
+    "SYNTHETIC, procedural: no dermoscopy image ships in any installable package; no real pixels. "
+    f"Nuisance {DERM_NUISANCE}"
+)
 
 
 def _derm(rng, p, label, s):
     if p is None:  # lesion-level parameters: several dermatoscopy images per lesion (label stream: do not add draws)
-        return dict(skin=rng.uniform([0.75, 0.55, 0.45], [0.95, 0.75, 0.65]), r=rng.uniform(0.18, 0.3),
-                    brown=rng.uniform([0.35, 0.2, 0.1], [0.55, 0.35, 0.25]), seed=int(rng.integers(1 << 30)))  # fmt: skip
+        return dict(
+            skin=rng.uniform([0.75, 0.55, 0.45], [0.95, 0.75, 0.65]),
+            r=rng.uniform(0.18, 0.3),
+            brown=rng.uniform([0.35, 0.2, 0.1], [0.55, 0.35, 0.25]),
+            seed=int(rng.integers(1 << 30)),
+        )
     yy, xx = _grid(s)
     cy, cx = 0.5 + rng.normal(0, 0.03, 2)
     ang = np.arctan2(yy - cy, xx - cx)

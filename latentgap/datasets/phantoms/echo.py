@@ -47,8 +47,12 @@ def _us_texture():
 def _echo(rng, p, label, s):
     if p is None:  # study-level: the heart's ejection fraction and size
         ef = float(np.clip(rng.normal(62, 6), 50, 80) if label == 0 else np.clip(rng.normal(38, 7), 15, 49.9))
-        return dict(ef=ef, r_ed=rng.uniform(0.12, 0.16) * (1.05 if label else 1.0), wall=0.05 * (0.95 if label else 1.0),
-                    tilt=rng.uniform(-0.3, 0.3))  # fmt: skip
+        return dict(
+            ef=ef,
+            r_ed=rng.uniform(0.12, 0.16) * (1.05 if label else 1.0),
+            wall=0.05 * (0.95 if label else 1.0),
+            tilt=rng.uniform(-0.3, 0.3),
+        )
     yy, xx = _grid(s)
     phase = rng.uniform()
     area_frac = 1 - (p["ef"] / 100) * (0.5 - 0.5 * np.cos(2 * np.pi * phase))  # volume ratio over the cycle

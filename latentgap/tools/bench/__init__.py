@@ -36,9 +36,16 @@ def machine_info(device: str, note: str | None) -> dict:
             if ln.startswith("model name")
         ]
         cpu = names[0] if names else cpu
-    info = dict(cpu=cpu, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                omp_num_threads=os.environ.get("OMP_NUM_THREADS"), load_average_start=list(os.getloadavg()),
-                device=device, note=note, versions=versions())  # fmt: skip
+    info = dict(
+        cpu=cpu,
+        cpu_count=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+        load_average_start=list(os.getloadavg()),
+        device=device,
+        note=note,
+        versions=versions(),
+    )
     if hasattr(os, "sched_getaffinity"):
         info["usable_cpus"] = len(os.sched_getaffinity(0))
     if device == "cuda":
@@ -95,8 +102,14 @@ def _section(name: str, workdir: Path, device: str, quick: bool, results: dict, 
     return end_to_end.run(workdir, device, quick, profile_to=pyinstrument)
 
 
-def run_bench(quick: bool, device: str = "auto", sections: tuple[str, ...] = SECTIONS, note: str | None = None,
-              pyinstrument: Path | None = None, on_section=print) -> dict:  # fmt: skip
+def run_bench(
+    quick: bool,
+    device: str = "auto",
+    sections: tuple[str, ...] = SECTIONS,
+    note: str | None = None,
+    pyinstrument: Path | None = None,
+    on_section=print,
+) -> dict:
     """Run `sections` in a temporary workspace and return the results (see `write_results`)."""
     from latentgap.errors import LatentgapError
     from latentgap.spec import resolve_device
@@ -109,8 +122,13 @@ def run_bench(quick: bool, device: str = "auto", sections: tuple[str, ...] = SEC
     device = resolve_device(device)
     if device == "mps":
         raise LatentgapError("--device mps: the bench times CUDA or CPU only; use --device cuda or cpu")
-    results = dict(mode="quick" if quick else "full", device=device, created=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                   machine=machine_info(device, note), section_seconds={})  # fmt: skip
+    results = dict(
+        mode="quick" if quick else "full",
+        device=device,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        machine=machine_info(device, note),
+        section_seconds={},
+    )
     with tempfile.TemporaryDirectory(prefix="latentgap-bench-") as tmp:
         for name in SECTIONS:
             if name not in sections:

@@ -235,18 +235,28 @@ def compare(image: dict, latent: dict, device: str) -> dict:
     mem = memory_key(device)
     div = lambda a, b: a / b if b else math.nan
     return dict(
-        image=image["case"]["name"], latent=latent["case"]["name"],
+        image=image["case"]["name"],
+        latent=latent["case"]["name"],
         train_throughput_ratio=ratio(latent["train_throughput"], image["train_throughput"]),
         infer_throughput_ratio=ratio(latent["infer_throughput"], image["infer_throughput"]),
-        memory_ratio=div(image[mem], latent[mem]), memory_measure=mem,
+        memory_ratio=div(image[mem], latent[mem]),
+        memory_measure=mem,
         rss_memory_ratio=div(image["peak_rss_train_mb"], latent["peak_rss_train_mb"]),
         flop_ratio=div(image["gflop_per_sample_forward"], latent["gflop_per_sample_forward"]),
-        paper_throughput_ratio=PAPER_THROUGHPUT, paper_memory_ratio=PAPER_MEMORY,
-    )  # fmt: skip
+        paper_throughput_ratio=PAPER_THROUGHPUT,
+        paper_memory_ratio=PAPER_MEMORY,
+    )
 
 
-def run(workdir: Path, device: str, quick: bool, batch: int | None = None, reps: int | None = None,
-        cases: tuple[Case, ...] = PAPER_CASES + QUICK_CASES, n_pool: int | None = None) -> dict:  # fmt: skip
+def run(
+    workdir: Path,
+    device: str,
+    quick: bool,
+    batch: int | None = None,
+    reps: int | None = None,
+    cases: tuple[Case, ...] = PAPER_CASES + QUICK_CASES,
+    n_pool: int | None = None,
+) -> dict:
     """Every case in its own process, then each latent case compared with its profile's image case."""
     batch = batch or (256 if device == "cuda" else 8 if quick else 32)
     reps = reps or (3 if quick else 10)

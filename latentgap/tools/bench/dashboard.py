@@ -46,15 +46,24 @@ def serve(home: Path, log: Path, timeout_s: float = 180, attempts: int = 5) -> t
 
     A port found free can be taken by another process before the dashboard binds it (tests and benches start
     servers side by side), so the dashboard must say it is serving on that URL, and a lost port is tried anew."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     deadline = time.monotonic() + timeout_s
     for _ in range(attempts):
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         with open(log, "wb") as f:
-            proc = subprocess.Popen([sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port",
-                                     str(port)], env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "latentgap", "serve", "--home", str(home), "--port", str(port)],
+                env=env,
+                cwd=ROOT,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+            )
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 break
@@ -108,12 +117,23 @@ def _client_loop(client, run_id: str, rounds: int, time_limit_s: float, seed: in
 
 def latency(seconds: list[float]) -> dict:
     a = np.asarray(seconds) * 1000
-    return dict(n=len(a), p50_ms=float(np.percentile(a, 50)), p95_ms=float(np.percentile(a, 95)),
-                max_ms=float(a.max()), min_ms=float(a.min()))  # fmt: skip
+    return dict(
+        n=len(a),
+        p50_ms=float(np.percentile(a, 50)),
+        p95_ms=float(np.percentile(a, 95)),
+        max_ms=float(a.max()),
+        min_ms=float(a.min()),
+    )
 
 
-def run(home: Path, run_id: str, quick: bool, clients: int = 10, rounds: int | None = None,
-        time_limit_s: float | None = None) -> dict:  # fmt: skip
+def run(
+    home: Path,
+    run_id: str,
+    quick: bool,
+    clients: int = 10,
+    rounds: int | None = None,
+    time_limit_s: float | None = None,
+) -> dict:
     """Latency per endpoint and overall; `home` is a workspace whose store holds `run_id`."""
     from gradio_client import Client
 
@@ -140,8 +160,11 @@ def run(home: Path, run_id: str, quick: bool, clients: int = 10, rounds: int | N
     out["unfinished"] = sum(err == UNFINISHED for _, _, err in calls_raw)
     n_errors = sum(err not in (None, UNFINISHED) for _, _, err in calls_raw)
     out["requests"], out["errors"], out["error_messages"] = len(calls), n_errors, errors[:10]
-    out["endpoints"] = {name: latency([s for n, s, ok in calls if n == name and ok]) for name in ENDPOINTS
-                        if any(n == name and ok for n, _, ok in calls)}  # fmt: skip
+    out["endpoints"] = {
+        name: latency([s for n, s, ok in calls if n == name and ok])
+        for name in ENDPOINTS
+        if any(n == name and ok for n, _, ok in calls)
+    }
     out["all"] = latency([s for _, s, ok in calls if ok]) if any(ok for _, _, ok in calls) else None
     out["endpoints_p95_over_500ms"] = [n for n, e in out["endpoints"].items() if e["p95_ms"] >= 500]
     return out

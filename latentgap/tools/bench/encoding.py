@@ -76,8 +76,9 @@ def run(workdir: Path, device: str, quick: bool, n_images: int | None = None, re
     out["naive"] = per_second(repeat(lambda: naive_loop(ae, images, device), reps, 1, device), n, "images/s")
     cache, key = Path(workdir) / "encode-cache", f"bench-{ae.weights_hash}"
     cached_encode(ae, images, key, cache, batch, device)  # a miss: computes and writes the cache
-    out["cache_hit"] = per_second(repeat(lambda: cached_encode(ae, images, key, cache, batch, device), reps, 0, device),
-                                  n, "images/s")  # fmt: skip
+    out["cache_hit"] = per_second(
+        repeat(lambda: cached_encode(ae, images, key, cache, batch, device), reps, 0, device), n, "images/s"
+    )
     out["batched_vs_naive_ratio"] = ratio(out["batched"], out["naive"])
     out["cache_hit_vs_naive_ratio"] = ratio(out["cache_hit"], out["naive"])
     out["flop_per_image"] = encoder_flops_per_image(ae, images[:8], device)

@@ -14,8 +14,14 @@ from pathlib import Path
 QUICK_MAX_SAMPLES = 600
 
 
-def run(workdir: Path, device: str, quick: bool, profile: str = "quick", max_samples: int | None = None,
-        profile_to: Path | None = None) -> dict:  # fmt: skip
+def run(
+    workdir: Path,
+    device: str,
+    quick: bool,
+    profile: str = "quick",
+    max_samples: int | None = None,
+    profile_to: Path | None = None,
+) -> dict:
     from latentgap.autoencoders.zoo import DEFAULT_AE
     from latentgap.datasets.registry import DEFAULT_DATASET
     from latentgap.diagnose import diagnose
@@ -40,6 +46,14 @@ def run(workdir: Path, device: str, quick: bool, profile: str = "quick", max_sam
         Path(profile_to).write_text(profiler.output_text(unicode=False, color=False))
     timing = Store(home).run_spec(run_id)["timing"]
     steps = {k: v for k, v in timing.items() if k != "total"}
-    return dict(autoencoder=DEFAULT_AE, dataset=DEFAULT_DATASET, profile=profile,
-                n_images=max_samples or get_profile(profile).n_images, max_samples=max_samples, wall_s=wall,
-                steps_s=steps, slowest_step=max(steps, key=steps.get), profiled=profile_to is not None)  # fmt: skip
+    return dict(
+        autoencoder=DEFAULT_AE,
+        dataset=DEFAULT_DATASET,
+        profile=profile,
+        n_images=max_samples or get_profile(profile).n_images,
+        max_samples=max_samples,
+        wall_s=wall,
+        steps_s=steps,
+        slowest_step=max(steps, key=steps.get),
+        profiled=profile_to is not None,
+    )

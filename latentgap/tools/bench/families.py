@@ -25,8 +25,9 @@ def full_size_autoencoder(family_name: str, seed: int = 0):
     config = family.config_template()
     torch.manual_seed(seed)
     model = family.build_model(config).eval()
-    return LoadedAutoencoder(f"{family_name} (full size, random weights)", family, model, "random-init", "config",
-                             config)  # fmt: skip
+    return LoadedAutoencoder(
+        f"{family_name} (full size, random weights)", family, model, "random-init", "config", config
+    )
 
 
 def run(device: str, quick: bool, families: tuple[str, ...] | None = None, reps: int | None = None) -> dict:
@@ -40,15 +41,24 @@ def run(device: str, quick: bool, families: tuple[str, ...] | None = None, reps:
     size, batch = RESOLUTION[(device, quick)], BATCH[device]
     n, reps = 2 * batch, reps or (2 if quick else 5)
     images = np.random.default_rng(0).uniform(size=(n, 3, size, size)).astype(np.float32)  # content-free timing
-    out = dict(resolution=size, batch_size=batch, images_per_repetition=n, repetitions=reps, weights="random (seeded)",
-               families={})  # fmt: skip
+    out = dict(
+        resolution=size,
+        batch_size=batch,
+        images_per_repetition=n,
+        repetitions=reps,
+        weights="random (seeded)",
+        families={},
+    )
     for name in families or tuple(FAMILIES):
         ae = full_size_autoencoder(name)
         row = dict(parameters=ae.parameters, latent_channels=ae.latent_channels, factor=ae.downsampling_factor)
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        row["throughput"] = per_second(repeat(lambda ae=ae: encode_decode(ae, images, batch, device), reps, 1, device),
-                                       n, "images/s (encode + decode)")  # fmt: skip
+        row["throughput"] = per_second(
+            repeat(lambda ae=ae: encode_decode(ae, images, batch, device), reps, 1, device),
+            n,
+            "images/s (encode + decode)",
+        )
         if device == "cuda":
             row["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         row["gflop_per_image"] = encoder_flops_per_image(ae, images[:1], device) / 1e9

@@ -20,8 +20,16 @@ def summarize(samples: list[float], unit: str) -> dict:
     assert samples, "a figure needs at least one repetition"
     a = np.asarray(samples, dtype=float)
     q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return dict(median=float(med), min=float(a.min()), max=float(a.max()), q1=float(q1), q3=float(q3), n=len(a),
-                unit=unit, samples=[float(v) for v in a])  # fmt: skip
+    return dict(
+        median=float(med),
+        min=float(a.min()),
+        max=float(a.max()),
+        q1=float(q1),
+        q3=float(q3),
+        n=len(a),
+        unit=unit,
+        samples=[float(v) for v in a],
+    )
 
 
 def ratio(numerator: dict, denominator: dict) -> float:

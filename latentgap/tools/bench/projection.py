@@ -21,8 +21,12 @@ def features(n: int, seed: int = 0) -> np.ndarray:
     return (centres[rng.integers(CLASSES, size=n)] + rng.normal(size=(n, DIM))).astype(np.float32)
 
 
-def run(quick: bool, sizes: tuple[int, ...] = (1_000, 10_000, 100_000), measured: tuple[int, ...] | None = None,
-        reps: int | None = None) -> dict:  # fmt: skip
+def run(
+    quick: bool,
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000),
+    measured: tuple[int, ...] | None = None,
+    reps: int | None = None,
+) -> dict:
     from latentgap.projection import MAX_POINTS, project
     from latentgap.tools.bench.measure import power_law_exponent, repeat, summarize
 

@@ -31,9 +31,12 @@ def encode_once(spec, images, batch: int, weights_hash: str, workers: int | None
         else:
             ray_backend.encode_shards(spec, images, Path(root) / "shards" / "sizing", batch, weights_hash, workers)
         seconds = time.perf_counter() - t0
-        return dict(seconds=seconds, images_per_s=len(images) / seconds,
-                    shard_bytes=folder_bytes(Path(root) / "shards", "*.parquet"),
-                    cache_bytes=folder_bytes(Path(root) / "latents", "*.npz"))  # fmt: skip
+        return dict(
+            seconds=seconds,
+            images_per_s=len(images) / seconds,
+            shard_bytes=folder_bytes(Path(root) / "shards", "*.parquet"),
+            cache_bytes=folder_bytes(Path(root) / "latents", "*.npz"),
+        )
 
 
 def run(workdir: Path, quick: bool, workers: int = 2, n_images: int | None = None, reps: int | None = None) -> dict:
@@ -57,6 +60,11 @@ def run(workdir: Path, quick: bool, workers: int = 2, n_images: int | None = Non
         for w in sorted({1, workers}):
             runs = [encode_once(spec, images, BATCH, weights_hash, w, Path(workdir)) for _ in range(reps)]
             rates[w] = summarize([r["images_per_s"] for r in runs], "images/s")
-    return dict(ae=AE, resolution=RESOLUTION, images=len(images), workers=workers,
-                images_per_s={str(w): f for w, f in rates.items()},
-                worker_ratio=ratio(rates[workers], rates[1]))  # fmt: skip
+    return dict(
+        ae=AE,
+        resolution=RESOLUTION,
+        images=len(images),
+        workers=workers,
+        images_per_s={str(w): f for w, f in rates.items()},
+        worker_ratio=ratio(rates[workers], rates[1]),
+    )

@@ -32,103 +32,212 @@ def headline_table(all_results: dict[str, dict]) -> str:
     rows = []
     for name, r in all_results.items():
         h = r.get("headline", {})
-        rows.append([f"`{name}`", _num(h.get("latent_vs_image.throughput_ratio"), 1, "x"),
-                     _num(h.get("latent_vs_image.memory_ratio"), 1, "x"), _num(h.get("encoder.flop_fraction"), 2),
-                     f"{r.get('total_seconds', 0) / 60:.1f} min"])  # fmt: skip
-    return "\n".join(_table(["results", "latent/image throughput (paper 64x)", "latent/image memory (paper 120x)",
-                             "encoder FLOP fraction", "bench wall time"], rows))  # fmt: skip
+        rows.append(
+            [
+                f"`{name}`",
+                _num(h.get("latent_vs_image.throughput_ratio"), 1, "x"),
+                _num(h.get("latent_vs_image.memory_ratio"), 1, "x"),
+                _num(h.get("encoder.flop_fraction"), 2),
+                f"{r.get('total_seconds', 0) / 60:.1f} min",
+            ]
+        )
+    return "\n".join(
+        _table(
+            [
+                "results",
+                "latent/image throughput (paper 64x)",
+                "latent/image memory (paper 120x)",
+                "encoder FLOP fraction",
+                "bench wall time",
+            ],
+            rows,
+        )
+    )
 
 
 def _classifiers(c: dict, device: str) -> list[str]:
     mem = "CUDA max allocated" if device == "cuda" else "tensor memory"
-    rows = [[f"`{name}`", f"{r['parameters'] / 1e6:.1f} M", f"{r['gflop_per_sample_forward']:.2f}",
-             _fig(r["train_throughput"]), _fig(r["infer_throughput"]),
-             f"{r.get('cuda_max_allocated_train_mb', r['tensor_memory_train_mb']):.0f}", f"{r['peak_rss_train_mb']:.0f}"]
-            for name, r in c["cases"].items()]  # fmt: skip
-    out = [f"**Latent vs image classifier** (batch {c['batch_size']}, {c['repetitions']} timed steps each; "
-           "median [min–max]):", ""]  # fmt: skip
-    out += _table(["case", "params", "GFLOP/sample fwd", "train samples/s", "inference samples/s",
-                   f"train {mem} MiB", "train peak-RSS Δ MiB"], rows)  # fmt: skip
-    rows = [[f"`{p['latent']}`", _num(p["train_throughput_ratio"], 1, "x"), _num(p["infer_throughput_ratio"], 1, "x"),
-             _num(p["memory_ratio"], 1, "x"), _num(p["rss_memory_ratio"], 1, "x"), _num(p["flop_ratio"], 1, "x")]
-            for p in c["comparisons"]]  # fmt: skip
+    rows = [
+        [
+            f"`{name}`",
+            f"{r['parameters'] / 1e6:.1f} M",
+            f"{r['gflop_per_sample_forward']:.2f}",
+            _fig(r["train_throughput"]),
+            _fig(r["infer_throughput"]),
+            f"{r.get('cuda_max_allocated_train_mb', r['tensor_memory_train_mb']):.0f}",
+            f"{r['peak_rss_train_mb']:.0f}",
+        ]
+        for name, r in c["cases"].items()
+    ]
+    out = [
+        f"**Latent vs image classifier** (batch {c['batch_size']}, {c['repetitions']} timed steps each; "
+        "median [min–max]):",
+        "",
+    ]
+    out += _table(
+        [
+            "case",
+            "params",
+            "GFLOP/sample fwd",
+            "train samples/s",
+            "inference samples/s",
+            f"train {mem} MiB",
+            "train peak-RSS Δ MiB",
+        ],
+        rows,
+    )
+    rows = [
+        [
+            f"`{p['latent']}`",
+            _num(p["train_throughput_ratio"], 1, "x"),
+            _num(p["infer_throughput_ratio"], 1, "x"),
+            _num(p["memory_ratio"], 1, "x"),
+            _num(p["rss_memory_ratio"], 1, "x"),
+            _num(p["flop_ratio"], 1, "x"),
+        ]
+        for p in c["comparisons"]
+    ]
     out += ["", "Latent over image (ratios of medians; the paper claims 64x throughput, 120x memory):", ""]
-    out += _table(["latent case (vs its profile's image case)", "train throughput", "inference throughput",
-                   f"memory ({mem})", "memory (peak RSS)", "forward FLOP ratio"], rows)  # fmt: skip
+    out += _table(
+        [
+            "latent case (vs its profile's image case)",
+            "train throughput",
+            "inference throughput",
+            f"memory ({mem})",
+            "memory (peak RSS)",
+            "forward FLOP ratio",
+        ],
+        rows,
+    )
     return out + ["", c["includes"]]
 
 
 def _encoding(e: dict) -> list[str]:
-    rows = [["batched (`encode_decode`)", _fig(e["batched"])], ["naive per-image diffusers loop", _fig(e["naive"])],
-            ["cache hit (`cached_encode`)", _fig(e["cache_hit"], digits=0)]]  # fmt: skip
-    return [f"**Encoding** ({e['autoencoder']}, {e['n_images']} images at {e['resolution']} px, encode + decode):", "",
-            *_table(["encoder", "images/s"], rows), "",
-            f"Batched / naive: **{e['batched_vs_naive_ratio']:.2f}x**; cache hit / naive: {e['cache_hit_vs_naive_ratio']:.0f}x. "
-            f"{e['flop_per_image'] / 1e9:.2f} GFLOP per image -> {e['achieved_flops'] / 1e9:.1f} GFLOP/s achieved vs "
-            f"{e['matmul']['median'] / 1e9:.1f} GFLOP/s measured matmul ({e['matmul']['unit']}): "
-            f"**FLOP fraction {e['flop_fraction']:.2f}**."]  # fmt: skip
+    rows = [
+        ["batched (`encode_decode`)", _fig(e["batched"])],
+        ["naive per-image diffusers loop", _fig(e["naive"])],
+        ["cache hit (`cached_encode`)", _fig(e["cache_hit"], digits=0)],
+    ]
+    return [
+        f"**Encoding** ({e['autoencoder']}, {e['n_images']} images at {e['resolution']} px, encode + decode):",
+        "",
+        *_table(["encoder", "images/s"], rows),
+        "",
+        f"Batched / naive: **{e['batched_vs_naive_ratio']:.2f}x**; cache hit / naive: {e['cache_hit_vs_naive_ratio']:.0f}x. "
+        f"{e['flop_per_image'] / 1e9:.2f} GFLOP per image -> {e['achieved_flops'] / 1e9:.1f} GFLOP/s achieved vs "
+        f"{e['matmul']['median'] / 1e9:.1f} GFLOP/s measured matmul ({e['matmul']['unit']}): "
+        f"**FLOP fraction {e['flop_fraction']:.2f}**.",
+    ]
 
 
 def _families(f: dict) -> list[str]:
-    rows = [[f"`{name}`", f"{r['parameters'] / 1e6:.1f} M", f"{r['latent_channels']} x f{r['factor']}",
-             f"{r['gflop_per_image']:.0f}", _fig(r["throughput"], digits=2),
-             f"{r['cuda_max_allocated_mb']:.0f}" if "cuda_max_allocated_mb" in r else "–"]
-            for name, r in f["families"].items()]  # fmt: skip
-    return [f"**Families at full size** (each family's shipped full-size config, {f['weights']} weights; "
-            f"{f['resolution']} px, batch {f['batch_size']}, {f['repetitions']} repetitions of "
-            f"{f['images_per_repetition']} images; encode + decode through `encode_decode`):", "",
-            *_table(["family", "params", "latent", "GFLOP/image", "images/s", "CUDA max allocated MiB"], rows)]  # fmt: skip
+    rows = [
+        [
+            f"`{name}`",
+            f"{r['parameters'] / 1e6:.1f} M",
+            f"{r['latent_channels']} x f{r['factor']}",
+            f"{r['gflop_per_image']:.0f}",
+            _fig(r["throughput"], digits=2),
+            f"{r['cuda_max_allocated_mb']:.0f}" if "cuda_max_allocated_mb" in r else "–",
+        ]
+        for name, r in f["families"].items()
+    ]
+    return [
+        f"**Families at full size** (each family's shipped full-size config, {f['weights']} weights; "
+        f"{f['resolution']} px, batch {f['batch_size']}, {f['repetitions']} repetitions of "
+        f"{f['images_per_repetition']} images; encode + decode through `encode_decode`):",
+        "",
+        *_table(["family", "params", "latent", "GFLOP/image", "images/s", "CUDA max allocated MiB"], rows),
+    ]
 
 
 def _projection(p: dict) -> list[str]:
-    rows = [[f"{int(n):,}", _fig(s["seconds"]), "measured" if not s["extrapolated"] else "extrapolated (power law)"
-             + (f"; linear above the fit limit: {s['linear_estimate_s']:.0f} s" if "linear_estimate_s" in s else "")]
-            for n, s in sorted(p["sizes"].items(), key=lambda kv: int(kv[0]))]  # fmt: skip
-    return [f"**Projection** (UMAP via `project`, {p['dim']}-d features; first call incl. numba compile "
-            f"{p['first_call_compile_s']:.0f} s):", "", *_table(["latents", "seconds", ""], rows), "",
-            f"Scaling exponent {p['scaling_exponent']:.2f} ({p['scaling_fit']}). {p['dashboard']}"]  # fmt: skip
+    rows = [
+        [
+            f"{int(n):,}",
+            _fig(s["seconds"]),
+            "measured"
+            if not s["extrapolated"]
+            else "extrapolated (power law)"
+            + (f"; linear above the fit limit: {s['linear_estimate_s']:.0f} s" if "linear_estimate_s" in s else ""),
+        ]
+        for n, s in sorted(p["sizes"].items(), key=lambda kv: int(kv[0]))
+    ]
+    return [
+        f"**Projection** (UMAP via `project`, {p['dim']}-d features; first call incl. numba compile "
+        f"{p['first_call_compile_s']:.0f} s):",
+        "",
+        *_table(["latents", "seconds", ""], rows),
+        "",
+        f"Scaling exponent {p['scaling_exponent']:.2f} ({p['scaling_fit']}). {p['dashboard']}",
+    ]
 
 
 def _store(s: dict) -> list[str]:
     w = s["written"]
-    rows = [[f"`{name}`" + (" (dashboard)" if q["dashboard"] else ""), _fig(q["seconds"], 1000), f"{q['rows']:,}"]
-            for name, q in s["queries"].items()]  # fmt: skip
+    rows = [
+        [f"`{name}`" + (" (dashboard)" if q["dashboard"] else ""), _fig(q["seconds"], 1000), f"{q['rows']:,}"]
+        for name, q in s["queries"].items()
+    ]
     slow = ", ".join(s["dashboard_queries_over_100ms"]) or "none"
-    return [f"**Store** ({w['metric_rows']:,} SYNTHETIC metric rows in {w['runs']:,} runs, {w['projection_points']:,} "
-            f"projection points; written in {s['populate_s']:.0f} s):", "",
-            *_table(["query", "ms", "rows returned"], rows), "", f"Dashboard queries over 100 ms: {slow}."]  # fmt: skip
+    return [
+        f"**Store** ({w['metric_rows']:,} SYNTHETIC metric rows in {w['runs']:,} runs, {w['projection_points']:,} "
+        f"projection points; written in {s['populate_s']:.0f} s):",
+        "",
+        *_table(["query", "ms", "rows returned"], rows),
+        "",
+        f"Dashboard queries over 100 ms: {slow}.",
+    ]
 
 
 def _dashboard(d: dict) -> list[str]:
-    rows = [[f"`{n}`", str(e["n"]), f"{e['p50_ms']:.0f}", f"{e['p95_ms']:.0f}", f"{e['max_ms']:.0f}"]
-            for n, e in d["endpoints"].items()]  # fmt: skip
+    rows = [
+        [f"`{n}`", str(e["n"]), f"{e['p50_ms']:.0f}", f"{e['p95_ms']:.0f}", f"{e['max_ms']:.0f}"]
+        for n, e in d["endpoints"].items()
+    ]
     slow = ", ".join(d["endpoints_p95_over_500ms"]) or "none"
-    return [f"**Dashboard under load** ({d['clients']} clients on loopback, at most {d['rounds']} rounds and "
-            f"{d['time_limit_s']:.0f} s; {d['requests']} requests, {d['errors']} errors, {d.get('unfinished', 0)} unfinished at the limit, over the store above):", "",
-            *_table(["endpoint", "requests", "p50 ms", "p95 ms", "max ms"], rows), "",
-            f"Endpoints with p95 over 500 ms: {slow}."]  # fmt: skip
+    return [
+        f"**Dashboard under load** ({d['clients']} clients on loopback, at most {d['rounds']} rounds and "
+        f"{d['time_limit_s']:.0f} s; {d['requests']} requests, {d['errors']} errors, {d.get('unfinished', 0)} unfinished at the limit, over the store above):",
+        "",
+        *_table(["endpoint", "requests", "p50 ms", "p95 ms", "max ms"], rows),
+        "",
+        f"Endpoints with p95 over 500 ms: {slow}.",
+    ]
 
 
 def _end_to_end(e: dict) -> list[str]:
     rows = [[k, f"{v:.1f}"] for k, v in e["steps_s"].items()]
-    return [f"**End-to-end** (`diagnose --profile {e['profile']}` on {e['autoencoder']} x {e['dataset']}, "
-            f"{e['n_images']} images{' (--max-samples, to fit the quick bench)' if e['max_samples'] else ''}, "
-            f"cold caches; wall {e['wall_s']:.0f} s):", "", *_table(["step", "seconds"], rows)]  # fmt: skip
+    return [
+        f"**End-to-end** (`diagnose --profile {e['profile']}` on {e['autoencoder']} x {e['dataset']}, "
+        f"{e['n_images']} images{' (--max-samples, to fit the quick bench)' if e['max_samples'] else ''}, "
+        f"cold caches; wall {e['wall_s']:.0f} s):",
+        "",
+        *_table(["step", "seconds"], rows),
+    ]
 
 
 def _page(pg: dict) -> list[str]:
     rows = [[name, _fig(f, 1000, 0)] for name, f in pg["server"].items()]
     over = ", ".join(pg["server_over_300ms"]) or "none"
-    out = [f"**Dashboard pages** ({pg['runs']} stored runs, the newest with {pg['explorer_points']:,} projected points "
-           "per space). Server time of each tab's handler (what opening a tab or changing a control costs; medians of "
-           "repeated calls, which the store answers from its query cache after the first — the store section above "
-           "times DuckDB itself):", "",
-           *_table(["tab handler", "ms"], rows), "", f"Handlers over 300 ms: {over}.", ""]  # fmt: skip
+    out = [
+        f"**Dashboard pages** ({pg['runs']} stored runs, the newest with {pg['explorer_points']:,} projected points "
+        "per space). Server time of each tab's handler (what opening a tab or changing a control costs; medians of "
+        "repeated calls, which the store answers from its query cache after the first — the store section above "
+        "times DuckDB itself):",
+        "",
+        *_table(["tab handler", "ms"], rows),
+        "",
+        f"Handlers over 300 ms: {over}.",
+        "",
+    ]
     if "browser" in pg:
         b = pg["browser"]
-        out.append(f"In headless Chromium: first page interactive (gap table showing) {_fig(b['first_page_interactive'])} s; "
-                   f"Latent explorer tab with {pg['explorer_points']:,} points drawn {_fig(b['explorer_20k_points_drawn'])} s "
-                   "(WebGL through the software renderer).")  # fmt: skip
+        out.append(
+            f"In headless Chromium: first page interactive (gap table showing) {_fig(b['first_page_interactive'])} s; "
+            f"Latent explorer tab with {pg['explorer_points']:,} points drawn {_fig(b['explorer_20k_points_drawn'])} s "
+            "(WebGL through the software renderer)."
+        )
     else:
         out.append(f"Browser timings skipped: {pg['browser_skipped']}.")
     return out
@@ -138,12 +247,22 @@ def _ray(r: dict) -> list[str]:
     if "skipped" in r:
         return [f"**Ray workers**: skipped ({r['skipped']})."]
     rates = ", ".join(f"{w} worker(s) {_fig(f, 1, 0)} images/s" for w, f in r["images_per_s"].items())
-    return [f"**Ray workers** (`--backend ray` encoding, {r['ae']} at {r['resolution']} px, {r['images']:,} SYNTHETIC "
-            f"images, local Ray): {rates}; {r['workers']} vs 1 workers: {r['worker_ratio']:.2f}x."]  # fmt: skip
+    return [
+        f"**Ray workers** (`--backend ray` encoding, {r['ae']} at {r['resolution']} px, {r['images']:,} SYNTHETIC "
+        f"images, local Ray): {rates}; {r['workers']} vs 1 workers: {r['worker_ratio']:.2f}x."
+    ]
 
 
-SECTION_RENDERERS = {"encoding": _encoding, "families": _families, "projection": _projection, "store": _store,
-                     "dashboard": _dashboard, "page": _page, "ray": _ray, "end_to_end": _end_to_end}  # fmt: skip
+SECTION_RENDERERS = {
+    "encoding": _encoding,
+    "families": _families,
+    "projection": _projection,
+    "store": _store,
+    "dashboard": _dashboard,
+    "page": _page,
+    "ray": _ray,
+    "end_to_end": _end_to_end,
+}
 
 
 def render(name: str, r: dict) -> str:
@@ -152,9 +271,13 @@ def render(name: str, r: dict) -> str:
     where = (
         m.get("gpu") or f"{m['cpu']}, {m.get('usable_cpus', m['cpu_count'])} CPUs, {m['torch_threads']} torch thread(s)"
     )
-    out = [f"### `{name}` — {r['device']}, {r['mode']} ({r['created']})", "",
-           f"Machine: {where}; load average {m['load_average_start'][0]:.1f} at start, {m['load_average_end'][0]:.1f} "
-           f"at end." + (f" {m['note']}" if m.get("note") else ""), ""]  # fmt: skip
+    out = [
+        f"### `{name}` — {r['device']}, {r['mode']} ({r['created']})",
+        "",
+        f"Machine: {where}; load average {m['load_average_start'][0]:.1f} at start, {m['load_average_end'][0]:.1f} "
+        f"at end." + (f" {m['note']}" if m.get("note") else ""),
+        "",
+    ]
     if "classifiers" in r:
         out += _classifiers(r["classifiers"], r["device"]) + [""]
     for section, fn in SECTION_RENDERERS.items():
@@ -165,8 +288,10 @@ def render(name: str, r: dict) -> str:
 
 def render_all(all_results: dict[str, dict]) -> str:
     body = "\n\n".join(render(n, r) for n, r in all_results.items())
-    return (f"# latentgap benchmarks\n\nGenerated from `benchmarks/results/*.json` by `python -m latentgap bench "
-            f"--report`; do not edit by hand.\n\n{headline_table(all_results)}\n\n{body}")  # fmt: skip
+    return (
+        f"# latentgap benchmarks\n\nGenerated from `benchmarks/results/*.json` by `python -m latentgap bench "
+        f"--report`; do not edit by hand.\n\n{headline_table(all_results)}\n\n{body}"
+    )
 
 
 def update_readme(readme: Path, all_results: dict[str, dict]) -> bool:

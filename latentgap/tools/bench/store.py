@@ -15,14 +15,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SPACES = ("image", "reconstruction", "latent", "latent-resnet", "latent-noise", "latent-film", "latent-film-distilled",
-          "gap", "fidelity_loss", "probe-linear", "probe-knn", "probe-linear-image", "probe-knn-image")  # fmt: skip
+SPACES = (
+    "image",
+    "reconstruction",
+    "latent",
+    "latent-resnet",
+    "latent-noise",
+    "latent-film",
+    "latent-film-distilled",
+    "gap",
+    "fidelity_loss",
+    "probe-linear",
+    "probe-knn",
+    "probe-linear-image",
+    "probe-knn-image",
+)
 NOISE_SPACES = ("latent", "latent-noise", "latent-film", "latent-film-distilled")
 FOLDS, CLASSES, LEVELS = 5, 3, 32
 # the queries the dashboard's handlers call (latentgap/ui/); the others serve the CLI, and results(all) the Export
 # tab's full download
-DASHBOARD_QUERIES = ("gap_table", "runs", "noise_curves(run)", "results(run)", "class_metrics", "confusion",
-                     "projections", "jobs")  # fmt: skip
+DASHBOARD_QUERIES = (
+    "gap_table",
+    "runs",
+    "noise_curves(run)",
+    "results(run)",
+    "class_metrics",
+    "confusion",
+    "projections",
+    "jobs",
+)
 QUERIES = {
     "gap_table": lambda s, run: s.gap_table(),
     "runs": lambda s, run: s.runs(),
@@ -46,8 +67,12 @@ def metric_template() -> pd.DataFrame:
     from latentgap.metrics import CLASSIFICATION_METRICS
 
     clean = [(s, m, f, None) for s, m, f in itertools.product(SPACES, CLASSIFICATION_METRICS, range(FOLDS))]
-    noisy = [(s, m, f, float(level)) for s, m, f, level in itertools.product(
-        NOISE_SPACES, ("balanced_accuracy", "auroc"), range(FOLDS), np.geomspace(0.002, 80, LEVELS))]  # fmt: skip
+    noisy = [
+        (s, m, f, float(level))
+        for s, m, f, level in itertools.product(
+            NOISE_SPACES, ("balanced_accuracy", "auroc"), range(FOLDS), np.geomspace(0.002, 80, LEVELS)
+        )
+    ]
     fidelity = [("reconstruction", m, None, None) for m in ("psnr", "ssim")]
     return pd.DataFrame(clean + noisy + fidelity, columns=["space", "metric", "fold", "noise_level"])
 
@@ -58,26 +83,49 @@ def _run_tables(run_id: str, n_metrics: int, template: pd.DataFrame, rng) -> dic
     per_class = list(itertools.product(SPACES[:7], range(FOLDS), range(CLASSES)))
     return dict(
         metrics=m.to_dict("records"),
-        class_metrics=[dict(run_id=run_id, space=s, fold=f, class_index=c, class_name=f"class-{c}", support=100,
-                            accuracy=float(rng.random())) for s, f, c in per_class],
-        confusion=[dict(run_id=run_id, space=s, fold=f, true_class=c, pred_class=p, count=int(rng.integers(100)))
-                   for (s, f, c), p in itertools.product(per_class, range(CLASSES))],
-        structure=[dict(run_id=run_id, statistic=f"statistic-{k}", channel=k % 4, value=float(rng.random()))
-                   for k in range(16)],
-    )  # fmt: skip
+        class_metrics=[
+            dict(
+                run_id=run_id,
+                space=s,
+                fold=f,
+                class_index=c,
+                class_name=f"class-{c}",
+                support=100,
+                accuracy=float(rng.random()),
+            )
+            for s, f, c in per_class
+        ],
+        confusion=[
+            dict(run_id=run_id, space=s, fold=f, true_class=c, pred_class=p, count=int(rng.integers(100)))
+            for (s, f, c), p in itertools.product(per_class, range(CLASSES))
+        ],
+        structure=[
+            dict(run_id=run_id, statistic=f"statistic-{k}", channel=k % 4, value=float(rng.random())) for k in range(16)
+        ],
+    )
 
 
 def _projection_rows(run_id: str, n: int, rng) -> list[dict]:
     half = n // 2
-    df = pd.DataFrame(dict(run_id=run_id, fold=0, space=np.repeat(["latent", "image"], [half, n - half]),
-                           sample_index=np.r_[np.arange(half), np.arange(n - half)], x=rng.normal(size=n),
-                           y=rng.normal(size=n), label=rng.integers(CLASSES, size=n),
-                           split=rng.choice(["train", "val", "test"], size=n), predicted=rng.integers(CLASSES, size=n)))  # fmt: skip
+    df = pd.DataFrame(
+        dict(
+            run_id=run_id,
+            fold=0,
+            space=np.repeat(["latent", "image"], [half, n - half]),
+            sample_index=np.r_[np.arange(half), np.arange(n - half)],
+            x=rng.normal(size=n),
+            y=rng.normal(size=n),
+            label=rng.integers(CLASSES, size=n),
+            split=rng.choice(["train", "val", "test"], size=n),
+            predicted=rng.integers(CLASSES, size=n),
+        )
+    )
     return df.to_dict("records")
 
 
-def populate(home: Path, n_metric_rows: int = 1_000_000, n_projection_points: int = 100_000, n_jobs: int = 50,
-             seed: int = 0) -> dict:  # fmt: skip
+def populate(
+    home: Path, n_metric_rows: int = 1_000_000, n_projection_points: int = 100_000, n_jobs: int = 50, seed: int = 0
+) -> dict:
     """Fill a store in `home` with SYNTHETIC runs totalling `n_metric_rows` metric rows; returns what was written."""
     from latentgap.store import Store
 
@@ -90,21 +138,43 @@ def populate(home: Path, n_metric_rows: int = 1_000_000, n_projection_points: in
         tables = _run_tables(run_id, n, template, rng)
         if r == n_runs - 1:  # the newest run: the one the dashboard opens, with its latent explorer points
             tables["projections"] = _projection_rows(run_id, n_projection_points, rng)
-        run = dict(run_id=run_id, autoencoder=f"bench-synthetic-ae-{r % 20}", family="sd-vae", ae_hash="0" * 16,
-                   dataset=f"bench-synthetic-{r % 4}", synthetic=True, profile="paper", seed=r % 5, device="cpu",
-                   spec={"synthetic": "latentgap bench store section"}, versions={}, timing={"total": 1.0},
-                   summary={"class_names": [f"class-{c}" for c in range(CLASSES)]})  # fmt: skip
+        run = dict(
+            run_id=run_id,
+            autoencoder=f"bench-synthetic-ae-{r % 20}",
+            family="sd-vae",
+            ae_hash="0" * 16,
+            dataset=f"bench-synthetic-{r % 4}",
+            synthetic=True,
+            profile="paper",
+            seed=r % 5,
+            device="cpu",
+            spec={"synthetic": "latentgap bench store section"},
+            versions={},
+            timing={"total": 1.0},
+            summary={"class_names": [f"class-{c}" for c in range(CLASSES)]},
+        )
         store.write_run(run, tables)
         run_ids.append(run_id)
     for j in range(n_jobs):
         job_id = store.submit_job({"synthetic": True}, f"bench-synthetic job {j}")
         store.update_job(job_id, status="done", progress=1.0, step="done", run_id=run_ids[j % n_runs])
-    return dict(runs=n_runs, metric_rows=n_metric_rows, metric_rows_per_run=len(template),
-                projection_points=n_projection_points, jobs=n_jobs, newest_run=run_ids[-1])  # fmt: skip
+    return dict(
+        runs=n_runs,
+        metric_rows=n_metric_rows,
+        metric_rows_per_run=len(template),
+        projection_points=n_projection_points,
+        jobs=n_jobs,
+        newest_run=run_ids[-1],
+    )
 
 
-def run(workdir: Path, quick: bool, n_metric_rows: int = 1_000_000, n_projection_points: int = 100_000,
-        reps: int | None = None) -> dict:  # fmt: skip
+def run(
+    workdir: Path,
+    quick: bool,
+    n_metric_rows: int = 1_000_000,
+    n_projection_points: int = 100_000,
+    reps: int | None = None,
+) -> dict:
     from latentgap.store import Store
     from latentgap.tools.bench.measure import repeat, summarize
 

@@ -45,10 +45,33 @@ def seed_finished_run(home: Path) -> list[tuple]:
     """Write one finished run (three metric records) and return its records as stored (see `_records`)."""
     from latentgap.store import Store
 
-    run = dict(run_id=SEED_RUN, autoencoder="zoo:sd-vae-mini", family="sd-vae", ae_hash="0" * 16, dataset="phantom-chest",
-               synthetic=True, profile="smoke", seed=0, device="cpu", spec={}, versions={}, timing={"total": 1.0})  # fmt: skip
-    metrics = [dict(run_id=SEED_RUN, space=s, metric="balanced_accuracy", value=v, ci_low=v - 0.1, ci_high=v + 0.1,
-                    fold=0, noise_level=None) for s, v in (("image", 0.8), ("reconstruction", 0.7), ("latent", 0.6))]  # fmt: skip
+    run = dict(
+        run_id=SEED_RUN,
+        autoencoder="zoo:sd-vae-mini",
+        family="sd-vae",
+        ae_hash="0" * 16,
+        dataset="phantom-chest",
+        synthetic=True,
+        profile="smoke",
+        seed=0,
+        device="cpu",
+        spec={},
+        versions={},
+        timing={"total": 1.0},
+    )
+    metrics = [
+        dict(
+            run_id=SEED_RUN,
+            space=s,
+            metric="balanced_accuracy",
+            value=v,
+            ci_low=v - 0.1,
+            ci_high=v + 0.1,
+            fold=0,
+            noise_level=None,
+        )
+        for s, v in (("image", 0.8), ("reconstruction", 0.7), ("latent", 0.6))
+    ]
     store = Store(home)
     store.write_run(run, {"metrics": metrics})
     return _records(store)
@@ -85,8 +108,9 @@ def python(code: str, *args: str, limit_bytes: int | None = None, **kw) -> subpr
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap then fails with EFBIG, as on a full disk
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env, text=True,
-                            preexec_fn=cap if limit_bytes else None, **kw)  # noqa: PLW1509 (no threads here)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, text=True, preexec_fn=cap if limit_bytes else None, **kw
+    )  # noqa: PLW1509 (no threads here)
 
 
 def run_python(code: str, *args: str, limit_bytes: int | None = None, timeout: float = 300) -> tuple[int, str]:
@@ -148,8 +172,14 @@ def tiny_checkpoint(path: Path, **overrides) -> Path:
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    model = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-                          block_out_channels=[8, 16, 16, 16], layers_per_block=1, norm_num_groups=8, latent_channels=4)  # fmt: skip
+    model = AutoencoderKL(
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        block_out_channels=[8, 16, 16, 16],
+        layers_per_block=1,
+        norm_num_groups=8,
+        latent_channels=4,
+    )
     sd = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file({**sd, **overrides}, str(path))
     return path

@@ -20,7 +20,7 @@ from latentgap.tools.selfcheck.common import (
     Outcome,
     caches_complete,
     latent_caches,
-    lost_records,  # fmt: skip
+    lost_records,
     python,
     run_python,
     seed_finished_run,
@@ -47,14 +47,19 @@ def worker_killed(home: Path, steps: tuple[str, ...] = ("encode", "train")) -> O
         stamps = [p.stat().st_mtime_ns for p in caches]
         out.check(row["step"].startswith(step), f"worker killed (SIGKILL) at step {row['step']!r}")
         out.check(set(store.runs().run_id) == {SEED_RUN}, "  no run or metric written by the killed job", count=False)
-        out.check(caches_complete(home, SMOKE_SPEC["max_samples"]),
-                  f"  latent cache {'complete' if caches else 'absent'} after the kill, never half-written", count=False)  # fmt: skip
+        out.check(
+            caches_complete(home, SMOKE_SPEC["max_samples"]),
+            f"  latent cache {'complete' if caches else 'absent'} after the kill, never half-written",
+            count=False,
+        )
     supervisor.ensure_running()
     row = wait_job(home, job, lambda r: r["status"] in ("done", "failed"), 420, supervisor.proc)
     supervisor.stop()
-    out.check(row["status"] == "done" and row["attempts"] == len(steps) + 1,
-              f"job requeued and finished after the restarts (status {row['status']}, attempt {row['attempts']})",
-              count=False)  # fmt: skip
+    out.check(
+        row["status"] == "done" and row["attempts"] == len(steps) + 1,
+        f"job requeued and finished after the restarts (status {row['status']}, attempt {row['attempts']})",
+        count=False,
+    )
     if caches:
         resumed = [p.stat().st_mtime_ns for p in caches] == stamps
         out.check(resumed, "the last rerun resumed from the cached latents (cache file untouched)", count=False)
@@ -166,13 +171,17 @@ def disk_full_on_store_and_cache(home: Path) -> Outcome:
     db = home / "latentgap.duckdb"
     code, text = run_python(WRITE_RUN_CHILD, str(home), limit_bytes=db.stat().st_size + 65536)
     line = text.strip().splitlines()[-1] if text.strip() else ""
-    out.check(code == 1 and line.startswith("error: cannot write to the store") and "Traceback" not in text,
-              f"store write refused clearly: {line[:160]}")  # fmt: skip
+    out.check(
+        code == 1 and line.startswith("error: cannot write to the store") and "Traceback" not in text,
+        f"store write refused clearly: {line[:160]}",
+    )
     cache = home / "cache" / "latents" / "big.npz"
     code, text = run_python(WRITE_CACHE_CHILD, str(cache), limit_bytes=1 << 20)
     line = text.strip().splitlines()[-1] if text.strip() else ""
-    out.check(code == 1 and line.startswith("error: cannot write the cache file") and "free disk space" in line,
-              f"cache write refused clearly: {line[:160]}")  # fmt: skip
+    out.check(
+        code == 1 and line.startswith("error: cannot write the cache file") and "free disk space" in line,
+        f"cache write refused clearly: {line[:160]}",
+    )
     out.check(not any(cache.parent.iterdir()), "no cache file or temporary file left behind", count=False)
     from latentgap.store import Store
 
@@ -247,12 +256,16 @@ def concurrent_jobs(home: Path, clients: int = 4, per_client: int = 5, workers: 
     jobs = Store(home).jobs().set_index("job_id")
     n = clients * per_client
     out.check(len(set(submitted)) == n and set(jobs.index) == set(submitted), f"{len(jobs)} of {n} jobs in the queue")
-    out.check(ran == n and (jobs.attempts == 1).all(), f"each job run exactly once ({ran} runs by {workers} workers)",
-              count=False)  # fmt: skip
+    out.check(
+        ran == n and (jobs.attempts == 1).all(),
+        f"each job run exactly once ({ran} runs by {workers} workers)",
+        count=False,
+    )
     done, failed = (jobs.status == "done").sum(), (jobs.status == "failed").sum()
     clean = jobs[jobs.status == "failed"].error.str.contains("unknown benchmark|no-such-benchmark").all()
-    out.check(done + failed == n and done == 1 and clean, f"{done} done, {failed} failed with a clear reason",
-              count=False)  # fmt: skip
+    out.check(
+        done + failed == n and done == 1 and clean, f"{done} done, {failed} failed with a clear reason", count=False
+    )
     out.check(set(Store(home).runs().run_id) == {SEED_RUN, *jobs.run_id.dropna()}, "one run per done job", count=False)
     out.lost = lost_records(home, snapshot)
     out.check(out.lost == 0, "the finished run before the fault is intact", count=False)
@@ -292,8 +305,13 @@ def corrupt_and_old_stores(home: Path) -> Outcome:
     con.close()
     store = Store(home)
     backup = home / "latentgap.v1.duckdb"
-    out.check(store.jobs().empty and store.projections(SEED_RUN).empty and backup.exists() and lost_records(home, snapshot) == 0,
-              f"v1 store copied to {backup.name} and migrated to v{SCHEMA_VERSION}, its run intact")  # fmt: skip
+    out.check(
+        store.jobs().empty
+        and store.projections(SEED_RUN).empty
+        and backup.exists()
+        and lost_records(home, snapshot) == 0,
+        f"v1 store copied to {backup.name} and migrated to v{SCHEMA_VERSION}, its run intact",
+    )
     con = duckdb.connect(str(db))
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
     con.close()

@@ -66,7 +66,9 @@ def hostile_checkpoints(home: Path) -> Outcome:
         "random bytes (.ckpt)": lambda: write("random.ckpt", os.urandom(4096)),
         "empty file": lambda: write("empty.safetensors", b""),
         "truncated safetensors": lambda: write("cut.safetensors", good.read_bytes()[:5000]),
-        "header claiming a 40 GB tensor": lambda: write("huge.safetensors", struct.pack("<Q", len(header)) + header.encode()),
+        "header claiming a 40 GB tensor": lambda: write(
+            "huge.safetensors", struct.pack("<Q", len(header)) + header.encode()
+        ),
         "pickle whose reduce runs code (zip)": lambda: d / "evil.ckpt",
         "pickle whose reduce runs code (legacy)": lambda: write("evil.pt", pickle.dumps(_RunsCode(marker))),
         "zip with 20,001 entries": zip_bomb,
@@ -74,14 +76,21 @@ def hostile_checkpoints(home: Path) -> Outcome:
         "a PNG named .safetensors": lambda: write("image.safetensors", b"\x89PNG\r\n\x1a\n" + bytes(200)),
         "NaN weights": lambda: tiny_checkpoint(d / "nan.safetensors", **{"encoder.conv_in.weight": nan}),
         "Inf weights": lambda: tiny_checkpoint(d / "inf.safetensors", **{"decoder.conv_out.weight": inf}),
-        "wrong shapes": lambda: tiny_checkpoint(d / "shape.safetensors", **{"decoder.conv_in.weight": torch.zeros(16, 3, 3, 3)}),
-    }  # fmt: skip
+        "wrong shapes": lambda: tiny_checkpoint(
+            d / "shape.safetensors", **{"decoder.conv_in.weight": torch.zeros(16, 3, 3, 3)}
+        ),
+    }
     for label, make in cases.items():
         expect(out, label, lambda make=make: load_autoencoder(str(make())), "refuse")
     expect(out, "over the size cap", lambda: load_autoencoder(str(good), max_mb=0.01), "refuse")
     out.check(not marker.exists(), "no code from a pickle ran", count=False)
-    expect(out, "a valid tiny checkpoint", lambda: load_autoencoder(str(good)), "read",
-            valid=lambda ae: ae.family == get_family("sd-vae") and ae.latent_channels == 4)  # fmt: skip
+    expect(
+        out,
+        "a valid tiny checkpoint",
+        lambda: load_autoencoder(str(good)),
+        "read",
+        valid=lambda ae: ae.family == get_family("sd-vae") and ae.latent_channels == 4,
+    )
     return out
 
 
@@ -206,8 +215,15 @@ def hostile_images(home: Path) -> Outcome:
     return out
 
 
-ODD_NAMES = ["..%2F..%2Fescape.safetensors", "-rf ~ ;$(touch pwned).safetensors", "a" * 200 + ".safetensors",
-             "évil\u202egnp.safetensors", "new\nline.ckpt", " .pt", "x.SAFETENSORS"]  # fmt: skip
+ODD_NAMES = [
+    "..%2F..%2Fescape.safetensors",
+    "-rf ~ ;$(touch pwned).safetensors",
+    "a" * 200 + ".safetensors",
+    "évil\u202egnp.safetensors",
+    "new\nline.ckpt",
+    " .pt",
+    "x.SAFETENSORS",
+]
 
 
 def upload_names(home: Path) -> Outcome:
@@ -262,9 +278,21 @@ def non_finite_training(home: Path) -> Outcome:
 
     out = Outcome("non-finite latents and losses", "input")
     x, y = torch.full((20, 3, 16, 16), float("nan")), np.array([0, 1] * 10)
-    expect(out, "NaN inputs to the latent classifier",
-            lambda: fit(ResNet(3, 2, (1, 1, 1, 1), 4, "basic"), x, y, x, y, TrainConfig(epochs=1, batch_size=8),
-                        seed=0, desc="train latent"), "refuse")  # fmt: skip
+    expect(
+        out,
+        "NaN inputs to the latent classifier",
+        lambda: fit(
+            ResNet(3, 2, (1, 1, 1, 1), 4, "basic"),
+            x,
+            y,
+            x,
+            y,
+            TrainConfig(epochs=1, batch_size=8),
+            seed=0,
+            desc="train latent",
+        ),
+        "refuse",
+    )
     out.check("train latent: non-finite training loss" in out.detail[-1], "the message names the arm", count=False)
     (home / "uploads").mkdir(parents=True)
     big = torch.full((8, 8, 1, 1), 3e38)  # finite weights whose product overflows float32
