@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "results",
         help="print stored results",
         epilog=EPILOG,
-        description="Print every stored metric record (one per run, space, metric, fold).",
+        description="Print every stored metric record (one per run, arm or derived quantity, metric, fold).",
     )
     _add_home(p)
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
@@ -408,7 +408,7 @@ RESULT_KINDS = {
     "structure": lambda store: store.structure(),
     "tests": _tests,
     "correlation": _correlation,
-    "training": lambda store: store.training(),
+    "training": lambda store: store.training().assign(space=lambda d: d.arm),  # `space`: the name before v5
 }
 
 

@@ -33,20 +33,11 @@ from latentgap.metrics import (
 )
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
+from latentgap.records import DIFFERENCES, FIDELITY, SCORE, TABLES
 from latentgap.spec import DiagnosisSpec, get_profile, resolve_device, resolve_home
-from latentgap.store import TABLE_COLUMNS, Store
+from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
 from latentgap.workspace import Workspace
-
-# Each derived quantity is metric(a) − metric(b), the paper's definitions.
-# "gap" is the paper's (ResNet on reconstructions vs ConvNeXt on latents); the matched ones put the same network on
-# both sides (the latent arm's, on pixels rearranged to the latent grid), so only the AE differs between them.
-DIFFERENCES = {
-    "gap": ("reconstruction", "latent"),
-    "fidelity_loss": ("image", "reconstruction"),
-    "matched_gap": ("reconstruction-s2d", "latent"),
-    "matched_fidelity_loss": ("image-s2d", "reconstruction-s2d"),
-}
 
 
 def versions() -> dict:
@@ -84,23 +75,34 @@ class Records:
 
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.tables = {name: [] for name in TABLE_COLUMNS}
+        self.tables = {name: [] for name in TABLES}
 
     def add(self, table: str, **row) -> None:
-        self.tables[table].append(dict(run_id=self.run_id, **row))
+        self.tables[table].append(TABLES[table](run_id=self.run_id, **row))
 
     def classification(
-        self, space: str, fold: int, y: np.ndarray, report: dict, class_names: list[str], n_boot: int, seed: int
+        self, arm: str, fold: int, y: np.ndarray, report: dict, class_names: list[str], n_boot: int, seed: int
     ) -> None:
         """Scalars with bootstrap CIs, per-class accuracy and the confusion matrix of one classifier."""
         for metric, value in report["scalars"].items():
             lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed)
-            self.add("metrics", space=space, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
+            self.add(
+                "metrics",
+                arm=arm,
+                quantity=SCORE,
+                metric=metric,
+                value=value,
+                ci_low=lo,
+                ci_high=hi,
+                fold=fold,
+                seed=seed,
+            )
         for c, (acc, n) in enumerate(zip(report["per_class_accuracy"], report["support"])):
             self.add(
                 "class_metrics",
-                space=space,
+                arm=arm,
                 fold=fold,
+                seed=seed,
                 class_index=c,
                 class_name=class_names[c],
                 support=n,
@@ -108,7 +110,7 @@ class Records:
             )
         for t, row in enumerate(report["confusion"]):
             for p, count in enumerate(row):
-                self.add("confusion", space=space, fold=fold, true_class=t, pred_class=p, count=count)
+                self.add("confusion", arm=arm, fold=fold, seed=seed, true_class=t, pred_class=p, count=count)
 
 
 def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.ndarray, seed: int) -> None:
@@ -137,14 +139,14 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
 
 
 def _record_arm(
-    rec: Records, space: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str], n_boot: int, seed: int
+    rec: Records, arm: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str], n_boot: int, seed: int
 ) -> np.ndarray:
     """One arm's metrics, per-class accuracy, confusion and noise curve; returns its test probabilities."""
     report = classification_report(y_test, out["logits"])
     t = out["training"]
     rec.add(
         "training",
-        space=space,
+        arm=arm,
         fold=fold,
         seed=seed,
         epochs_run=t["epochs_run"],
@@ -152,11 +154,20 @@ def _record_arm(
         converged=t["converged"],
         history=json.dumps(t["history"]),
     )
-    rec.classification(space, fold, y_test, report, class_names, n_boot, seed)
+    rec.classification(arm, fold, y_test, report, class_names, n_boot, seed)
     for sigma, logits in out["sigma_logits"].items():
         for metric, value in classification_report(y_test, logits)["scalars"].items():
             if metric in ("balanced_accuracy", "auroc"):
-                rec.add("metrics", space=space, metric=metric, value=value, fold=fold, noise_level=sigma)
+                rec.add(
+                    "metrics",
+                    arm=arm,
+                    quantity=SCORE,
+                    metric=metric,
+                    value=value,
+                    fold=fold,
+                    noise_level=sigma,
+                    seed=seed,
+                )
     return report["proba"]
 
 
@@ -245,7 +256,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     rec = Records(run_id)
     init_reports = {}  # backbone weight files used, with how much of each model they initialised
     for name, value in fidelity.items():
-        rec.add("metrics", space="reconstruction", metric=name, value=value)
+        rec.add("metrics", arm=None, quantity=FIDELITY, metric=name, value=value)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
@@ -271,20 +282,26 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
             spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas, arm_names
         )
         proba = {}
-        for space, out in executor.train_arms(
-            task, inputs, lambda name: step(name, 0.0)
-        ):  # the driver records: one writer
+        for arm, out in executor.train_arms(task, inputs, lambda name: step(name, 0.0)):  # the driver records
             init_reports.update(out["init_reports"])
-            proba[space] = _record_arm(
-                rec, space, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed
-            )
-            lap(f"train_{space}_fold{fold}")
-        for name, (a, b) in ((n, ab) for n, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
+            proba[arm] = _record_arm(rec, arm, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed)
+            lap(f"train_{arm}_fold{fold}")
+        for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
             for metric in CLASSIFICATION_METRICS:
                 value, lo, hi = bootstrap_difference(
                     labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed
                 )
-                rec.add("metrics", space=name, metric=metric, value=value, ci_low=lo, ci_high=hi, fold=fold)
+                rec.add(
+                    "metrics",
+                    arm=None,
+                    quantity=quantity,
+                    metric=metric,
+                    value=value,
+                    ci_low=lo,
+                    ci_high=hi,
+                    fold=fold,
+                    seed=spec.seed,
+                )
         if fold == folds[0]:  # the explorer shows the first fold: its latents, split and test predictions
             view = dict(
                 fold=fold,

@@ -30,7 +30,7 @@ def _control_for(row, controls: pd.DataFrame):
 def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
     """gap: `Store.gap_table()` (one row per run); training: `Store.training()`. One row per run, newest first."""
     out = gap.rename(columns={"gap": "paper_gap", "gap_ci_low": "paper_gap_ci_low", "gap_ci_high": "paper_gap_ci_high"})
-    main = training[training.space.isin(MAIN_ARMS)] if not training.empty else training
+    main = training[training.arm.isin(MAIN_ARMS)] if not training.empty else training
     converged = main.groupby("run_id")["converged"].all() if not main.empty else pd.Series(dtype=bool)
     out["converged"] = out.run_id.map(converged).astype(object).where(out.run_id.isin(converged.index), None)
     out["n_replicates"] = out["n_folds"]

@@ -67,7 +67,7 @@ CURVE_STYLES = {
 def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
     """Per-noise-level `metric` of each latent classifier (log σ axis), image and reconstruction as reference lines.
 
-    curves: `Store.noise_curves()` rows of one run; clean: that run's clean metrics (space, metric, value).
+    curves: `Store.noise_curves()` rows of one run; clean: that run's clean metrics (arm, metric, value).
     """
     fig = go.Figure()
     if curves.empty:
@@ -76,11 +76,11 @@ def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balan
         )
         return fig
     for space, color in CURVE_STYLES.items():
-        c = curves[(curves.space == space) & (curves.metric == metric)]
+        c = curves[(curves.arm == space) & (curves.metric == metric)]
         if not c.empty:
             fig.add_scatter(x=c.noise_level, y=c.value, name=space, mode="lines+markers", line_color=color)
     for space, dash in (("image", "dash"), ("reconstruction", "dot")):
-        v = clean[(clean.space == space) & (clean.metric == metric)].value
+        v = clean[(clean.arm == space) & (clean.metric == metric)].value
         if len(v):
             fig.add_hline(
                 y=float(v.mean()), line_dash=dash, annotation_text=f"{space} (clean)", line_color=SPACE_COLORS[space]
@@ -101,7 +101,7 @@ CLASS_SPACES = ("image", "reconstruction", "latent", "latent-film-distilled")
 def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
     """Per-class test accuracy (recall) in each space; rare classes are why people use generative augmentation.
 
-    per_class: `Store.class_metrics()` rows of one run (space, class_name, support, accuracy), averaged over folds.
+    per_class: `Store.class_metrics()` rows of one run (arm, class_name, support, accuracy), averaged over folds.
     """
     fig = go.Figure()
     if per_class.empty:
@@ -109,12 +109,12 @@ def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
             text="no per-class results for this run", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
         )
         return fig
-    df = per_class.groupby(["space", "class_index", "class_name"], as_index=False).agg(
+    df = per_class.groupby(["arm", "class_index", "class_name"], as_index=False).agg(
         accuracy=("accuracy", "mean"), support=("support", "sum")
     )
     colors = {**SPACE_COLORS, "latent-film-distilled": CURVE_STYLES["latent-film-distilled"]}
     for space in CLASS_SPACES:
-        d = df[df.space == space].sort_values("class_index")
+        d = df[df.arm == space].sort_values("class_index")
         if not d.empty:
             fig.add_bar(
                 name=space,
@@ -136,11 +136,11 @@ def confusion_grid(confusion: pd.DataFrame, class_names: list[str]) -> go.Figure
     """Row-normalised confusion matrices of image, reconstruction and latent classifiers side by side."""
     from plotly.subplots import make_subplots
 
-    spaces = [s for s in CLASS_SPACES[:3] if s in set(confusion.space)]
+    spaces = [s for s in CLASS_SPACES[:3] if s in set(confusion.arm)]
     fig = make_subplots(rows=1, cols=max(len(spaces), 1), subplot_titles=spaces, horizontal_spacing=0.08)
     k = len(class_names)
     for i, space in enumerate(spaces, start=1):
-        m = confusion[confusion.space == space].groupby(["true_class", "pred_class"])["count"].sum()
+        m = confusion[confusion.arm == space].groupby(["true_class", "pred_class"])["count"].sum()
         mat = m.unstack(fill_value=0).reindex(index=range(k), columns=range(k), fill_value=0).to_numpy(float)
         norm = mat / mat.sum(axis=1, keepdims=True).clip(min=1)
         fig.add_heatmap(
@@ -321,14 +321,14 @@ def compare_noise_curves(
 ) -> go.Figure:
     """Per-noise-level `metric` of several autoencoders' latent classifiers on one figure: colour = autoencoder,
     dash = classifier. curves: `Store.noise_curves()` rows of the compared runs (with an `autoencoder` column)."""
-    d = curves[(curves.metric == metric) & curves.space.isin(arms)] if not curves.empty else curves
+    d = curves[(curves.metric == metric) & curves.arm.isin(arms)] if not curves.empty else curves
     if d.empty:
         return _empty("no noise curves stored for the selected runs")
     fig = go.Figure()
     dashes = dict(zip(arms, ("dot", "solid", "dash", "dashdot")))
     for j, (ae, g) in enumerate(d.groupby("autoencoder", sort=False)):
         for space in arms:
-            c = g[g.space == space].sort_values("noise_level")
+            c = g[g.arm == space].sort_values("noise_level")
             if not c.empty:
                 fig.add_scatter(
                     x=c.noise_level,

@@ -19,54 +19,31 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from latentgap import records
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 4  # v2: jobs; v3: projections; v4: training (older stores are migrated by creating the new tables)
+SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`
 DB_NAME = "latentgap.duckdb"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS runs (
+SCHEMA = "\n".join(
+    [
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);",
+        """CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, autoencoder VARCHAR, family VARCHAR, ae_hash VARCHAR,
     dataset VARCHAR, synthetic BOOLEAN, profile VARCHAR, seed INTEGER, device VARCHAR,
     spec JSON, versions JSON, timing JSON, summary JSON
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id VARCHAR, space VARCHAR, metric VARCHAR, value DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
-    fold INTEGER, noise_level DOUBLE
-);
-CREATE TABLE IF NOT EXISTS class_metrics (
-    run_id VARCHAR, space VARCHAR, fold INTEGER, class_index INTEGER, class_name VARCHAR,
-    support INTEGER, accuracy DOUBLE
-);
-CREATE TABLE IF NOT EXISTS confusion (
-    run_id VARCHAR, space VARCHAR, fold INTEGER, true_class INTEGER, pred_class INTEGER, count INTEGER
-);
-CREATE TABLE IF NOT EXISTS structure (run_id VARCHAR, statistic VARCHAR, channel INTEGER, value DOUBLE);
-CREATE TABLE IF NOT EXISTS jobs (
+);""",
+        """CREATE TABLE IF NOT EXISTS jobs (
     job_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, updated_at TIMESTAMP, status VARCHAR, label VARCHAR,
     spec JSON, progress DOUBLE, step VARCHAR, run_id VARCHAR, error VARCHAR, attempts INTEGER, worker_pid INTEGER
-);
-CREATE TABLE IF NOT EXISTS training (
-    run_id VARCHAR, space VARCHAR, fold INTEGER, seed INTEGER, epochs_run INTEGER, best_epoch INTEGER,
-    converged BOOLEAN, history JSON
-);
-CREATE TABLE IF NOT EXISTS projections (
-    run_id VARCHAR, fold INTEGER, space VARCHAR, sample_index INTEGER, x DOUBLE, y DOUBLE, label INTEGER,
-    split VARCHAR, predicted INTEGER
-);
-"""
+);""",
+        *(records.create_sql(table) for table in records.TABLES),
+    ]
+)
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
 
-TABLE_COLUMNS = {
-    "metrics": ["run_id", "space", "metric", "value", "ci_low", "ci_high", "fold", "noise_level"],
-    "class_metrics": ["run_id", "space", "fold", "class_index", "class_name", "support", "accuracy"],
-    "confusion": ["run_id", "space", "fold", "true_class", "pred_class", "count"],
-    "structure": ["run_id", "statistic", "channel", "value"],
-    "projections": ["run_id", "fold", "space", "sample_index", "x", "y", "label", "split", "predicted"],
-    "training": ["run_id", "space", "fold", "seed", "epochs_run", "best_epoch", "converged", "history"],
-}
+TABLE_COLUMNS = {table: records.columns(table) for table in records.TABLES}
 
 
 # DuckDB refuses two connections to one file with different configurations (read-only vs read-write) in
@@ -125,6 +102,38 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
     finally:
         con.close()
     return Path(path)
+
+
+SPACE_TABLES = ("metrics", "class_metrics", "confusion", "training")  # had a `space` column before v5
+_DIFFERENCE_LIST = ", ".join(f"'{q}'" for q in records.DIFFERENCES)
+_FROM_SPACE = {  # v4 `space` (and metric) -> v5 columns, as SQL over the old table
+    "arm": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) OR metric IN ('psnr', 'ssim') THEN NULL ELSE space END",
+    "quantity": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) THEN space WHEN metric IN ('psnr', 'ssim') "
+    f"THEN '{records.FIDELITY}' ELSE '{records.SCORE}' END",
+    "seed": "CASE WHEN metric IN ('psnr', 'ssim') THEN NULL ELSE (SELECT seed FROM runs r WHERE r.run_id = old.run_id) END",
+}
+_SEED_OF_RUN = "(SELECT seed FROM runs r WHERE r.run_id = old.run_id)"  # a v4 run had one seed
+
+
+def _split_space_column(con, table: str) -> None:
+    """Rebuild a pre-v5 table in the v5 layout: `space` becomes `arm` (+ `quantity` for metrics) and each row gets its
+    run's seed; values unchanged."""
+    cols = [
+        r[0]
+        for r in con.execute(
+            f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+        ).fetchall()
+    ]
+    if "space" not in cols:
+        return
+    mapping = (
+        _FROM_SPACE if table == "metrics" else {"arm": "space", "seed": "seed" if table == "training" else _SEED_OF_RUN}
+    )
+    select = ", ".join(f"{mapping.get(c, c)} AS {c}" for c in TABLE_COLUMNS[table])
+    con.execute(f"ALTER TABLE {table} RENAME TO {table}_v4")
+    con.execute(records.create_sql(table))
+    con.execute(f"INSERT INTO {table} SELECT {select} FROM {table}_v4 old")
+    con.execute(f"DROP TABLE {table}_v4")
 
 
 class Store:
@@ -232,11 +241,13 @@ class Store:
                 f"the store {self.path.name} has schema v{version}, newer than this latentgap (v{SCHEMA_VERSION}); "
                 "upgrade latentgap or use another --home"
             )
-        if version and int(version) < SCHEMA_VERSION:  # older stores only lack tables that SCHEMA creates
+        if version and int(version) < SCHEMA_VERSION:  # older stores lack tables and may have a `space` column
             con.execute("CHECKPOINT")  # the file alone then holds every committed row: copy it as the backup
             shutil.copyfile(self.path, self.path.with_name(f"{self.path.stem}.v{version}{self.path.suffix}"))
         con.execute("BEGIN TRANSACTION")  # tables and version together: a crash here leaves the store as it was
         con.execute(SCHEMA)
+        for table in SPACE_TABLES:
+            _split_space_column(con, table)
         if version is None:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(version) < SCHEMA_VERSION:
@@ -269,8 +280,13 @@ class Store:
                 )
                 for table, rows in tables.items():
                     if rows:
-                        df = pd.DataFrame(rows, columns=TABLE_COLUMNS[table])  # noqa: F841 (read by DuckDB)
-                        con.execute(f"INSERT INTO {table} SELECT * FROM df")
+                        cols = TABLE_COLUMNS[table]
+                        as_dicts = [r if isinstance(r, dict) else vars(r) for r in rows]  # dicts or `records` rows
+                        if unknown := set(as_dicts[0]) - set(cols):
+                            raise ValueError(f"{table} has no column {sorted(unknown)}; columns: {cols}")
+                        df = pd.DataFrame(as_dicts, columns=cols)  # noqa: F841 (read by DuckDB)
+                        names = ", ".join(cols)
+                        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM df")
                 con.execute("COMMIT")
             except (duckdb.IOException, duckdb.TransactionException) as e:  # disk full, file too large, read-only
                 # (a write or the COMMIT failed): DuckDB keeps the last committed state
@@ -309,10 +325,11 @@ class Store:
         """Every metric record (of one run when given) joined with its run: the `results --json` contract."""
         where = "WHERE m.run_id = ?" if run_id else ""
         return self._query(
-            f"""SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, m.fold,
-                       m.space, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
+            f"""SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile,
+                       coalesce(m.seed, r.seed) AS seed, m.fold,
+                       m.arm, m.quantity, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
                 FROM metrics m JOIN runs r USING (run_id) {where}
-                ORDER BY r.created_at, m.run_id, m.space, m.metric""",
+                ORDER BY r.created_at, m.run_id, m.quantity, m.arm NULLS FIRST, m.metric""",
             [run_id] if run_id else [],
         )
 
@@ -337,28 +354,29 @@ class Store:
         with the fold standard deviation (`*_fold_std`, null for one fold) and `n_folds`."""
         return self._query(
             """WITH m AS (
-                 SELECT run_id, space, avg(value) AS value, avg(ci_low) AS ci_low, avg(ci_high) AS ci_high,
-                        stddev_samp(value) AS fold_std, count(*) AS n_folds
-                 FROM metrics WHERE metric = ? AND noise_level IS NULL GROUP BY run_id, space)
+                 SELECT run_id, coalesce(arm, quantity) AS key, avg(value) AS value, avg(ci_low) AS ci_low,
+                        avg(ci_high) AS ci_high, stddev_samp(value) AS fold_std, count(*) AS n_folds
+                 FROM metrics WHERE metric = ? AND noise_level IS NULL AND quantity != 'fidelity'
+                 GROUP BY run_id, coalesce(arm, quantity))
                SELECT r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed,
-                      max(CASE WHEN space = 'image' THEN value END) AS image,
-                      max(CASE WHEN space = 'reconstruction' THEN value END) AS reconstruction,
-                      max(CASE WHEN space = 'latent' THEN value END) AS latent,
-                      max(CASE WHEN space = 'gap' THEN value END) AS gap,
-                      max(CASE WHEN space = 'gap' THEN ci_low END) AS gap_ci_low,
-                      max(CASE WHEN space = 'gap' THEN ci_high END) AS gap_ci_high,
-                      max(CASE WHEN space = 'fidelity_loss' THEN value END) AS fidelity_loss,
-                      max(CASE WHEN space = 'fidelity_loss' THEN ci_low END) AS fidelity_loss_ci_low,
-                      max(CASE WHEN space = 'fidelity_loss' THEN ci_high END) AS fidelity_loss_ci_high,
-                      max(CASE WHEN space = 'matched_gap' THEN value END) AS matched_gap,
-                      max(CASE WHEN space = 'matched_gap' THEN ci_low END) AS matched_gap_ci_low,
-                      max(CASE WHEN space = 'matched_gap' THEN ci_high END) AS matched_gap_ci_high,
-                      max(CASE WHEN space = 'matched_fidelity_loss' THEN value END) AS matched_fidelity_loss,
-                      max(CASE WHEN space = 'image' THEN fold_std END) AS image_fold_std,
-                      max(CASE WHEN space = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
-                      max(CASE WHEN space = 'latent' THEN fold_std END) AS latent_fold_std,
-                      max(CASE WHEN space = 'gap' THEN fold_std END) AS gap_fold_std,
-                      max(CASE WHEN space = 'gap' THEN n_folds END) AS n_folds,
+                      max(CASE WHEN key = 'image' THEN value END) AS image,
+                      max(CASE WHEN key = 'reconstruction' THEN value END) AS reconstruction,
+                      max(CASE WHEN key = 'latent' THEN value END) AS latent,
+                      max(CASE WHEN key = 'gap' THEN value END) AS gap,
+                      max(CASE WHEN key = 'gap' THEN ci_low END) AS gap_ci_low,
+                      max(CASE WHEN key = 'gap' THEN ci_high END) AS gap_ci_high,
+                      max(CASE WHEN key = 'fidelity_loss' THEN value END) AS fidelity_loss,
+                      max(CASE WHEN key = 'fidelity_loss' THEN ci_low END) AS fidelity_loss_ci_low,
+                      max(CASE WHEN key = 'fidelity_loss' THEN ci_high END) AS fidelity_loss_ci_high,
+                      max(CASE WHEN key = 'matched_gap' THEN value END) AS matched_gap,
+                      max(CASE WHEN key = 'matched_gap' THEN ci_low END) AS matched_gap_ci_low,
+                      max(CASE WHEN key = 'matched_gap' THEN ci_high END) AS matched_gap_ci_high,
+                      max(CASE WHEN key = 'matched_fidelity_loss' THEN value END) AS matched_fidelity_loss,
+                      max(CASE WHEN key = 'image' THEN fold_std END) AS image_fold_std,
+                      max(CASE WHEN key = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
+                      max(CASE WHEN key = 'latent' THEN fold_std END) AS latent_fold_std,
+                      max(CASE WHEN key = 'gap' THEN fold_std END) AS gap_fold_std,
+                      max(CASE WHEN key = 'gap' THEN n_folds END) AS n_folds,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
                GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
@@ -367,12 +385,12 @@ class Store:
         )
 
     def noise_curves(self, run_id: str | None = None) -> pd.DataFrame:
-        """Per-noise-level metrics: (run, space, metric, noise_level) -> mean over folds."""
+        """Per-noise-level metrics: (run, arm, metric, noise_level) -> mean over folds."""
         where = "AND m.run_id = ?" if run_id else ""
         return self._query(
-            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.space, m.metric, m.noise_level, avg(m.value) AS value
+            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.arm, m.metric, m.noise_level, avg(m.value) AS value
                 FROM metrics m JOIN runs r USING (run_id) WHERE m.noise_level IS NOT NULL {where}
-                GROUP BY ALL ORDER BY m.run_id, m.space, m.metric, m.noise_level""",
+                GROUP BY ALL ORDER BY m.run_id, m.arm, m.metric, m.noise_level""",
             [run_id] if run_id else [],
         )
 
@@ -385,27 +403,27 @@ class Store:
 
     def class_metrics(self, run_id: str) -> pd.DataFrame:
         return self._query(
-            """SELECT space, fold, class_index, class_name, support, accuracy FROM class_metrics WHERE run_id = ?
-               ORDER BY space, fold, class_index""",
+            """SELECT arm, fold, class_index, class_name, support, accuracy FROM class_metrics WHERE run_id = ?
+               ORDER BY arm, fold, class_index""",
             [run_id],
         )
 
     def confusion(self, run_id: str) -> pd.DataFrame:
         return self._query(
-            """SELECT space, fold, true_class, pred_class, count FROM confusion WHERE run_id = ?
-               ORDER BY space, fold, true_class, pred_class""",
+            """SELECT arm, fold, true_class, pred_class, count FROM confusion WHERE run_id = ?
+               ORDER BY arm, fold, true_class, pred_class""",
             [run_id],
         )
 
     def paired_scores(
         self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent"
     ) -> pd.DataFrame:
-        """Clean test scores of spaces a and b paired by (run, fold): the input of the paired significance test."""
+        """Clean test scores of arms a and b paired by (run, fold): the input of the paired significance test."""
         return self._query(
             """SELECT r.run_id, r.autoencoder, r.dataset, r.profile, m.fold,
-                      max(CASE WHEN m.space = ? THEN m.value END) AS a, max(CASE WHEN m.space = ? THEN m.value END) AS b
+                      max(CASE WHEN m.arm = ? THEN m.value END) AS a, max(CASE WHEN m.arm = ? THEN m.value END) AS b
                FROM metrics m JOIN runs r USING (run_id)
-               WHERE m.metric = ? AND m.noise_level IS NULL AND m.space IN (?, ?)
+               WHERE m.metric = ? AND m.noise_level IS NULL AND m.quantity = 'score' AND m.arm IN (?, ?)
                GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL""",
             [a, b, metric, a, b],
         )
@@ -415,9 +433,9 @@ class Store:
         validation balanced accuracy (JSON)."""
         where = "WHERE t.run_id = ?" if run_id else ""
         return self._query(
-            f"""SELECT t.run_id, r.autoencoder, r.dataset, r.profile, t.space, t.seed, t.fold, t.epochs_run,
+            f"""SELECT t.run_id, r.autoencoder, r.dataset, r.profile, t.arm, t.seed, t.fold, t.epochs_run,
                        t.best_epoch, t.converged, t.history
-                FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.space""",
+                FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.arm""",
             [run_id] if run_id else [],
         )
 
@@ -434,7 +452,7 @@ class Store:
         """Reconstruction PSNR / SSIM per run."""
         return self._query(
             """SELECT r.run_id, r.autoencoder, r.dataset, m.metric, m.value FROM metrics m JOIN runs r USING (run_id)
-               WHERE m.space = 'reconstruction' AND m.metric IN ('psnr', 'ssim') ORDER BY r.created_at DESC"""
+               WHERE m.quantity = 'fidelity' ORDER BY r.created_at DESC"""
         )
 
     # --- jobs: the dashboard's queue; the worker process claims, reports progress and finishes them ---------

@@ -155,8 +155,9 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     tmp_path, out = diagnosed_home
     assert "gap" in out.stdout and "[latentgap] encode" in out.stderr
     records = json.loads(cli("results", "--json", home=tmp_path).stdout)
-    spaces = {r["space"] for r in records}
-    assert spaces == {
+    names = {r["arm"] or r["quantity"] for r in records}  # an arm, or a quantity no single arm produced
+    assert names == {
+        "fidelity",
         "image",
         "reconstruction",
         "latent",
@@ -180,7 +181,8 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
             "run_id",
             "autoencoder",
             "dataset",
-            "space",
+            "arm",
+            "quantity",
             "metric",
             "value",
             "seed",
@@ -190,9 +192,9 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
         assert r["seed"] == 1 and r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
     curves = [r for r in records if r["noise_level"] is not None]
     for space in ("latent", "latent-noise", "latent-film", "latent-film-distilled"):
-        levels = {r["noise_level"] for r in curves if r["space"] == space and r["metric"] == "balanced_accuracy"}
+        levels = {r["noise_level"] for r in curves if r["arm"] == space and r["metric"] == "balanced_accuracy"}
         assert len(levels) == 10 and min(levels) == pytest.approx(0.002) and max(levels) == pytest.approx(80)
-    by = {(r["space"], r["metric"]): r for r in records if r["noise_level"] is None}
+    by = {(r["arm"] or r["quantity"], r["metric"]): r for r in records if r["noise_level"] is None}
     for space in ("image", "reconstruction", "latent"):
         for metric in ("balanced_accuracy", "accuracy", "auroc", "mcc"):
             r = by[(space, metric)]
@@ -246,7 +248,7 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     out = cli("diagnose", "--dataset", str(tmp_path / "manifest.csv"), "--device", "cpu", "--home", str(home))
     assert out.returncode == 0, out.stderr[-2000:]
     records = json.loads(cli("results", "--json", "--home", str(home)).stdout)
-    image = {r["metric"]: r["value"] for r in records if r["space"] == "image" and r["noise_level"] is None}
+    image = {r["metric"]: r["value"] for r in records if r["arm"] == "image" and r["noise_level"] is None}
     assert {r["dataset"] for r in records} == {"manifest"}  # named after the file; no full path stored
     assert {r["fold"] for r in records if r["fold"] is not None} == {-1}  # the official split
     assert image["balanced_accuracy"] > 0.8

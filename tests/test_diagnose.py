@@ -34,7 +34,8 @@ def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path)
     spec = DiagnosisSpec("zoo:taesana-encoder", "phantom-chest", profile="smoke", max_samples=150, device="cpu")
     run_id = diagnose(spec, tmp_path)
     store = Store(tmp_path)
-    spaces = set(store.results(run_id).space)
+    results = store.results(run_id)
+    spaces = set(results.arm) | set(results.quantity)
     assert {"image", "latent", "latent-film"} <= spaces
     assert not spaces & {"reconstruction", "reconstruction-s2d", "gap", "fidelity_loss", "matched_gap"}
     summary = store.run_spec(run_id)["summary"]

@@ -25,7 +25,7 @@ def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="20
 
 def _training(run_id, converged=(True, True, True)):
     return [
-        dict(run_id=run_id, space=s, converged=c) for s, c in zip(("image", "latent", "reconstruction-s2d"), converged)
+        dict(run_id=run_id, arm=s, converged=c) for s, c in zip(("image", "latent", "reconstruction-s2d"), converged)
     ]
 
 
@@ -57,7 +57,7 @@ def test_the_control_is_matched_by_dataset_and_seed():
             _gap_row("lonely", "zoo:x", 0.1, 0.0, 0.2, dataset="phantom-echo"),
         ]
     )
-    rows = gap_report(gap, pd.DataFrame(columns=["run_id", "space", "converged"])).set_index("run_id")
+    rows = gap_report(gap, pd.DataFrame(columns=["run_id", "arm", "converged"])).set_index("run_id")
     assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seed wins over the newer run of another seed
     assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL
     assert pd.isna(rows.loc["ae"].converged)  # no stored histories: unknown, not true

@@ -1,8 +1,13 @@
+import gzip
+from pathlib import Path
+
 import duckdb
+import pandas as pd
 import pytest
 
 from latentgap import LatentgapError
-from latentgap.store import DB_NAME, SCHEMA_VERSION, Store
+from latentgap.records import DIFFERENCES, arm_quantity
+from latentgap.store import DB_NAME, SCHEMA_VERSION, TABLE_COLUMNS, Store
 
 
 def _run(run_id="r1"):
@@ -28,7 +33,7 @@ def _metrics(run_id="r1"):
         rows.append(
             dict(
                 run_id=run_id,
-                space=space,
+                **arm_quantity(space),
                 metric="balanced_accuracy",
                 value=v,
                 ci_low=v - 0.05,
@@ -37,12 +42,20 @@ def _metrics(run_id="r1"):
             )
         )
     rows.append(
-        dict(run_id=run_id, space="gap", metric="balanced_accuracy", value=0.18, ci_low=0.1, ci_high=0.25, fold=0)
+        dict(
+            run_id=run_id,
+            **arm_quantity("gap"),
+            metric="balanced_accuracy",
+            value=0.18,
+            ci_low=0.1,
+            ci_high=0.25,
+            fold=0,
+        )
     )
     rows.append(
         dict(
             run_id=run_id,
-            space="fidelity_loss",
+            **arm_quantity("fidelity_loss"),
             metric="balanced_accuracy",
             value=0.02,
             ci_low=-0.01,
@@ -57,7 +70,8 @@ def test_write_and_query(tmp_path):
     store = Store(tmp_path)
     store.write_run(_run(), {"metrics": _metrics()})
     results = store.results()
-    assert set(results.space) == {"image", "reconstruction", "latent", "gap", "fidelity_loss"}
+    assert set(results.arm.dropna()) == {"image", "reconstruction", "latent"}
+    assert set(results.quantity) == {"score", "gap", "fidelity_loss"}
     assert (results.autoencoder == "zoo:x").all() and (results.seed == 0).all()
     gap = store.gap_table().iloc[0]
     assert gap.image == 0.8 and gap.latent == 0.6 and gap.gap == 0.18 and gap.gap_ci_low == 0.1
@@ -67,7 +81,7 @@ def test_write_and_query(tmp_path):
 def test_a_failed_write_leaves_nothing(tmp_path):
     store = Store(tmp_path)
     store.write_run(_run("r0"), {"metrics": _metrics("r0")})
-    bad = _metrics("r1") + [dict(run_id="r1", space="x", metric="m", value="not a number")]
+    bad = _metrics("r1") + [dict(run_id="r1", arm="x", quantity="score", metric="m", value="not a number")]
     with pytest.raises(duckdb.ConversionException):
         store.write_run(_run("r1"), {"metrics": bad})
     assert set(store.results().run_id) == {"r0"}  # the earlier run intact, no half of r1
@@ -115,7 +129,15 @@ def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
     for fold, (rec, lat) in enumerate([(0.8, 0.6), (0.7, 0.6), (0.9, 0.6)]):
         for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", lat), ("gap", rec - lat)):
             rows.append(
-                dict(run_id="r", space=space, metric="balanced_accuracy", value=v, ci_low=v, ci_high=v, fold=fold)
+                dict(
+                    run_id="r",
+                    **arm_quantity(space),
+                    metric="balanced_accuracy",
+                    value=v,
+                    ci_low=v,
+                    ci_high=v,
+                    fold=fold,
+                )
             )
     Store(tmp_path).write_run(_run("r"), {"metrics": rows})
     row = Store(tmp_path).gap_table().iloc[0]
@@ -185,3 +207,59 @@ def test_a_filesystem_without_hard_links_still_gets_a_store(tmp_path, monkeypatc
     monkeypatch.setattr(os, "link", no_links)
     Store(tmp_path).write_run(_run(), {"metrics": _metrics()})
     assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]
+
+
+def _v4_store(tmp_path):
+    """A store written by the release before v5 (a real smoke run, projections trimmed): `space` column."""
+    home = tmp_path / "home"
+    home.mkdir()
+    gz = Path(__file__).parent / "fixtures" / "store_v4.duckdb.gz"
+    (home / "latentgap.duckdb").write_bytes(gzip.decompress(gz.read_bytes()))
+    return home
+
+
+def test_a_v4_store_migrates_and_shows_the_same_results(tmp_path):
+    home = _v4_store(tmp_path)
+    con = duckdb.connect(str(home / "latentgap.duckdb"), read_only=True)
+    old = con.execute("SELECT space, metric, value, fold, noise_level FROM metrics").df()
+    old_training = con.execute("SELECT space, fold, best_epoch FROM training ORDER BY space").df()
+    con.close()
+    assert len(old) > 50 and {"gap", "latent", "reconstruction"} <= set(old.space)
+    store = Store(home)
+    new = store.results()
+    assert (home / "latentgap.v4.duckdb").exists()  # the backup the migration copies aside
+    assert len(new) == len(old)
+    diffs, fidelity = new[new.quantity.isin(list(DIFFERENCES))], new[new.quantity == "fidelity"]
+    assert diffs.arm.isna().all() and set(diffs.quantity) == set(old.space) & set(DIFFERENCES)
+    assert set(fidelity.metric) == {"psnr", "ssim"} and fidelity.arm.isna().all()
+    con = duckdb.connect(str(home / "latentgap.duckdb"), read_only=True)
+    seeds = con.execute("SELECT quantity = 'fidelity' AS fid, list(DISTINCT seed) FROM metrics GROUP BY ALL").fetchall()
+    con.close()
+    assert dict(seeds) == {True: [None], False: [int(store.runs().seed.iloc[0])]}  # each row has its run's seed
+    scores = new[new.quantity == "score"]
+    expected = old[~old.space.isin(list(DIFFERENCES)) & ~old.metric.isin(["psnr", "ssim"])]
+    key = ["arm", "metric", "fold", "noise_level"]
+    got = scores.sort_values(key, na_position="first")[key + ["value"]].reset_index(drop=True)
+    want = expected.rename(columns={"space": "arm"}).sort_values(key, na_position="first")[key + ["value"]]
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
+    old_gap = old[(old.space == "gap") & (old.metric == "balanced_accuracy")].value.mean()
+    assert store.gap_table().iloc[0].gap == pytest.approx(old_gap)
+    training = store.training()
+    assert training.sort_values("arm")[["arm", "fold", "best_epoch"]].values.tolist() == old_training.values.tolist()
+    assert set(store.class_metrics(new.run_id.iloc[0]).arm) >= {"image", "latent"}
+    con = duckdb.connect(str(home / "latentgap.duckdb"), read_only=True)
+    for table in ("metrics", "class_metrics", "confusion", "training"):  # the v5 layout, as a new store has it
+        cols = [
+            r[0]
+            for r in con.execute(
+                f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+            ).fetchall()
+        ]
+        assert cols == TABLE_COLUMNS[table], table
+    con.close()
+
+
+def test_rows_with_an_unknown_column_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="no column"):
+        Store(tmp_path).write_run(_run("r"), {"metrics": [dict(run_id="r", space="image", metric="m", value=1.0)]})
+    assert Store(tmp_path).runs().empty

@@ -102,7 +102,7 @@ def test_diagnose_with_backbone_weights_adds_random_init_ablations(tmp_path):
     )
     run_id = diagnose(spec, tmp_path / "home")
     store = Store(tmp_path / "home")
-    spaces = set(store.results().space)
+    spaces = set(store.results().arm)
     assert {"image-random-init", "latent-random-init", "image", "latent"} <= spaces
     summary = store.runs().iloc[0].summary
     assert "resnet.pth" in summary and "convnext.safetensors" in summary and str(tmp_path) not in summary

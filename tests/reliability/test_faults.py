@@ -78,7 +78,15 @@ def test_lost_records_notices_a_changed_result(tmp_path):
         {
             "metrics": [
                 dict(
-                    run_id="other", space="x", metric="m", value=1.0, ci_low=None, ci_high=None, fold=0, noise_level=0.5
+                    run_id="other",
+                    arm="x",
+                    quantity="score",
+                    metric="m",
+                    value=1.0,
+                    ci_low=None,
+                    ci_high=None,
+                    fold=0,
+                    noise_level=0.5,
                 )
             ]
         },

@@ -17,7 +17,7 @@ def _class_rows(run_id):
             rows.append(
                 dict(
                     run_id=run_id,
-                    space=space,
+                    arm=space,
                     fold=0,
                     class_index=c,
                     class_name=name,
@@ -30,7 +30,7 @@ def _class_rows(run_id):
 
 def _confusion_rows(run_id):
     return [
-        dict(run_id=run_id, space=s, fold=0, true_class=t, pred_class=p, count=n)
+        dict(run_id=run_id, arm=s, fold=0, true_class=t, pred_class=p, count=n)
         for s in ("image", "latent")
         for t, p, n in ((0, 0, 9), (0, 1, 1), (1, 0, 2), (1, 1, 0))
     ]
@@ -51,7 +51,7 @@ def test_classes_view_of_a_stored_run(tmp_path):
 
 def test_empty_figures_say_so():
     assert "no per-class results" in class_accuracy_bars(pd.DataFrame()).layout.annotations[0].text
-    assert len(confusion_grid(pd.DataFrame(columns=["space"]), []).data) == 0
+    assert len(confusion_grid(pd.DataFrame(columns=["arm"]), []).data) == 0
 
 
 def test_export_every_table_as_csv_and_parquet(tmp_path):
@@ -63,4 +63,4 @@ def test_export_every_table_as_csv_and_parquet(tmp_path):
     gap = duckdb.sql(f"SELECT * FROM '{export_table(tmp_path, 'gap table (balanced accuracy)', 'parquet')}'").df()
     assert gap.run_id.tolist() == ["r"] and gap.gap.iloc[0] == 0.18
     csv = pd.read_csv(export_table(tmp_path, "all metric records", "csv"))
-    assert len(csv) == len(_metrics("r")) and set(csv.space) >= {"gap", "latent"}
+    assert len(csv) == len(_metrics("r")) and set(csv.quantity) >= {"gap", "score"} and "latent" in set(csv.arm)

@@ -63,18 +63,23 @@ QUERIES = {
 
 
 def metric_template() -> pd.DataFrame:
-    """One run's metric rows (space, metric, fold, noise_level) as diagnose writes them, with the paper's 5 folds."""
+    """One run's metric rows (arm, quantity, metric, fold, noise_level) as diagnose writes them, with the paper's
+    5 folds."""
     from latentgap.metrics import CLASSIFICATION_METRICS
+    from latentgap.records import DIFFERENCES, FIDELITY, SCORE
 
-    clean = [(s, m, f, None) for s, m, f in itertools.product(SPACES, CLASSIFICATION_METRICS, range(FOLDS))]
+    arm_quantity = lambda s: (None, s) if s in DIFFERENCES else (s, SCORE)
+    clean = [
+        (*arm_quantity(s), m, f, None) for s, m, f in itertools.product(SPACES, CLASSIFICATION_METRICS, range(FOLDS))
+    ]
     noisy = [
-        (s, m, f, float(level))
+        (s, SCORE, m, f, float(level))
         for s, m, f, level in itertools.product(
             NOISE_SPACES, ("balanced_accuracy", "auroc"), range(FOLDS), np.geomspace(0.002, 80, LEVELS)
         )
     ]
-    fidelity = [("reconstruction", m, None, None) for m in ("psnr", "ssim")]
-    return pd.DataFrame(clean + noisy + fidelity, columns=["space", "metric", "fold", "noise_level"])
+    fidelity = [(None, FIDELITY, m, None, None) for m in ("psnr", "ssim")]
+    return pd.DataFrame(clean + noisy + fidelity, columns=["arm", "quantity", "metric", "fold", "noise_level"])
 
 
 def _run_tables(run_id: str, n_metrics: int, template: pd.DataFrame, rng) -> dict[str, list[dict]]:
@@ -86,7 +91,7 @@ def _run_tables(run_id: str, n_metrics: int, template: pd.DataFrame, rng) -> dic
         class_metrics=[
             dict(
                 run_id=run_id,
-                space=s,
+                arm=s,
                 fold=f,
                 class_index=c,
                 class_name=f"class-{c}",
@@ -96,7 +101,7 @@ def _run_tables(run_id: str, n_metrics: int, template: pd.DataFrame, rng) -> dic
             for s, f, c in per_class
         ],
         confusion=[
-            dict(run_id=run_id, space=s, fold=f, true_class=c, pred_class=p, count=int(rng.integers(100)))
+            dict(run_id=run_id, arm=s, fold=f, true_class=c, pred_class=p, count=int(rng.integers(100)))
             for (s, f, c), p in itertools.product(per_class, range(CLASSES))
         ],
         structure=[

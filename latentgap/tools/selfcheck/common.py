@@ -62,7 +62,8 @@ def seed_finished_run(home: Path) -> list[tuple]:
     metrics = [
         dict(
             run_id=SEED_RUN,
-            space=s,
+            arm=s,
+            quantity="score",
             metric="balanced_accuracy",
             value=v,
             ci_low=v - 0.1,
@@ -82,7 +83,7 @@ def _records(store) -> list[tuple]:
     import pandas as pd
 
     df = store.results(SEED_RUN)
-    cols = ["autoencoder", "dataset", "space", "metric", "fold", "value", "ci_low", "ci_high", "noise_level"]
+    cols = ["autoencoder", "dataset", "arm", "quantity", "metric", "fold", "value", "ci_low", "ci_high", "noise_level"]
     plain = lambda v: None if v is None or pd.isna(v) else v.item() if hasattr(v, "item") else v
     return sorted(tuple(plain(v) for v in row) for row in df[cols].itertuples(index=False))
 

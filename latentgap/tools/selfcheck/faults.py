@@ -144,7 +144,7 @@ WRITE_RUN_CHILD = """
 import sys
 from latentgap.errors import LatentgapError
 from latentgap.store import Store
-rows = [dict(run_id="filler", space="image", metric=f"m{i}", value=float(i), ci_low=0.0, ci_high=1.0, fold=0,
+rows = [dict(run_id="filler", arm="image", quantity="score", metric=f"m{i}", value=float(i), ci_low=0.0, ci_high=1.0, fold=0,
              noise_level=None) for i in range(100_000)]
 run = dict(run_id="filler", autoencoder="x", family="sd-vae", ae_hash="h", dataset="d", synthetic=True,
            profile="smoke", seed=0, device="cpu", spec={}, versions={}, timing={})
