@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from latentgap.classifiers.models import ConvNeXt, ResNet
-from latentgap.classifiers.train import fit, predict_logits
+from latentgap.classifiers.train import CLEAN_SIGMA, fit, head_scale, predict_logits
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -162,20 +162,20 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
         augment="latent" if arm.input in LATENT_GRIDS else "image",
         lr=profile.distill_lr if arm.distill else profile.train.lr,
     )
-    model, history = fit(
-        model,
-        x[train],
-        fold.labels[train],
-        x[val],
-        fold.labels[val],
-        cfg,
-        spec.seed,
-        fold.device,
-        desc=f"train {space}",
-        sigmas=fold.train_sigmas if arm.noise else None,
-        teacher_logits=teacher_logits if arm.distill else None,
-        n_classes=fold.n_classes,
-    )
+    data = (x[train], fold.labels[train], x[val], fold.labels[val], cfg)
+    if arm.distill and arm.noise:
+        model, history = distil_two_stages(model, data, fold, space, teacher_logits)
+    else:
+        model, history = fit(
+            model,
+            *data,
+            spec.seed,
+            fold.device,
+            desc=f"train {space}",
+            sigmas=fold.train_sigmas if arm.noise else None,
+            teacher_logits=teacher_logits if arm.distill else None,
+            n_classes=fold.n_classes,
+        )
     out = dict(
         logits=predict_logits(model, x[test], fold.device),
         sigma_logits={},
@@ -183,14 +183,51 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
         init_reports=init_reports,
         training={k: v for k, v in history.items() if k != "best_val_balanced_accuracy"},
     )
-    if space == "image":
-        out["teacher_logits"] = predict_logits(model, x[train], fold.device)
+    if space == "image":  # raw logits: distillation compares them before the cosine head's scale
+        out["teacher_logits"] = predict_logits(model, x[train], fold.device) / head_scale(model)
     if arm.noise_curve:
         out["sigma_logits"] = {
             float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
             for s in fold.eval_sigmas
         }
     return dict(out, seconds=time.perf_counter() - t0)
+
+
+def distil_two_stages(model: torch.nn.Module, data: tuple, fold: FoldTask, space: str, teacher_logits: np.ndarray):
+    """The authors' two distillation stages (their classifier_distill.py, then classifier_distill_noise_cond.py).
+
+    1. distil on clean latents (σ = CLEAN_SIGMA, their clean level) with the FiLM layers frozen at their zero
+       initialisation, i.e. a plain ConvNeXt; 2. from its best weights, distil again under the noise schedule,
+       FiLM-conditioned. data: (x_train, y_train, x_val, y_val, cfg). Returns the second stage's model and one
+    history: both stages' epochs in order, each tagged with its `stage`; `best_epoch` indexes that list and
+    `converged` holds for both stages.
+    """
+    film = [p for name, p in model.named_parameters() if name.startswith(("films.", "noise_embedding."))]
+    stages = (("clean", np.array([CLEAN_SIGMA]), fold.spec.seed), ("noise", fold.train_sigmas, fold.spec.seed + 1000))
+    histories = []
+    for stage, sigmas, seed in stages:  # the noise stage draws its own batches and ε, not the clean stage's again
+        for p in film:
+            p.requires_grad_(stage == "noise")
+        model, h = fit(
+            model,
+            *data,
+            seed,
+            fold.device,
+            desc=f"train {space} ({stage})",
+            sigmas=sigmas,
+            teacher_logits=teacher_logits,
+            n_classes=fold.n_classes,
+        )
+        histories.append(h)
+    first, last = histories
+    history = [dict(e, stage=stage) for (stage, _, _), h in zip(stages, histories) for e in h["history"]]
+    return model, dict(
+        epochs_run=len(history),
+        best_epoch=first["epochs_run"] + last["best_epoch"],
+        best_val_balanced_accuracy=last["best_val_balanced_accuracy"],
+        converged=first["converged"] and last["converged"],
+        history=history,
+    )
 
 
 def train_arms_local(fold: FoldTask, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:

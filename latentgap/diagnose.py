@@ -214,14 +214,13 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
 
     step("load", 0.0)
     ae = load_autoencoder(spec.autoencoder, family=spec.family, vq_latent=spec.vq_latent)
-    if profile.resolution % ae.downsampling_factor:
-        raise LatentgapError(
-            f"resolution {profile.resolution} is not a multiple of the AE's factor {ae.downsampling_factor}"
-        )
+    resolution = profile.ae_resolution(ae.downsampling_factor)  # f32 AEs: larger, for a 4x4 latent in quick
+    if resolution % ae.downsampling_factor:
+        raise LatentgapError(f"resolution {resolution} is not a multiple of the AE's factor {ae.downsampling_factor}")
     is_path = spec.dataset not in registry.BENCHMARKS
     data = registry.load(
         spec.dataset,
-        profile.resolution,
+        resolution,
         None if is_path else profile.n_images,
         seed=0,
         cache_dir=Workspace(home).dataset_cache,
@@ -237,7 +236,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     # --- encode ------------------------------------------------------------------------------------------
     step("encode", 0.0)
     variant = ae.family.latent_variant(ae.vq_latent)
-    key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{profile.resolution}px"
+    key = f"{ae.weights_hash}{variant}-{data.fingerprint}-{resolution}px"
     latents, recons = executor.encode(ae, images, key, Workspace(home).cache, profile.encode_batch, device)
     if not (np.isfinite(latents).all() and (recons is None or np.isfinite(recons).all())):
         raise LatentgapError(f"{spec.autoencoder} produced non-finite latents or reconstructions; check its weights")
@@ -348,7 +347,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         folds=list(folds),
         dataset_card=data.card,
         input_channels=int(images.shape[1]),
-        ae_input=f"{ae.in_channels} channels in [-1, 1] at {profile.resolution} px "
+        ae_input=f"{ae.in_channels} channels in [-1, 1] at {resolution} px "
         f"({'grayscale repeated to RGB' if images.shape[1] == 1 and ae.in_channels == 3 else 'native channels'})",
         latent_normalisation="per channel to mean 0 / std 0.5 over the training split (the paper)"
         if spec.latent_norm == "paper"

@@ -34,6 +34,7 @@ class Profile:
     train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
     small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
+    min_latent: int = 4  # an AE whose latent would be smaller than this a side gets a larger input (`ae_resolution`)
     arms: tuple[str, ...] = (
         "image",
         "reconstruction",
@@ -45,6 +46,12 @@ class Profile:
         "latent-film",
         "latent-film-distilled",
     )
+
+    def ae_resolution(self, factor: int) -> int:
+        """AE input size, px, for an AE with downsampling `factor`: the profile's `resolution`, raised for deep
+        compression so that the latent keeps at least `min_latent` x `min_latent` tokens (quick: f32 families get
+        128 px and a 4x4 latent instead of 2x2; the classifiers on pixels still see `classifier_resolution`)."""
+        return max(self.resolution, self.min_latent * factor)
 
     def __post_init__(self):
         assert self.arms[0] == "image" and {"reconstruction", "latent"} <= set(self.arms), self.arms  # teacher first

@@ -177,7 +177,8 @@ class NoiseEmbedding(nn.Module):
 
 
 class FiLM(nn.Module):
-    """x <- x·(1 + scale) + shift, per channel; zero-initialised so training starts unconditioned."""
+    """x <- x·(1 + scale) + shift, per channel, from the σ embedding (N, emb_dim) as it is (the authors apply no
+    activation before the projection); zero-initialised so training starts unconditioned."""
 
     def __init__(self, emb_dim: int, channels: int):
         super().__init__()
@@ -186,7 +187,7 @@ class FiLM(nn.Module):
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, x, emb):
-        scale, shift = self.proj(F.silu(emb)).chunk(2, dim=1)
+        scale, shift = self.proj(emb).chunk(2, dim=1)  # on the raw embedding, as the authors' code
         return x * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
 
 
@@ -229,6 +230,7 @@ class ConvNeXt(nn.Module):
         normed_head: bool = False,
         film: bool = False,
         emb_dim: int = 256,
+        layer_scale: float = 1e-6,  # initial block gamma (ConvNeXt's 1e-6; larger lets short trainings use the blocks)
     ):
         super().__init__()
         k = max(stem_stride, 1)
@@ -241,7 +243,9 @@ class ConvNeXt(nn.Module):
         self.stages = nn.ModuleList()
         for i, d in enumerate(depths):
             start = sum(depths[:i])
-            self.stages.append(nn.Sequential(*[ConvNeXtBlock(dims[i], rates[start + j]) for j in range(d)]))
+            self.stages.append(
+                nn.Sequential(*[ConvNeXtBlock(dims[i], rates[start + j], layer_scale) for j in range(d)])
+            )
         self.norm = nn.LayerNorm(dims[-1])
         self.head = make_head(dims[-1], n_classes, normed_head)
         self.feature_dim = dims[-1]

@@ -52,3 +52,21 @@ def test_distillation_pulls_student_logits_towards_the_teacher():
         )
         mse[distill] = float(((predict_logits(model, x[:300], "cpu") - teacher) ** 2).mean())
     assert mse[True] < 0.7 * mse[False]
+
+
+def test_film_projects_the_raw_embedding():
+    """The authors' FiLM reads the σ embedding as it is: a negative component is not squashed by a SiLU first."""
+    from latentgap.classifiers.models import FiLM
+
+    film = FiLM(emb_dim=2, channels=1)
+    with torch.no_grad():
+        film.proj.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 0.0]]))  # scale = emb[0], shift = 0
+    x = torch.ones(1, 1, 2, 2)
+    out = film(x, torch.tensor([[-2.0, 0.0]]))
+    assert torch.allclose(out, x * (1 - 2.0))  # with a SiLU first: x * (1 + silu(-2)) = 0.76 x
+
+
+def test_layer_scale_sets_the_initial_block_gammas():
+    default, larger = ConvNeXt(4, 2, **SMALL), ConvNeXt(4, 2, layer_scale=0.1, **SMALL)
+    assert all(torch.all(b.gamma == 1e-6) for s in default.stages for b in s)  # ConvNeXt's own init
+    assert all(torch.all(b.gamma == 0.1) for s in larger.stages for b in s)

@@ -4,7 +4,20 @@ import torch
 
 from latentgap import LatentgapError
 from latentgap.classifiers.models import ConvNeXt, ResNet
-from latentgap.classifiers.train import LDAMLoss, TrainConfig, class_balanced_weights, fit, ldam_margins, predict_logits
+from latentgap.classifiers.train import (
+    CLEAN_SIGMA,
+    LDAMLoss,
+    TrainConfig,
+    class_balanced_weights,
+    distillation_mse,
+    fit,
+    head_scale,
+    ldam_margins,
+    lr_at,
+    make_optimizer,
+    predict_logits,
+    smoothed,
+)
 
 
 def test_ldam_margins_follow_the_formula():
@@ -97,3 +110,85 @@ def test_convergence_flag():
     assert not converged(flat, best_epoch=18, budget=20)  # best epoch in the last 15 % of the budget
     assert not converged(falling, best_epoch=5, budget=20)  # ran the whole budget with the loss still falling
     assert converged(falling[:12], best_epoch=5, budget=20)  # early stopping stopped it
+
+
+def test_paper_schedule_drops_the_learning_rate_tenfold_at_drw():
+    cfg = TrainConfig(epochs=60, lr=1e-4, drw_epoch=10)
+    assert [lr_at(cfg, e) for e in (0, 9, 10, 59)] == pytest.approx([1e-4, 1e-4, 1e-5, 1e-5])
+
+
+def test_warm_up_then_cosine_schedule():
+    cfg = TrainConfig(epochs=10, lr=1.0, warmup_epochs=2, schedule="cosine")
+    # linear warm-up over epochs 0-1, then cosine from lr at epoch 2 towards 0 at epoch 10 (8 epochs of decay)
+    expected = [0.5, 1.0, 1.0, *(0.5 * (1 + np.cos(np.pi * t / 8)) for t in range(1, 8))]
+    assert [lr_at(cfg, e) for e in range(10)] == pytest.approx(expected)
+    assert lr_at(cfg, 6) == pytest.approx(0.5)
+
+
+def test_fit_trains_with_the_scheduled_learning_rate():
+    x, y = torch.randn(20, 2, 4, 4), np.array([0, 1] * 10)
+    cfg = TrainConfig(
+        epochs=6, batch_size=10, lr=0.01, loss="ce", drw_epoch=6, patience=6, warmup_epochs=2, schedule="cosine"
+    )
+    _, hist = fit(_Recorder(2), x, y, x, y, cfg, seed=0)
+    assert [h["lr"] for h in hist["history"]] == pytest.approx([lr_at(cfg, e) for e in range(6)])
+
+
+def test_adamw_decays_weights_but_not_biases_norms_or_layer_scales():
+    model = ConvNeXt(4, 3, depths=(1, 1, 1, 1), dims=(8, 8, 8, 8), stem_stride=1)
+    opt = make_optimizer(model, TrainConfig(optimizer="adamw", weight_decay=0.05))
+    decayed, plain = opt.param_groups
+    assert isinstance(opt, torch.optim.AdamW) and decayed["weight_decay"] == 0.05 and plain["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 for p in decayed["params"]) and all(p.ndim < 2 for p in plain["params"])
+    assert any(p is model.stages[0][0].gamma for p in plain["params"])
+    assert isinstance(make_optimizer(model, TrainConfig()), torch.optim.Adam)  # the paper's default
+
+
+def test_ema_criterion_selects_a_steady_epoch_over_a_single_spike():
+    scores = [0.5, 0.9, 0.5, 0.7, 0.72, 0.74]  # one lucky epoch, then a steady climb
+    assert smoothed(scores, 0.0) == scores
+    assert smoothed(scores, 0.5) == pytest.approx([0.5, 0.7, 0.6, 0.65, 0.685, 0.7125])
+    assert int(np.argmax(scores)) == 1 and int(np.argmax(smoothed(scores, 0.5))) == 5
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.6])
+def test_fit_selects_the_epoch_of_the_best_smoothed_validation_score(ema):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    x = torch.randn(120, 2, 4, 4)
+    x[:, 0] += torch.from_numpy(y * 0.6).float()[:, None, None]  # weakly separable: validation scores wobble
+    cfg = TrainConfig(epochs=12, batch_size=16, lr=0.05, loss="ce", drw_epoch=12, patience=12, val_ema=ema)
+    _, hist = fit(_Recorder(2), x[:60], y[:60], x[60:], y[60:], cfg, seed=0)
+    scores = [h["val_balanced_accuracy"] for h in hist["history"]]
+    assert hist["best_epoch"] == int(np.argmax(smoothed(scores, ema)))
+    assert hist["best_val_balanced_accuracy"] == scores[hist["best_epoch"]]  # the raw score of the selected epoch
+
+
+class _SigmaRecorder(_Recorder):
+    """A noise-conditioned stand-in (it has `films`) that keeps the σ it is told."""
+
+    films = ()
+
+    def forward(self, x, sigma=None):
+        self.sigmas = sigma
+        return self.linear(x.flatten(1))
+
+
+def test_a_noise_trained_model_is_told_the_authors_clean_sigma_on_clean_input():
+    model = _SigmaRecorder(2)
+    model.noise_trained = True
+    predict_logits(model, torch.zeros(3, 2, 4, 4), "cpu")
+    assert CLEAN_SIGMA == 1e-5 and torch.allclose(model.sigmas, torch.full((3,), 1e-5))
+
+
+def test_distillation_compares_raw_logits_before_the_cosine_heads_scale():
+    """The authors' MSE is on raw logits (their heads are linear, LDAM applies the x30): for a cosine head, cosines."""
+    model = ConvNeXt(4, 3, depths=(1, 1, 1, 1), dims=(8, 8, 8, 8), stem_stride=1, normed_head=True).eval()
+    logits = model(torch.randn(5, 4, 8, 8))
+    cosines = logits / 30.0
+    assert head_scale(model) == 30.0 and cosines.abs().max() <= 1.0
+    assert distillation_mse(model, logits, cosines).item() == pytest.approx(0.0, abs=1e-10)
+    target = torch.zeros_like(logits)
+    assert distillation_mse(model, logits, target).item() == pytest.approx((cosines**2).mean().item())  # not x900
+    linear = ConvNeXt(4, 3, depths=(1, 1, 1, 1), dims=(8, 8, 8, 8), stem_stride=1).eval()
+    assert head_scale(linear) == 1.0  # a linear head's logits are raw already
