@@ -58,6 +58,17 @@ class Profile:
         assert set(self.arms) <= set(ARMS), self.arms
 
 
+# how every profile departs from the paper and the authors' code (MischaD/LearnabilityGap), stored with each run
+PAPER_DEVIATIONS = (
+    "random initialisation (ImageNet weights are not reachable offline); image and reconstruction inputs "
+    "standardised with train-split pixel statistics, not ImageNet's; LDAM on a cosine (normed) head as in Cao et al. "
+    "2019, where the authors' code has a linear head (distillation compares raw logits, i.e. cosines, before the "
+    "x30); patience counted afresh at the DRW epoch and stopping only from then on; noise-trained models get EDM's "
+    "input scaling c_in = 1/sqrt(σ² + σ_data²) (the authors feed x + σ·ε unscaled); EDM2's forced weight "
+    "re-normalisation of the magnitude-preserving layers left out; the noise stage of distillation trains the whole "
+    "network (the authors' script optimises only the classification head)."
+)
+
 QUICK = Profile(
     name="quick",
     resolution=64,
@@ -65,21 +76,37 @@ QUICK = Profile(
     n_images=2400,
     folds=(0,),
     image_model=dict(layers=(1, 1, 1, 1), width=16, block="basic"),
-    latent_model=dict(depths=(1, 1, 1, 1), dims=(32, 64, 128, 256), stem_stride=1, drop_path=0.0),
-    train=TrainConfig(epochs=30, batch_size=64, lr=1e-3, loss="ldam", drw_epoch=20, patience=10),
+    latent_model=dict(depths=(1, 1, 1, 1), dims=(32, 64, 128, 256), stem_stride=1, drop_path=0.0, layer_scale=0.1),
+    train=TrainConfig(  # tuned on the null control (README: "Quick recipe, tuned on controls")
+        epochs=60,
+        batch_size=32,
+        lr=1e-3,
+        loss="ldam",
+        drw_epoch=20,
+        patience=15,
+        optimizer="adamw",
+        weight_decay=0.05,
+        warmup_epochs=3,
+        schedule="cosine",
+        val_ema=0.5,
+    ),
     encode_batch=32,
     bootstrap=500,
     distill_lr=1e-3,
     noise_levels_eval=10,
     train_sigma_max=2.0,
     small_latent_stem=True,
-    deviations="CPU scale-down: 64 px inputs; ResNet-10-style (basic blocks, width 16) instead of "
-    "ResNet-50 and a 4-block ConvNeXt (dims 32-256, stride-1 stem for 8x8 latents) instead of "
-    "ConvNeXt-Tiny; 30 epochs (DRW at 20, patience 10), batch 64, lr 1e-3 (also for distillation); one fold "
-    "(fold 0) of 5; noise training on the 32-level schedule's levels with σ <= 2 (4x σ_data; above it the "
-    "latent is pure noise and 30 epochs on 1,440 images do not suffice to learn through it); noise curves at "
-    "10 of the 32 levels; latent-resnet with a 3x3 stride-1 stem and no max-pool on the 8x8 latent grid; patience "
-    "counted afresh at DRW. Beyond the paper: matched-architecture arms (image-s2d, reconstruction-s2d).",
+    deviations="CPU scale-down: 64 px inputs (128 px for f32 autoencoders, so that their latent is 4x4); "
+    "ResNet-10-style (basic blocks, width 16) instead of ResNet-50 and a 4-block ConvNeXt (dims 32-256, stride-1 "
+    "stem for 8x8 latents, layer-scale init 0.1 instead of 1e-6) instead of ConvNeXt-Tiny; one fold (fold 0) of 5. "
+    "Recipe tuned on the null control's validation split (README, 'Quick recipe, tuned on controls'): AdamW "
+    "(weight decay 0.05 on weights) instead of Adam, lr 1e-3 (also for distillation) with 3 warm-up epochs and a "
+    "cosine decay over 60 epochs instead of DRW's 10x drop (class-balanced re-weighting still switches on at epoch "
+    "20), batch 32, model selection and early stopping (patience 15, counted from epoch 20) on an EMA (0.5) of "
+    "validation balanced accuracy. Noise training on the 32-level schedule's levels with σ <= 2 (4x σ_data; above "
+    "it the latent is pure noise and 1,440 images do not suffice to learn through it); noise curves at 10 of the "
+    "32 levels; latent-resnet with a 3x3 stride-1 stem and no max-pool on the 8x8 latent grid. Beyond the paper: "
+    "matched-architecture arms (image-s2d, reconstruction-s2d). As in the paper profile: " + PAPER_DEVIATIONS,
 )
 PROFILES: dict[str, Profile] = {
     "quick": QUICK,
@@ -88,8 +115,8 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         n_images=600,
         image_model=dict(layers=(1, 1, 1, 1), width=8, block="basic"),
-        latent_model=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), stem_stride=1, drop_path=0.0),
-        train=replace(QUICK.train, epochs=3, drw_epoch=2, patience=3),
+        latent_model=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), stem_stride=1, drop_path=0.0, layer_scale=0.1),
+        train=replace(QUICK.train, epochs=3, drw_epoch=2, patience=3, warmup_epochs=1),
         bootstrap=50,
         noise_levels_eval=3,
         arms=("image", "reconstruction", "latent", "reconstruction-s2d", "latent-film"),
@@ -107,7 +134,7 @@ PROFILES: dict[str, Profile] = {
         train=TrainConfig(epochs=60, batch_size=256, lr=1e-4, loss="ldam", drw_epoch=10, patience=15),
         encode_batch=16,
         bootstrap=1000,
-        deviations="random initialisation (ImageNet weights are not reachable offline).",
+        deviations=PAPER_DEVIATIONS,
     ),
 }
 

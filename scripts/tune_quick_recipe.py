@@ -9,7 +9,7 @@ split is never scored here, so the recipe is chosen without looking at it.
         --set optimizer=adamw --set weight_decay=0.05 --set layer_scale=0.1
 
 --set KEY=VALUE overrides a TrainConfig field of the quick profile (lr, epochs, optimizer, ...) or, for
-`layer_scale` / `drop_path`, the latent ConvNeXt's; no --set measures the quick profile as frozen in spec.py.
+`layer_scale` / `drop_path` / `dims` / `depths`, the latent ConvNeXt's; no --set measures the quick profile as frozen in spec.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from latentgap.spec import QUICK, DiagnosisSpec, Profile
 
 ARMS = ("image", "image-s2d")
 FACTOR = 8  # the f8 null control's grid: 64 px -> 8x8
-LATENT_KEYS = ("layer_scale", "drop_path")
+LATENT_KEYS = ("layer_scale", "drop_path", "dims", "depths")
 
 
 def candidate(overrides: dict) -> Profile:

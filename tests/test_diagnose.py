@@ -40,4 +40,5 @@ def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path)
     assert not spaces & {"reconstruction", "reconstruction-s2d", "gap", "fidelity_loss", "matched_gap"}
     summary = store.run_spec(run_id)["summary"]
     assert summary["reconstruction"].startswith("not available") and summary["gallery"] is None
+    assert summary["latent_shape"] == [32, 4, 4] and "at 128 px" in summary["ae_input"]  # f32: 128 px in, 4x4 out
     assert "psnr" not in set(store.results(run_id).metric)

@@ -5,8 +5,10 @@ deferred re-weighting (DRW): at `drw_epoch` the learning rate drops 10x and clas
 (1-β)/(1-β^n_c), β = 0.9999 (Cui et al. 2019) switch on. Adam; early stopping on validation balanced
 accuracy, restoring the best weights; patience is counted afresh from `drw_epoch`, when the learning rate drops, and
 only stops training from then on (so a slow start, e.g. under noise training, is not cut short). The history says
-whether a run `converged` (best epoch not in the last 15 % of the budget, training loss no longer falling). Plain cross-entropy is the
-alternative.
+whether a run `converged` (best epoch not in the last 15 % of the budget, training loss no longer falling). Plain
+cross-entropy is the alternative. `TrainConfig`'s defaults are that recipe; the quick profile's tuned recipe
+(spec.py) swaps in AdamW, a warm-up + cosine schedule (which replaces DRW's 10x drop; the re-weighting stays) and
+selection on an EMA of the validation score.
 
 Noise conditioning (the paper's FiLM classifiers): with `sigmas`, each training sample draws a level σ from
 the schedule and sees x + σ·ε; a noise-conditioned model (one with FiLM layers) is also told σ.
