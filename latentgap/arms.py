@@ -145,14 +145,28 @@ class FoldTask:
     train_sigmas: np.ndarray  # noise levels the noise-trained arms see
     eval_sigmas: np.ndarray  # levels of the per-noise-level curves
     arms: tuple[str, ...] = ()  # the arms to train, in order (the image arm, the distillation teacher, first)
+    cache_dir: str | None = None  # where AE-independent arms are cached for reuse across AEs (None: no reuse)
 
 
 def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
     """Train arm `space` on x (N, C, H, W) and evaluate it on the test split; numpy out (both backends run this).
 
     Returns logits (N_test, K), sigma_logits {σ: (N_test, K)} for the noise-curve arms, teacher_logits (N_train, K)
-    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports and seconds.
+    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports, seconds and `reused`
+    (True when an arm that does not depend on the AE came from an earlier run's cache: `arm_cache`).
     """
+    from latentgap import arm_cache
+
+    key = arm_cache.arm_key(fold, space, x)
+    if key and (hit := arm_cache.load(fold, key)) is not None:
+        return hit
+    out = _train_arm(fold, space, x, teacher_logits)
+    if key:
+        arm_cache.save(fold, key, out)
+    return out
+
+
+def _train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None) -> dict:
     t0, arm, profile, spec = time.perf_counter(), ARMS[space], fold.profile, fold.spec
     train, val, test = fold.splits
     init_reports = {}
@@ -190,7 +204,7 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
             float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
             for s in fold.eval_sigmas
         }
-    return dict(out, seconds=time.perf_counter() - t0)
+    return dict(out, seconds=time.perf_counter() - t0, reused=False)
 
 
 def train_arms_local(fold: FoldTask, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:

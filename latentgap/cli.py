@@ -370,6 +370,8 @@ def cmd_diagnose(args) -> int:
             f"  matched gap (same ConvNeXt on pixel-unshuffled reconstructions vs latents) {gap.matched_gap:+.3f} "
             f"[{gap.matched_gap_ci_low:+.3f}, {gap.matched_gap_ci_high:+.3f}]"
         )
+    if reused := store.run_spec(run_id)["summary"].get("arms_reused"):
+        print(f"  reused from an earlier run on the same data, profile and seed (not retrained): {', '.join(reused)}")
     if args.json:
         print(json.dumps(_records(store.results(run_id)), indent=1))
     return 0

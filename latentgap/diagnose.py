@@ -255,6 +255,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     rec = Records(run_id)
     init_reports = {}  # backbone weight files used, with how much of each model they initialised
+    reused = []  # AE-independent arms taken from an earlier run's training (arm_cache)
     for name, value in fidelity.items():
         rec.add("metrics", arm=None, quantity=FIDELITY, metric=name, value=value)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
@@ -279,11 +280,22 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         needed = {ARMS[name].input for name in arm_names}
         inputs = prepare_inputs(needed, images, recons, z, train, profile.classifier_resolution, ae.downsampling_factor)
         task = FoldTask(
-            spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas, arm_names
+            spec,
+            profile,
+            labels,
+            (train, val, test),
+            n_classes,
+            device,
+            train_sigmas,
+            eval_sigmas,
+            arm_names,
+            cache_dir=str(Workspace(home).cache / "arms"),
         )
         proba = {}
         for arm, out in executor.train_arms(task, inputs, lambda name: step(name, 0.0)):  # the driver records
             init_reports.update(out["init_reports"])
+            if out["reused"]:
+                reused.append(f"{arm} fold {fold}")
             proba[arm] = _record_arm(rec, arm, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed)
             lap(f"train_{arm}_fold{fold}")
         for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
@@ -359,6 +371,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         ae_source=ae.source,
         ae_loader_notes=ae.notes,
         classifier_init=init_reports or "random (no backbone weights given)",
+        arms_reused=reused,  # trained once for this dataset, profile, seed and fold by an earlier run, not retrained
         gallery=gallery,
         projection_fold=view["fold"],
         arms=list(arm_names),

@@ -41,3 +41,21 @@ def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path)
     summary = store.run_spec(run_id)["summary"]
     assert summary["reconstruction"].startswith("not available") and summary["gallery"] is None
     assert "psnr" not in set(store.results(run_id).metric)
+
+
+@pytest.mark.slow
+def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
+    """The image classifier does not depend on the AE: the second AE's run takes it from the first's training."""
+    spec = DiagnosisSpec("zoo:null-s2d", "phantom-chest", profile="smoke", max_samples=150, device="cpu")
+    first = diagnose(spec, tmp_path)
+    second = diagnose(
+        DiagnosisSpec("zoo:blur-f8", "phantom-chest", profile="smoke", max_samples=150, device="cpu"), tmp_path
+    )
+    store = Store(tmp_path)
+    assert store.run_spec(first)["summary"]["arms_reused"] == []
+    assert store.run_spec(second)["summary"]["arms_reused"] == ["image fold 0"]
+    image = lambda run: store.results(run).query("arm == 'image'").set_index(["metric", "fold"]).value
+    assert image(first).equals(image(second))
+    history = lambda run: store.training(run).set_index("arm").history
+    assert history(first)["image"] == history(second)["image"]
+    assert history(first)["latent"] != history(second)["latent"]  # the AE's own arms are trained for it
