@@ -289,7 +289,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
             train_sigmas,
             eval_sigmas,
             arm_names,
-            cache_dir=str(Workspace(home).cache / "arms"),
+            cache_dir=str(Workspace(home).arm_cache),
         )
         proba = {}
         for arm, out in executor.train_arms(task, inputs, lambda name: step(name, 0.0)):  # the driver records

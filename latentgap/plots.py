@@ -357,8 +357,8 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     labels = [f"{r.latent}<br>vs {r.image}<br>({r.results})" for r in comparisons.itertuples()]
     fig = go.Figure()
     for col, name, color in (
-        ("train_throughput_ratio", "training throughput", PALETTE[0]),
-        ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
+        ("train_throughput_ratio", "training throughput (latent / image)", PALETTE[0]),
+        ("infer_throughput_ratio", "inference throughput (latent / image)", PALETTE[2]),
         ("memory_ratio", "memory (image / latent)", PALETTE[3]),
     ):
         fig.add_bar(
@@ -386,9 +386,9 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(type="log", range=[-1, np.log10(max(top, 120.0) * 3)])  # log axes take log10 ranges
     fig.update_layout(
         barmode="group",
-        yaxis_title="latent over image (x)",
-        legend_title="ratio",
-        title="Latent vs image classifier: measured here vs published",
+        yaxis_title="advantage of the latent classifier (x, log)",
+        legend_title="ratio (each >1 favours latents)",
+        title="Latent vs image classifier: measured vs published",
         margin=dict(b=120),
     )
     return fig

@@ -4,6 +4,8 @@
 <home>/cache/datasets/          generated embedded benchmarks (.npz)
 <home>/cache/latents/           latents + reconstructions per (weights, dataset, resolution) (.npz)
 <home>/cache/shards/            Ray encoding shards (Parquet) before they are read back into cache/latents
+<home>/cache/arms/              trained AE-independent arms (image, image-s2d), reused across autoencoders
+<home>/bench/                   this machine's benchmark results (the Efficiency tab's "measure this machine")
 <home>/gallery/RUN.npz          the Reconstructions tab's image grid of one run
 <home>/uploads/                 checkpoints uploaded in the dashboard, named by content hash
 <home>/exports/                 CSV / Parquet exports the dashboard hands out
@@ -58,6 +60,14 @@ class Workspace:
     @property
     def shard_cache(self) -> Path:
         return self.cache / "shards"
+
+    @property
+    def arm_cache(self) -> Path:
+        return self.cache / "arms"
+
+    @property
+    def bench_results(self) -> Path:
+        return self.root / "bench"
 
     def gallery(self, run_id: str) -> Path:
         return self.root / "gallery" / f"{run_id}.npz"
