@@ -92,14 +92,16 @@ def test_listings_are_json():
     assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)
     data = {d["name"]: d for d in json.loads(cli("data", "list", "--json").stdout)}
     assert data["phantom-chest"]["synthetic"] and data["phantom-chest"]["available"]
+    default = data["chest-xray-pneumonia"]  # the embedded real default: shipped, so always available
+    assert not default["synthetic"] and default["available"] and default["embedded"] and default["licence"]
     real = [d for d in data.values() if not d["synthetic"]]
-    assert {d["name"] for d in real} >= {"chest-xray-pneumonia", "ham10000", "covid-ct"}
+    assert {d["name"] for d in real} >= {"chest-xray-pneumonia-full", "ham10000", "covid-ct"}
     assert all(d["doi"] and d["upstream"] for d in real)  # where to get a set that is not here
 
 
 def test_a_real_set_is_found_by_name_under_the_data_root_or_says_where_to_get_it(tmp_path):
     empty = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)  # nothing there
-    assert not any(d["available"] for d in empty if not d["synthetic"])
+    assert not any(d["available"] for d in empty if not d["synthetic"] and not d.get("embedded"))
     out = cli(
         "diagnose",
         "--dataset",
@@ -245,7 +247,17 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
         rows.append(f"img{i}.png,{label},{part},p{i // 2}")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
     home = tmp_path / "home"
-    out = cli("diagnose", "--dataset", str(tmp_path / "manifest.csv"), "--device", "cpu", "--home", str(home))
+    out = cli(
+        "diagnose",
+        "--ae",
+        "zoo:sd-vae-mini",
+        "--dataset",
+        str(tmp_path / "manifest.csv"),
+        "--device",
+        "cpu",
+        "--home",
+        str(home),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     records = json.loads(cli("results", "--json", "--home", str(home)).stdout)
     image = {r["metric"]: r["value"] for r in records if r["arm"] == "image" and r["noise_level"] is None}

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from latentgap.autoencoders.zoo import DEFAULT_AE
 from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
 from latentgap.diagnose import diagnose, subsample_groups
 from latentgap.spec import DiagnosisSpec
@@ -10,7 +11,9 @@ from latentgap.store import Store
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", [b for b in BENCHMARKS if b != DEFAULT_DATASET])  # the default: test_cli
+@pytest.mark.parametrize(
+    "dataset", [b for b in BENCHMARKS if BENCHMARKS[b].synthetic and b != "phantom-chest"]
+)  # test_cli
 def test_diagnose_every_embedded_benchmark(dataset, tmp_path):
     run_id = diagnose(DiagnosisSpec("zoo:sd-vae-mini", dataset, max_samples=150, device="cpu"), tmp_path)
     store = Store(tmp_path)
@@ -19,6 +22,22 @@ def test_diagnose_every_embedded_benchmark(dataset, tmp_path):
     assert gap.gap == pytest.approx(gap.reconstruction - gap.latent, abs=1e-9)
     summary = store.runs().iloc[0].summary
     assert '"dataset_card"' in summary and "SYNTHETIC" in summary
+
+
+@pytest.mark.slow  # 41 s of CPU; 2.7 min wall on the shared 2-core CPU
+def test_smoke_diagnosis_of_the_default_pair_on_real_chest_x_rays(tmp_path):
+    """The defaults (zoo:taef2 on the embedded REAL Kermany chest X-rays), smoke profile, whole patients."""
+    assert (DEFAULT_AE, DEFAULT_DATASET) == ("zoo:taef2", "chest-xray-pneumonia")
+    run_id = diagnose(
+        DiagnosisSpec(DEFAULT_AE, DEFAULT_DATASET, profile="smoke", max_samples=120, device="cpu"), tmp_path
+    )
+    store = Store(tmp_path)
+    gap = store.gap_table().iloc[0]
+    assert gap.run_id == run_id and gap.dataset == DEFAULT_DATASET and gap.autoencoder == DEFAULT_AE
+    assert not gap.synthetic and gap.gap == pytest.approx(gap.reconstruction - gap.latent, abs=1e-9)
+    summary = store.run_spec(run_id)["summary"]
+    assert summary["class_names"] == ["NORMAL", "PNEUMONIA"] and summary["n_images"] <= 120
+    assert summary["dataset_card"]["licence"] == "CC BY 4.0" and summary["latent_shape"] == [32, 8, 8]
 
 
 def test_subsample_keeps_whole_groups():

@@ -27,7 +27,7 @@ def build_app(home: Path, supervisor=None):
             "# latentgap — the learnability gap of image autoencoders\n"
             "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
             "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
-            "Embedded benchmarks are **SYNTHETIC** phantoms."
+            "The default benchmark is **real** (Kermany chest X-rays); the `phantom-*` benchmarks are **SYNTHETIC**."
         )
         with gr.Tabs():
             with gr.Tab("Overview"):

@@ -98,7 +98,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
     import gradio as gr
 
     from latentgap.autoencoders.families import FAMILIES
-    from latentgap.autoencoders.zoo import ZOO
+    from latentgap.autoencoders.zoo import DEFAULT_AE, ZOO
     from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
     from latentgap.spec import PROFILES
 
@@ -115,7 +115,8 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         "Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
         "`weights_only=True`, nothing in a file is executed) **or** name one, check the detected family, "
         "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
-        "page reload. Embedded benchmarks are **SYNTHETIC**."
+        "page reload. `chest-xray-pneumonia` is **real** (Kermany chest X-rays); the `phantom-*` benchmarks are "
+        "**SYNTHETIC**."
     )
     with gr.Row():
         upload = gr.File(
@@ -128,7 +129,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         with gr.Column(scale=2):
             reference = gr.Dropdown(
                 [f"zoo:{n}" for n in ZOO],
-                value="zoo:sd-vae-mini",
+                value=DEFAULT_AE,
                 allow_custom_value=True,
                 label="…or a zoo model, local path or hub id",
             )
