@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,20 +24,20 @@ from latentgap.cache import atomic_savez, load_npz
 if TYPE_CHECKING:
     import torch
 
-    from latentgap.arms import FoldTask
+    from latentgap.arms import Arm, FoldTask
 
 AE_INDEPENDENT_INPUTS = ("image", "image-s2d")  # what these arms see is computed from the images alone
 
 
 @functools.cache
-def _code_fingerprint() -> str:
+def _code_fingerprint(arms_module: ModuleType) -> str:
     """The source of the modules that decide what an arm computes: editing them invalidates every entry."""
     import torch
 
-    from latentgap import __version__, arms
+    from latentgap import __version__
     from latentgap.classifiers import models, train
 
-    source = "".join(inspect.getsource(m) for m in (arms, models, train))
+    source = "".join(inspect.getsource(m) for m in (arms_module, models, train))
     return hashlib.sha256(f"{__version__}|{torch.__version__}|{source}".encode()).hexdigest()
 
 
@@ -47,11 +48,9 @@ def _weights_id(path: str | None) -> str:
     return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
-def arm_key(fold: FoldTask, name: str, x: torch.Tensor) -> str | None:
-    """The cache key of arm `name` of `fold` on input x, or None when the arm depends on the autoencoder."""
-    from latentgap.arms import ARMS
-
-    arm = ARMS[name]
+def arm_key(fold: FoldTask, name: str, arm: Arm, x: torch.Tensor, arms_module: ModuleType) -> str | None:
+    """The cache key of arm `name` of `fold` on input x, or None when the arm depends on the autoencoder.
+    arms_module: `latentgap.arms`, passed in (it calls this module: importing it here would be a cycle)."""
     if fold.cache_dir is None or arm.input not in AE_INDEPENDENT_INPUTS or arm.distill:
         return None
     h = hashlib.sha256()
@@ -62,7 +61,11 @@ def arm_key(fold: FoldTask, name: str, x: torch.Tensor) -> str | None:
     h.update(np.asarray(fold.eval_sigmas, dtype=np.float64).tobytes())
     weights = fold.spec.image_weights if arm.input == "image" else fold.spec.latent_weights
     context = [name, repr(arm), repr(fold.profile), fold.spec.seed, fold.device.split(":")[0], fold.n_classes]
-    h.update(json.dumps([*context, _weights_id(weights if arm.pretrained else None), _code_fingerprint()]).encode())
+    h.update(
+        json.dumps(
+            [*context, _weights_id(weights if arm.pretrained else None), _code_fingerprint(arms_module)]
+        ).encode()
+    )
     return h.hexdigest()[:32]
 
 

@@ -7,6 +7,7 @@ latents, or an override), noise / FiLM / distillation settings and whether it is
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -157,7 +158,7 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
     """
     from latentgap import arm_cache
 
-    key = arm_cache.arm_key(fold, space, x)
+    key = arm_cache.arm_key(fold, space, ARMS[space], x, sys.modules[__name__])
     if key and (hit := arm_cache.load(fold, key)) is not None:
         return hit
     out = _train_arm(fold, space, x, teacher_logits)
