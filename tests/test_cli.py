@@ -146,6 +146,27 @@ def test_a_missing_ae_path_says_it_does_not_exist_and_what_is_accepted(ref, tmp_
     assert "unknown autoencoder" not in line
 
 
+def test_a_dataset_folder_that_cannot_be_diagnosed_says_why_in_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    from latentgap.cli import main
+
+    empty, few = tmp_path / "empty", tmp_path / "few"
+    (empty / "normal").mkdir(parents=True)  # folders, but not one file
+    for label in ("normal", "lesion"):
+        (few / label).mkdir(parents=True)
+        for i in range(7):
+            Image.fromarray(np.full((32, 32), 40 * i, np.uint8)).save(few / label / f"{i}.png")
+    cases = [
+        (empty, f"{empty} is an empty folder; put the images in class subfolders (empty/CLASS/IMAGE.png)"),
+        (few, f"{few} holds 14 images; a diagnosis needs at least 50"),
+    ]
+    for dataset, message in cases:
+        code = main(["diagnose", "--dataset", str(dataset), "--profile", "smoke", "--home", str(tmp_path / "ws")])
+        [line] = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[latentgap]")]  # progress
+        assert code == 2 and line.startswith(f"error: {message}"), line
+
+
 def test_output_into_a_closed_pipe_exits_quietly():
     """`python -m latentgap ... | head`: the reader leaves mid-output; the CLI exits 141 without a traceback."""
     import fcntl
