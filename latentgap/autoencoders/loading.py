@@ -235,7 +235,7 @@ def _safetensors_header_length(head: bytes) -> int | None:
 
 def _is_torch_container(head: bytes) -> bool:
     """A zip archive (torch.save since 1.6) or a pickle with a protocol marker (torch's legacy format)."""
-    return head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and 2 <= head[1] <= 5)
+    return head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def _what_it_is(head: bytes) -> str:

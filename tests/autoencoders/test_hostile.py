@@ -58,6 +58,8 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path):
         ("random.safetensors", bytes(range(256)) * 40, "not a safetensors file: its header is unreadable"),
         ("random.ckpt", bytes(range(256)) * 40, "not a PyTorch checkpoint at all .it starts with bytes 00 01"),
         ("cut.ckpt", b"PK\x03\x04" + b"\x00" * 100, "damaged"),
+        ("marker.safetensors", b"\x80", "not a safetensors file"),  # one byte: a pickle marker, nothing after it
+        ("marker.pt", b"\x80\x02", "damaged PyTorch checkpoint"),
         ("image.safetensors", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "PNG image, not a checkpoint"),
         ("photo.ckpt", b"\xff\xd8\xff\xe0" + b"\x00" * 200, "JPEG image"),
         ("scan.pt", b"\x00" * 128 + b"DICM" + b"\x00" * 64, "DICOM image"),
