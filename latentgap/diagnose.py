@@ -34,7 +34,7 @@ from latentgap.metrics import (
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
 from latentgap.records import DIFFERENCES, FIDELITY, SCORE, TABLES
-from latentgap.spec import DiagnosisSpec, get_profile, resolve_device, resolve_home
+from latentgap.spec import MIN_IMAGES, DiagnosisSpec, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
 from latentgap.workspace import Workspace
@@ -228,6 +228,10 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         data_format=spec.data_format,
         data_root=spec.data_root,
     )
+    if len(data.labels) < MIN_IMAGES:  # the dataset as given (--max-samples, checked in the spec, may cut it further)
+        raise LatentgapError(
+            f"{spec.dataset} holds {len(data.labels)} images; a diagnosis needs at least {MIN_IMAGES}: add images"
+        )
     if spec.max_samples and spec.max_samples < len(data.labels):
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups

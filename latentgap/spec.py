@@ -13,6 +13,8 @@ from latentgap.arms import ARMS
 from latentgap.classifiers.train import TrainConfig
 from latentgap.errors import LatentgapError
 
+MIN_IMAGES = 50  # fewer cannot fill five patient-grouped folds and the 10-nearest-neighbour structure statistics
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -164,8 +166,8 @@ class DiagnosisSpec:
             raise LatentgapError(f"--backend {self.backend!r}: choose local or ray")
         if self.ray_address and self.backend != "ray":
             raise LatentgapError(f"--ray-address {self.ray_address} needs --backend ray")
-        if self.max_samples is not None and self.max_samples < 50:
-            raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
+        if self.max_samples is not None and self.max_samples < MIN_IMAGES:
+            raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least {MIN_IMAGES}")
 
     def arms(self) -> tuple[str, ...]:
         """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""

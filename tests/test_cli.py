@@ -134,7 +134,60 @@ def test_inspect_a_single_file_in_ldm_layout(tmp_path):
     text = cli("inspect", str(tmp_path / "flux.safetensors"), "--family", "sd3-vae").stdout
     assert "family sd3-vae" in text and "ldm keys" in text
     bad = cli("inspect", str(tmp_path / "missing.safetensors"))
-    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown autoencoder")
+    assert bad.returncode == 2 and bad.stderr.startswith(f"error: {tmp_path / 'missing.safetensors'} does not exist")
+
+
+@pytest.mark.parametrize("ref", ["weights/vae.safetensors", "./runs/vae", "/no/such/folder/", "vae.ckpt"])
+def test_a_missing_ae_path_says_it_does_not_exist_and_what_is_accepted(ref, tmp_path, capsys):
+    from latentgap.cli import main
+
+    assert main(["diagnose", "--ae", ref, "--home", str(tmp_path)]) == 2
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[latentgap]")]  # progress
+    assert line.startswith(f"error: {ref} does not exist (no such file or folder)")
+    assert all(what in line for what in ("zoo:sd-vae-mini", "zoo list", ".safetensors", "folder", "hub id"))
+    assert "unknown autoencoder" not in line
+
+
+def test_a_dataset_folder_that_cannot_be_diagnosed_says_why_in_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    from latentgap.cli import main
+
+    empty, few = tmp_path / "empty", tmp_path / "few"
+    (empty / "normal").mkdir(parents=True)  # folders, but not one file
+    for label in ("normal", "lesion"):
+        (few / label).mkdir(parents=True)
+        for i in range(7):
+            Image.fromarray(np.full((32, 32), 40 * i, np.uint8)).save(few / label / f"{i}.png")
+    cases = [
+        (empty, f"{empty} is an empty folder; put the images in class subfolders (empty/CLASS/IMAGE.png)"),
+        (few, f"{few} holds 14 images; a diagnosis needs at least 50"),
+    ]
+    for dataset, message in cases:
+        code = main(["diagnose", "--dataset", str(dataset), "--profile", "smoke", "--home", str(tmp_path / "ws")])
+        [line] = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[latentgap]")]  # progress
+        assert code == 2 and line.startswith(f"error: {message}"), line
+
+
+def test_output_into_a_closed_pipe_exits_quietly():
+    """`python -m latentgap ... | head`: the reader leaves mid-output; the CLI exits 141 without a traceback."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)  # far below the ~29 kB listing
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latentgap", "zoo", "list", "--json"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+    )
+    os.close(write_end)
+    with open(read_end, "rb") as reader:  # like `head -1`: one line, then close
+        assert reader.readline() == b"[\n"
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b"", err.decode()[-2000:]
 
 
 def test_every_cli_option_is_in_the_readme():

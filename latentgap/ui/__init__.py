@@ -13,6 +13,7 @@ from latentgap.ui.diagnose import build_diagnose_tab
 from latentgap.ui.efficiency import build_efficiency_tab
 from latentgap.ui.explorer import build_explorer_tab
 from latentgap.ui.export import build_export_tab
+from latentgap.ui.guard import guard_handlers
 from latentgap.ui.noise import build_noise_tab, fill_run_pickers
 from latentgap.ui.overview import build_overview
 from latentgap.ui.reconstructions import build_reconstructions_tab
@@ -50,6 +51,7 @@ def build_app(home: Path, supervisor=None):
                 build_export_tab(app, home)
         pickers = [noise_run, classes_run, explorer_run, recon_a]  # one store query fills every run dropdown
         app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
+    guard_handlers(app)  # a user error: its one line in the page and the log, no traceback
     return app
 
 

@@ -5,6 +5,8 @@ handlers only validate, enqueue and read the queue, so a page reload loses nothi
 from __future__ import annotations
 
 import shutil
+import time
+import uuid
 from pathlib import Path
 
 from latentgap.errors import LatentgapError
@@ -12,55 +14,90 @@ from latentgap.workspace import Workspace
 
 UPLOAD_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 JOB_COLUMNS = ["job_id", "status", "progress_pct", "step", "label", "run_id", "error", "updated_at"]
+STALE_COPY_S = 3600  # a temporary upload copy this old was left by a killed server (a check takes seconds)
 
 
-def store_upload(home: Path, uploaded: str) -> tuple[Path, str]:
-    """Copy an upload into the workspace under a content-derived name; (stored path, display label).
+def store_upload(home: Path, uploaded: str, family: str | None = "auto") -> tuple[Path, str, dict]:
+    """Check an upload with the loader and keep it in the workspace only if accepted: (stored path, display label,
+    the loader's record). A LatentgapError, naming the user's file, when it is refused.
 
     The stored name is `<sha256[:16]><suffix>`: the user's file name never becomes a path (no `../`, no odd
-    characters), and the same bytes uploaded twice land on the same file (so cached latents are reused).
+    characters), and the same bytes uploaded twice land on the same file (so cached latents are reused). A new upload
+    is checked under a private temporary name and takes its final name only once accepted, so `uploads/` never holds
+    a refused or half-written file.
     """
     from latentgap.autoencoders.loading import file_hash
 
     src = Path(uploaded)
+    shown = "".join(c for c in src.name if c.isprintable())[:80] or "the upload"  # for messages: one line
     suffix = src.suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise LatentgapError(f"{src.name[:80]}: upload a weights file ({', '.join(UPLOAD_SUFFIXES)})")
+        raise LatentgapError(f"{shown}: upload a weights file ({', '.join(UPLOAD_SUFFIXES)})")
     dest_dir = Workspace(Path(home)).uploads
     dest_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_copies(dest_dir)
     dest = dest_dir / f"{file_hash([src])}{suffix}"
-    if not dest.exists():
-        tmp = dest.with_suffix(dest.suffix + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(dest)  # complete or absent
-    label = "".join(c for c in src.name if c.isalnum() or c in "._-")[:60] or dest.name
-    return dest, f"upload:{label}"
+    label = "upload:" + ("".join(c for c in src.name if c.isalnum() or c in "._-")[:60] or dest.name)
+    if dest.exists():  # these bytes were accepted before and jobs may use them: check them again, never delete
+        return dest, label, describe_source(str(dest), label, family, shown)
+    tmp = dest_dir / f".{dest.stem}.{uuid.uuid4().hex[:8]}.part{suffix}"
+    try:
+        try:
+            shutil.copyfile(src, tmp)
+        except OSError as e:
+            raise LatentgapError(
+                f"{shown} could not be stored in the workspace ({e.strerror}); free disk space or use another --home"
+            ) from None
+        info = describe_source(str(tmp), label, family, shown)
+        tmp.replace(dest)  # accepted: complete under its final name
+    finally:
+        tmp.unlink(missing_ok=True)  # refused, failed or already moved
+    return dest, label, info
 
 
-def resolve_source(home: Path, uploaded: str | None, reference: str | None) -> tuple[str, str]:
-    """(what load_autoencoder takes, a label safe to show) from an upload or a typed reference."""
-    if uploaded:
-        path, label = store_upload(home, uploaded)
-        return str(path), label
+def _sweep_stale_copies(folder: Path) -> None:
+    """Delete temporary upload copies that a killed server left behind."""
+    cutoff = time.time() - STALE_COPY_S
+    for copy in folder.glob(".*.part.*"):
+        try:
+            if copy.stat().st_mtime < cutoff:
+                copy.unlink()
+        except FileNotFoundError:  # another request swept it first
+            pass
+
+
+def resolve_reference(reference: str | None) -> tuple[str, str]:
+    """(what load_autoencoder takes, a label safe to show) from a typed zoo name, local path or hub id."""
     ref = (reference or "").strip()
     if not ref:
         raise LatentgapError("upload a checkpoint, or type a zoo name (zoo:sd-vae-mini), a local path or a hub id")
     return ref, ref if ref.startswith("zoo:") or not Path(ref).is_absolute() else Path(ref).name
 
 
+def accept(home: Path, uploaded: str | None, reference: str | None, family: str | None) -> tuple[str, str, dict]:
+    """(what load_autoencoder takes, a label safe to show, the loader's record) for an upload or a typed reference,
+    once the loader accepts it."""
+    if uploaded:
+        path, label, info = store_upload(home, uploaded, family)
+        return str(path), label, info
+    source, label = resolve_reference(reference)
+    return source, label, describe_source(source, label, family)
+
+
 def _family(choice: str | None) -> str | None:
     return None if choice in (None, "", "auto") else choice
 
 
-def describe_source(source: str, label: str, family: str | None) -> dict:
-    """What the loader sees, without diagnosing: the `inspect` verb's record, named by `label` (no paths)."""
+def describe_source(source: str, label: str, family: str | None, file_name: str | None = None) -> dict:
+    """What the loader sees, without diagnosing: the `inspect` verb's record, named by `label` (no paths);
+    `file_name`: how refusals call an upload (the user's name, not the stored one)."""
     from latentgap.autoencoders.loading import load_autoencoder
 
-    return {**load_autoencoder(source, family=_family(family)).describe(), "name": label}
+    return {**load_autoencoder(source, family=_family(family), name=file_name).describe(), "name": label}
 
 
 def detect(home: Path, uploaded: str | None, reference: str | None, family: str) -> dict:
-    return describe_source(*resolve_source(home, uploaded, reference), family)
+    return accept(home, uploaded, reference, family)[2]
 
 
 def submit(home: Path, uploaded, reference, family, datasets, profile, max_samples, seed) -> list[str]:
@@ -70,8 +107,7 @@ def submit(home: Path, uploaded, reference, family, datasets, profile, max_sampl
 
     if not datasets:
         raise LatentgapError("choose at least one benchmark")
-    source, label = resolve_source(home, uploaded, reference)  # an upload is hashed and copied once
-    info = describe_source(source, label, family)
+    source, label, info = accept(home, uploaded, reference, family)  # an upload is hashed, checked and kept once
     store, ids = Store(home), []
     for dataset in datasets:
         spec = DiagnosisSpec(
@@ -101,15 +137,6 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
     from latentgap.autoencoders.zoo import DEFAULT_AE, ZOO
     from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
     from latentgap.spec import PROFILES
-
-    def guarded(fn):
-        def run(*args):
-            try:
-                return fn(*args)
-            except LatentgapError as e:
-                raise gr.Error(str(e)) from None
-
-        return run
 
     gr.Markdown(
         "Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
@@ -173,10 +200,8 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         ), jobs_table(home)
 
     inputs = [upload, reference, family, datasets, profile, max_samples, seed]
-    detect_btn.click(
-        guarded(lambda u, r, f: detect(home, u, r, f)), [upload, reference, family], detected, api_name="detect"
-    )
-    submit_btn.click(guarded(on_submit), inputs, [message, jobs], api_name="diagnose")
+    detect_btn.click(lambda u, r, f: detect(home, u, r, f), [upload, reference, family], detected, api_name="detect")
+    submit_btn.click(on_submit, inputs, [message, jobs], api_name="diagnose")  # user errors: ui/guard.py
     cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")
     retry_btn.click(on_retry, job_id, [message, jobs], api_name="retry")
 

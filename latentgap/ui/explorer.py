@@ -86,8 +86,6 @@ def sample_view(home: Path, run_id: str | None, sample: int | None):
 def build_explorer_tab(app, home: Path, tab):
     import gradio as gr
 
-    from latentgap.errors import LatentgapError
-
     with gr.Row():
         run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
         color_by = gr.Radio(list(COLOR_BY), value="class", label="colour by", scale=1)
@@ -104,12 +102,6 @@ def build_explorer_tab(app, home: Path, tab):
                 image = gr.Image(label="image", height=160, interactive=False)
                 recon = gr.Image(label="reconstruction", height=160, interactive=False)
             caption = gr.Markdown()
-
-    def show_sample(r, s):
-        try:
-            return sample_view(home, r, s)
-        except LatentgapError as e:
-            raise gr.Error(str(e)) from None
 
     def pick(evt):
         return int(evt.row_value[0])  # the clicked row's "sample" column
@@ -131,5 +123,7 @@ def build_explorer_tab(app, home: Path, tab):
         api_name="explorer_samples",
     )
     table.select(pick, outputs=sample, api_name=False)
-    sample.change(show_sample, inputs=[run, sample], outputs=[image, recon, caption], api_name="sample")
+    sample.change(
+        lambda r, s: sample_view(home, r, s), inputs=[run, sample], outputs=[image, recon, caption], api_name="sample"
+    )
     return run
