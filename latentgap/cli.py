@@ -409,11 +409,11 @@ def _correlation(store):
 
     from latentgap.stats import measured_profiles, structure_gap_correlation
 
-    gap, structure = store.gap_table(), store.structure()
-    blocks = [
-        structure_gap_correlation(structure, gap[gap.profile == profile]).assign(profile=profile)
-        for profile in measured_profiles(store.runs())
-    ]
+    gap, structure, blocks = store.gap_table(), store.structure(), []
+    for profile in measured_profiles(store.runs()):
+        block = structure_gap_correlation(structure, gap[gap.profile == profile])
+        block.insert(0, "profile", profile)
+        blocks.append(block)
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
 
 
@@ -444,6 +444,8 @@ def cmd_results(args) -> int:
         df = df[df.run_id == args.run]
     if args.json:
         print(json.dumps(_records(df), indent=1))
+    elif df.empty and args.kind in ("tests", "correlation"):
+        print("no measured runs yet (smoke runs are left out): run `python -m latentgap diagnose --profile quick`")
     elif df.empty:
         print("no results yet: run `python -m latentgap diagnose`")
     else:

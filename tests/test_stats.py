@@ -78,3 +78,35 @@ def test_structure_gap_correlation_reports_n_and_an_exact_permutation_p():
     assert row.pearson_p == pytest.approx(2 / 120) and row.spearman_p == pytest.approx(2 / 120)
     few = structure_gap_correlation(structure.iloc[:2], gaps).iloc[0]
     assert few.n_runs == 2 and np.isnan(few.pearson_p)
+
+
+def test_results_tests_reads_the_store_per_profile_without_smoke_runs_or_reruns(tmp_path):
+    """`results --kind tests` over a store: the pairs come from Store.paired_scores (AE hash and latent options from
+    the stored spec), one row per measured profile and metric."""
+    import time
+
+    from latentgap.cli import _tests
+    from latentgap.records import arm_quantity
+    from latentgap.store import Store
+    from tests.test_store import _run
+
+    def run(run_id, ae_hash, dataset, profile, latent, recon):
+        rows = [
+            dict(run_id=run_id, **arm_quantity(arm), metric=m, value=v, fold=0, seed=0)
+            for arm, v in (("latent", latent), ("reconstruction", recon))
+            for m in ("balanced_accuracy", "auroc", "mcc")
+        ]
+        meta = dict(ae_hash=ae_hash, dataset=dataset, profile=profile, spec={"latent_norm": "paper"})
+        Store(tmp_path).write_run({**_run(run_id), **meta}, {"metrics": rows})
+        time.sleep(0.01)
+
+    run("a-chest-old", "ha", "chest", "quick", 0.9, 0.7)  # rerun below: left out
+    run("a-chest", "ha", "chest", "quick", 0.6, 0.7)
+    run("a-ct", "ha", "ct", "quick", 0.5, 0.7)
+    run("b-chest", "hb", "chest", "quick", 0.62, 0.7)
+    run("smoke", "hc", "chest", "smoke", 0.1, 0.9)
+    tests = _tests(Store(tmp_path))
+    assert list(tests.profile.unique()) == ["quick"] and len(tests) == 3
+    row = tests[tests.metric == "balanced_accuracy"].iloc[0]
+    assert row.n_units == 3 and row.n_pairs == 3
+    assert row.mean_difference == pytest.approx(np.mean([0.6 - 0.7, 0.5 - 0.7, 0.62 - 0.7]))
