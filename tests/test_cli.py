@@ -206,7 +206,7 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     bacc = {s: by[(s, "balanced_accuracy")]["value"] for s in ("image", "reconstruction", "latent")}
     assert by[("gap", "balanced_accuracy")]["value"] == pytest.approx(bacc["reconstruction"] - bacc["latent"])
     assert by[("fidelity_loss", "balanced_accuracy")]["value"] == pytest.approx(bacc["image"] - bacc["reconstruction"])
-    assert by[("reconstruction", "psnr")]["value"] > 20 and 0 < by[("reconstruction", "ssim")]["value"] <= 1
+    assert by[("fidelity", "psnr")]["value"] > 20 and 0 < by[("fidelity", "ssim")]["value"] <= 1
 
     from latentgap.store import Store
 

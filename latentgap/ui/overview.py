@@ -78,9 +78,9 @@ def filter_choices(home: Path):
     from latentgap.store import Store
 
     runs = Store(home).runs()
-    default = default_profile(runs)
+    default = [p for p in [default_profile(runs)] if p]
     return [
-        gr.Dropdown(choices=sorted(runs[c].unique().tolist()), **({"value": [default]} if c == "profile" else {}))
+        gr.Dropdown(choices=sorted(runs[c].unique().tolist()), **({"value": default} if c == "profile" else {}))
         for c in FILTERS
     ]
 
