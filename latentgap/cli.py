@@ -88,7 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_home(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
-    p.add_argument("--seed", type=int, default=0, help="seed of classifier initialisation and training (default 0)")
+    p.add_argument(
+        "--seed", type=int, help="seed of classifier initialisation and training order (default 0); splits stay fixed"
+    )
+    p.add_argument(
+        "--seeds",
+        help="replicates in one run, e.g. 0,1,2: every (seed, fold) pair trains every arm (fold k trains with "
+        "seed + k); gaps are their mean with a two-level bootstrap interval (default: --seed alone)",
+    )
     p.add_argument("--max-samples", type=int, help="use at most N images (whole patients); for previews and tests")
     p.add_argument(
         "--folds",
@@ -146,10 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="metrics",
         choices=list(RESULT_KINDS),
         help="metrics: every metric record (default); gap: one row per run with image / reconstruction "
-        "/ latent balanced accuracy, gap and fidelity loss with CIs, PSNR and SSIM; "
-        "structure: latent-structure statistics; "
-        "tests: paired test of latent vs reconstruction across all stored folds and runs; "
-        "correlation: how each structure statistic correlates with the gap across runs; "
+        "/ latent balanced accuracy, paper, matched and excess gap and fidelity loss with replicate intervals, PSNR "
+        "and SSIM; structure: latent-structure statistics; "
+        "tests: paired test of latent vs reconstruction per profile (no smoke runs or reruns; replicates averaged "
+        "per AE x dataset); "
+        "correlation: how each structure statistic correlates with the gap across runs, per profile, with n and "
+        "permutation p-values; "
         "training: every classifier's training history (epochs run, best epoch, converged)",
     )
 
@@ -329,11 +338,14 @@ def cmd_diagnose(args) -> int:
     from latentgap.spec import DiagnosisSpec
     from latentgap.store import Store
 
+    if args.seed is not None and args.seeds is not None:
+        raise LatentgapError("give --seed N (one replicate per fold) or --seeds LIST (several), not both")
     spec = DiagnosisSpec(
         autoencoder=args.ae,
         dataset=args.dataset,
         profile=args.profile,
-        seed=args.seed,
+        seed=0 if args.seed is None else args.seed,
+        seeds=args.seeds,
         device=args.device,
         max_samples=args.max_samples,
         data_format=args.data_format,
@@ -360,8 +372,9 @@ def cmd_diagnose(args) -> int:
         return "" if pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"
 
     print(
-        f"run {run_id}: balanced accuracy image {show(gap.image)} | reconstruction {show(gap.reconstruction)} | "
-        f"latent {show(gap.latent)} | gap {show(gap.gap, True)}{interval(gap.gap_ci_low, gap.gap_ci_high)} | "
+        f"run {run_id} ({gap.n_replicates} replicates: seeds {gap.seeds}, folds {gap.folds}; means): balanced "
+        f"accuracy image {show(gap.image)} | reconstruction {show(gap.reconstruction)} | latent {show(gap.latent)} | "
+        f"gap {show(gap.gap, True)}{interval(gap.gap_ci_low, gap.gap_ci_high)} | "
         f"fidelity loss {show(gap.fidelity_loss, True)}"
     )
     if pd.isna(gap.reconstruction):
@@ -379,21 +392,32 @@ def cmd_diagnose(args) -> int:
 
 
 def _tests(store):
+    """The paired test of latent vs reconstruction, one row per measured (non-smoke) profile and metric."""
     import pandas as pd
 
-    from latentgap.stats import paired_test
+    from latentgap.stats import measured_profiles, paired_test, select_pairs
 
     rows = []
-    for metric in ("balanced_accuracy", "auroc", "mcc"):
-        paired = store.paired_scores(metric, "latent", "reconstruction")
-        rows.append(dict(comparison="latent - reconstruction", metric=metric, **paired_test(paired)))
+    for profile in measured_profiles(store.runs()):
+        for metric in ("balanced_accuracy", "auroc", "mcc"):
+            pairs = select_pairs(store.paired_scores(metric, "latent", "reconstruction"), profile)
+            test = paired_test(pairs)
+            rows.append(dict(profile=profile, comparison="latent - reconstruction", metric=metric, **test))
     return pd.DataFrame(rows)
 
 
 def _correlation(store):
-    from latentgap.stats import structure_gap_correlation
+    """Structure statistics vs the paper gap across runs, one block per measured (non-smoke) profile."""
+    import pandas as pd
 
-    return structure_gap_correlation(store.structure(), store.gap_table())
+    from latentgap.stats import measured_profiles, structure_gap_correlation
+
+    gap, structure, blocks = store.gap_table(), store.structure(), []
+    for profile in measured_profiles(store.runs()):
+        block = structure_gap_correlation(structure, gap[gap.profile == profile])
+        block.insert(0, "profile", profile)
+        blocks.append(block)
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
 
 
 def _gap(store):
@@ -423,10 +447,12 @@ def cmd_results(args) -> int:
         df = df[df.run_id == args.run]
     if args.json:
         print(json.dumps(_records(df), indent=1))
+    elif df.empty and args.kind in ("tests", "correlation"):
+        print("no measured runs yet (smoke runs are left out): run `python -m latentgap diagnose --profile quick`")
     elif df.empty:
         print("no results yet: run `python -m latentgap diagnose`")
     else:
-        cols = [c for c in df.columns if c not in ("created_at", "family", "synthetic", "profile", "history")]
+        cols = [c for c in df.columns if c not in ("created_at", "family", "synthetic", "history")]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 

@@ -36,6 +36,7 @@ class Profile:
     train_sigma_max: float = 80.0  # noise training uses the schedule's levels up to this σ
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
     small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
+    smoke: bool = False  # a run-through check, not a measurement: statistics across runs leave it out
     arms: tuple[str, ...] = (
         "image",
         "reconstruction",
@@ -81,6 +82,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": replace(  # the quick profile cut to seconds: narrower models, 3 epochs, 4 classifiers
         QUICK,
         name="smoke",
+        smoke=True,
         n_images=600,
         image_model=dict(layers=(1, 1, 1, 1), width=8, block="basic"),
         latent_model=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), stem_stride=1, drop_path=0.0),
@@ -122,12 +124,14 @@ def resolve_home(home: str | os.PathLike | None) -> Path:
 
 @dataclass(frozen=True)
 class DiagnosisSpec:
-    """One diagnosis: autoencoder x dataset under a profile, seed and device."""
+    """One diagnosis: autoencoder x dataset under a profile, seed(s) and device."""
 
     autoencoder: str
     dataset: str
     profile: str = "quick"
     seed: int = 0
+    seeds: tuple[int, ...] | None = None  # replicates in one run (--seeds 0,1,2); None: `seed` alone. Sets `seed` to
+    # the first: data subsampling, structure statistics and the explorer's projection use it
     device: str = "auto"  # auto | cpu | cuda | mps
     max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
     data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats/
@@ -145,6 +149,10 @@ class DiagnosisSpec:
 
     def __post_init__(self):
         get_profile(self.profile)
+        if self.seeds is not None:
+            seeds = parse_seeds(self.seeds)
+            object.__setattr__(self, "seeds", seeds)  # frozen: normalise a list (from JSON) or text to a tuple
+            object.__setattr__(self, "seed", seeds[0])
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
@@ -169,6 +177,10 @@ class DiagnosisSpec:
         if self.max_samples is not None and self.max_samples < MIN_IMAGES:
             raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least {MIN_IMAGES}")
 
+    def replicate_seeds(self) -> tuple[int, ...]:
+        """The run's replicate seeds: each (seed, fold) pair trains every arm, from training seed seed + fold index."""
+        return self.seeds or (self.seed,)
+
     def arms(self) -> tuple[str, ...]:
         """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""
         extra = ("image-random-init",) * bool(self.image_weights) + ("latent-random-init",) * bool(self.latent_weights)
@@ -178,6 +190,18 @@ class DiagnosisSpec:
         d = asdict(self)
         d["profile_settings"] = asdict(get_profile(self.profile))
         return d
+
+
+def parse_seeds(seeds) -> tuple[int, ...]:
+    """`--seeds`: "0,1,2" (or a list of ints) -> (0, 1, 2); distinct, non-negative, in the order given."""
+    items = seeds.split(",") if isinstance(seeds, str) else seeds
+    try:
+        out = tuple(int(str(s).strip()) for s in items)
+    except ValueError:
+        raise LatentgapError(f"--seeds {seeds!r}: give distinct non-negative integers like 0,1,2") from None
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise LatentgapError(f"--seeds {seeds!r}: give distinct non-negative integers like 0,1,2")
+    return out
 
 
 def resolve_device(device: str) -> str:

@@ -326,7 +326,8 @@ class Store:
         where = "WHERE m.run_id = ?" if run_id else ""
         return self._query(
             f"""SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile,
-                       coalesce(m.seed, r.seed) AS seed, m.fold,
+                       CASE WHEN m.fold IS NULL AND m.quantity != 'fidelity' THEN NULL  -- a run-level row: all seeds
+                            ELSE coalesce(m.seed, r.seed) END AS seed, m.fold,
                        m.arm, m.quantity, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
                 FROM metrics m JOIN runs r USING (run_id) {where}
                 ORDER BY r.created_at, m.run_id, m.quantity, m.arm NULLS FIRST, m.metric""",
@@ -350,14 +351,29 @@ class Store:
         return self.run_spec(run_id)["summary"].get("class_names", [])
 
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
-        """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs — means over folds,
-        with the fold standard deviation (`*_fold_std`, null for one fold) and `n_folds`."""
+        """One row per run: image / reconstruction / latent value, gap and fidelity loss — means over the run's
+        (seed, fold) replicates, with their spread (`*_replicate_std`, null for one), `n_replicates`, `n_folds`,
+        `folds` and `seeds`. A difference's interval is the stored run-level one (two-level bootstrap over replicates
+        and test patients); a run without one (written before replicates existed) shows its single replicate's
+        interval, or none when it has several (averaging their bounds would not be an interval)."""
         return self._query(
-            """WITH m AS (
-                 SELECT run_id, coalesce(arm, quantity) AS key, avg(value) AS value, avg(ci_low) AS ci_low,
-                        avg(ci_high) AS ci_high, stddev_samp(value) AS fold_std, count(*) AS n_folds
-                 FROM metrics WHERE metric = ? AND noise_level IS NULL AND quantity != 'fidelity'
-                 GROUP BY run_id, coalesce(arm, quantity))
+            """WITH rep AS (
+                 SELECT run_id, coalesce(arm, quantity) AS key, avg(value) AS value,
+                        stddev_samp(value) AS replicate_std, count(*) AS n_replicates,
+                        count(DISTINCT fold) AS n_folds, array_to_string(list_sort(list(DISTINCT fold)), ',') AS folds,
+                        array_to_string(list_sort(list(DISTINCT seed) FILTER (WHERE seed IS NOT NULL)), ',') AS seeds,
+                        CASE WHEN count(*) = 1 THEN min(ci_low) END AS ci_low,
+                        CASE WHEN count(*) = 1 THEN min(ci_high) END AS ci_high
+                 FROM metrics WHERE metric = ? AND noise_level IS NULL AND quantity != 'fidelity' AND fold IS NOT NULL
+                 GROUP BY run_id, coalesce(arm, quantity)),
+               run_level AS (
+                 SELECT run_id, quantity AS key, ci_low, ci_high FROM metrics
+                 WHERE metric = ? AND noise_level IS NULL AND fold IS NULL AND quantity != 'fidelity'),
+               m AS (
+                 SELECT rep.* REPLACE (
+                          CASE WHEN l.run_id IS NULL THEN rep.ci_low ELSE l.ci_low END AS ci_low,
+                          CASE WHEN l.run_id IS NULL THEN rep.ci_high ELSE l.ci_high END AS ci_high)
+                 FROM rep LEFT JOIN run_level l USING (run_id, key))
                SELECT r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed,
                       max(CASE WHEN key = 'image' THEN value END) AS image,
                       max(CASE WHEN key = 'reconstruction' THEN value END) AS reconstruction,
@@ -372,16 +388,19 @@ class Store:
                       max(CASE WHEN key = 'matched_gap' THEN ci_low END) AS matched_gap_ci_low,
                       max(CASE WHEN key = 'matched_gap' THEN ci_high END) AS matched_gap_ci_high,
                       max(CASE WHEN key = 'matched_fidelity_loss' THEN value END) AS matched_fidelity_loss,
-                      max(CASE WHEN key = 'image' THEN fold_std END) AS image_fold_std,
-                      max(CASE WHEN key = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
-                      max(CASE WHEN key = 'latent' THEN fold_std END) AS latent_fold_std,
-                      max(CASE WHEN key = 'gap' THEN fold_std END) AS gap_fold_std,
-                      max(CASE WHEN key = 'gap' THEN n_folds END) AS n_folds,
+                      max(CASE WHEN key = 'image' THEN replicate_std END) AS image_replicate_std,
+                      max(CASE WHEN key = 'reconstruction' THEN replicate_std END) AS reconstruction_replicate_std,
+                      max(CASE WHEN key = 'latent' THEN replicate_std END) AS latent_replicate_std,
+                      max(CASE WHEN key = 'gap' THEN replicate_std END) AS gap_replicate_std,
+                      max(CASE WHEN key = 'latent' THEN n_replicates END) AS n_replicates,
+                      max(CASE WHEN key = 'latent' THEN n_folds END) AS n_folds,
+                      max(CASE WHEN key = 'latent' THEN folds END) AS folds,
+                      max(CASE WHEN key = 'latent' THEN seeds END) AS seeds,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
                GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
                ORDER BY r.created_at DESC""",
-            [metric],
+            [metric, metric],
         )
 
     def noise_curves(self, run_id: str | None = None) -> pd.DataFrame:
@@ -418,13 +437,16 @@ class Store:
     def paired_scores(
         self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent"
     ) -> pd.DataFrame:
-        """Clean test scores of arms a and b paired by (run, fold): the input of the paired significance test."""
+        """Clean test scores of arms a and b paired by (run, seed, fold) replicate, with what identifies the AE (its
+        weights hash and latent options), the run's profile and age: the input of `stats.paired_test`."""
         return self._query(
-            """SELECT r.run_id, r.autoencoder, r.dataset, r.profile, m.fold,
+            """SELECT r.run_id, r.autoencoder, r.ae_hash, json_extract_string(r.spec, '$.latent_norm') AS latent_norm,
+                      json_extract_string(r.spec, '$.vq_latent') AS vq_latent, r.dataset, r.profile,
+                      coalesce(m.seed, r.seed) AS seed, m.fold, r.created_at,
                       max(CASE WHEN m.arm = ? THEN m.value END) AS a, max(CASE WHEN m.arm = ? THEN m.value END) AS b
                FROM metrics m JOIN runs r USING (run_id)
                WHERE m.metric = ? AND m.noise_level IS NULL AND m.quantity = 'score' AND m.arm IN (?, ?)
-               GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL""",
+               GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL ORDER BY r.created_at, m.fold""",
             [a, b, metric, a, b],
         )
 

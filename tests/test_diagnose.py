@@ -1,6 +1,7 @@
 """diagnose() in-process on every embedded benchmark (reduced), checking what lands in the store."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from latentgap.autoencoders.zoo import DEFAULT_AE
@@ -72,9 +73,56 @@ def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
     )
     store = Store(tmp_path)
     assert store.run_spec(first)["summary"]["arms_reused"] == []
-    assert store.run_spec(second)["summary"]["arms_reused"] == ["image fold 0"]
+    assert store.run_spec(second)["summary"]["arms_reused"] == ["image (seed 0, fold 0)"]
     image = lambda run: store.results(run).query("arm == 'image'").set_index(["metric", "fold"]).value
     assert image(first).equals(image(second))
     history = lambda run: store.training(run).set_index("arm").history
     assert history(first)["image"] == history(second)["image"]
     assert history(first)["latent"] != history(second)["latent"]  # the AE's own arms are trained for it
+
+
+def test_seeds_make_every_seed_and_fold_a_replicate_with_a_run_level_interval(tmp_path):
+    """`--seeds 0,1` with two folds: four (seed, fold) replicates in one run, each training every arm; the gap is
+    their mean with one stored run-level interval (not the mean of the replicates' bounds)."""
+    from latentgap.diagnose import steps
+    from latentgap.gaps import gap_report
+
+    spec = DiagnosisSpec(
+        "zoo:sd-vae-mini", "phantom-chest", profile="smoke", seeds="0,1", folds="0,1", max_samples=150, device="cpu"
+    )
+    reported = []
+    run_id = diagnose(spec, tmp_path, on_step=lambda name, _: reported.append(name))
+    assert reported == steps(spec) and "train latent (seed 1, fold 1)" in reported  # progress counts replicates
+    store = Store(tmp_path)
+    results = store.results(run_id)
+    per_replicate = results[results.fold.notna()]
+    assert set(zip(per_replicate.seed, per_replicate.fold)) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    training = store.training(run_id)
+    assert len(training) == 4 * len(spec.arms()) and set(training.seed) == {0, 1}
+    latent = training[(training.arm == "latent") & (training.fold == 0)].set_index("seed").history
+    assert latent[0] != latent[1]  # the seed changes the training, not only the label
+
+    row = gap_report(store.gap_table(), store.training()).iloc[0]
+    assert row.n_replicates == 2 * 2 and row.seeds == "0,1" and row.profile == "smoke"
+    gaps = results[(results.quantity == "gap") & (results.metric == "balanced_accuracy")]
+    replicates, run_level = gaps[gaps.fold.notna()], gaps[gaps.fold.isna()].iloc[0]
+    assert len(replicates) == 4 and pd.isna(run_level.seed)
+    assert row.paper_gap == pytest.approx(replicates.value.mean()) == pytest.approx(run_level.value)
+    assert (row.paper_gap_ci_low, row.paper_gap_ci_high) == (run_level.ci_low, run_level.ci_high)
+    assert row.paper_gap_ci_low <= row.paper_gap <= row.paper_gap_ci_high
+    assert (row.paper_gap_ci_low, row.paper_gap_ci_high) != (replicates.ci_low.mean(), replicates.ci_high.mean())
+
+
+def test_progress_steps_count_every_replicate_and_seeds_survive_the_job_queue():
+    import json
+
+    from latentgap.diagnose import steps
+    from latentgap.jobs import spec_from_dict
+
+    spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="smoke", seeds="2,0,1", folds="0,3")
+    training = [n for n in steps(spec) if n.startswith(("train ", "probes "))]
+    assert len(training) == 3 * 2 * (len(spec.arms()) + 1) and spec.seed == 2
+    assert training[0] == "train image (seed 2, fold 0)" and training[-1] == "probes (seed 1, fold 3)"
+    queued = spec_from_dict(json.loads(json.dumps(spec.to_dict())))  # the dashboard's queue stores JSON
+    assert queued.seeds == (2, 0, 1) and queued.replicate_seeds() == spec.replicate_seeds()
+    assert DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", seed=4).replicate_seeds() == (4,)

@@ -50,7 +50,7 @@ def test_a_live_workers_job_is_left_alone(tmp_path):
 
 def test_progress_steps_cover_every_arm():
     names = step_names(SMOKE)
-    assert names[:2] == ["load", "encode"] and "train latent-film" in names and names[-1] == "done"
+    assert names[:2] == ["load", "encode"] and "train latent-film (seed 0, fold 0)" in names and names[-1] == "done"
 
 
 @pytest.mark.slow

@@ -124,25 +124,53 @@ def test_concurrent_readers_in_one_process(tmp_path):
         assert set(pool.map(query, range(32))) == {(1, 1)}
 
 
-def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
+def _replicate_rows(run_level_ci=None):
+    """4 replicates (seeds 0, 1 x folds 0, 1) whose gaps are 0.1, 0.3, 0.2, 0.2, each with a narrow interval of its
+    own, plus the run-level gap row diagnose writes when `run_level_ci` is given."""
     rows = []
-    for fold, (rec, lat) in enumerate([(0.8, 0.6), (0.7, 0.6), (0.9, 0.6)]):
-        for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", lat), ("gap", rec - lat)):
+    for seed, fold, rec in ((0, 0, 0.7), (0, 1, 0.9), (1, 0, 0.8), (1, 1, 0.8)):
+        for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", 0.6), ("gap", rec - 0.6)):
             rows.append(
                 dict(
                     run_id="r",
                     **arm_quantity(space),
                     metric="balanced_accuracy",
                     value=v,
-                    ci_low=v,
-                    ci_high=v,
+                    ci_low=v - 0.01,
+                    ci_high=v + 0.01,
                     fold=fold,
+                    seed=seed,
                 )
             )
-    Store(tmp_path).write_run(_run("r"), {"metrics": rows})
+    if run_level_ci:
+        rows.append(
+            dict(
+                run_id="r",
+                **arm_quantity("gap"),
+                metric="balanced_accuracy",
+                value=0.2,
+                ci_low=run_level_ci[0],
+                ci_high=run_level_ci[1],
+            )
+        )
+    return rows
+
+
+def test_gap_table_reports_mean_and_spread_over_replicates(tmp_path):
+    Store(tmp_path).write_run(_run("r"), {"metrics": _replicate_rows((0.05, 0.35))})
     row = Store(tmp_path).gap_table().iloc[0]
-    assert row.n_folds == 3 and row.gap == pytest.approx(0.2) and row.gap_fold_std == pytest.approx(0.1)
-    assert row.reconstruction_fold_std == pytest.approx(0.1) and row.latent_fold_std == pytest.approx(0.0)
+    assert row.n_replicates == 4 and row.n_folds == 2 and row.seeds == "0,1" and row.folds == "0,1"
+    assert row.gap == pytest.approx(0.2) and row.gap_replicate_std == pytest.approx(0.08165, abs=1e-4)
+    assert row.reconstruction_replicate_std == pytest.approx(0.08165, abs=1e-4) and row.latent_replicate_std == 0
+    # the run-level interval of the mean, not the average of the replicates' bounds (0.19, 0.21)
+    assert (row.gap_ci_low, row.gap_ci_high) == (0.05, 0.35)
+
+
+def test_several_replicates_without_a_run_level_interval_show_none(tmp_path):
+    """A store written before replicate intervals existed: averaging its folds' bounds is not an interval."""
+    Store(tmp_path).write_run(_run("r"), {"metrics": _replicate_rows()})
+    row = Store(tmp_path).gap_table().iloc[0]
+    assert row.gap == pytest.approx(0.2) and pd.isna(row.gap_ci_low) and pd.isna(row.gap_ci_high)
 
 
 def test_query_cache_never_serves_stale_results(tmp_path):

@@ -100,7 +100,7 @@ def detect(home: Path, uploaded: str | None, reference: str | None, family: str)
     return accept(home, uploaded, reference, family)[2]
 
 
-def submit(home: Path, uploaded, reference, family, datasets, profile, max_samples, seed) -> list[str]:
+def submit(home: Path, uploaded, reference, family, datasets, profile, max_samples, seed, seeds="") -> list[str]:
     """Validate the autoencoder now (a bad file fails here, not in the queue) and queue one job per benchmark."""
     from latentgap.spec import DiagnosisSpec
     from latentgap.store import Store
@@ -115,6 +115,7 @@ def submit(home: Path, uploaded, reference, family, datasets, profile, max_sampl
             dataset=dataset,
             profile=profile,
             seed=int(seed or 0),
+            seeds=(seeds or "").strip() or None,  # replicates "0,1,2"; empty: the seed alone
             label=label,
             family=_family(family),
             max_samples=int(max_samples) if max_samples else None,
@@ -168,6 +169,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
         profile = gr.Radio(list(PROFILES), value="quick", label="profile (smoke: seconds; quick: minutes on CPU)")
         max_samples = gr.Number(value=None, precision=0, label="max images (0 = all; whole patients)")
         seed = gr.Number(value=0, precision=0, label="seed")
+        seeds = gr.Textbox(value="", label="replicate seeds, e.g. 0,1,2 (empty: the seed alone)")
     submit_btn = gr.Button("Diagnose", variant="primary")
     message = gr.Markdown()
     jobs = gr.Dataframe(label="jobs (refreshes every 2 s; click a row to pick it)", interactive=False, elem_id="jobs")
@@ -199,7 +201,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None) -> None:
             jid or "(no id)"
         ), jobs_table(home)
 
-    inputs = [upload, reference, family, datasets, profile, max_samples, seed]
+    inputs = [upload, reference, family, datasets, profile, max_samples, seed, seeds]
     detect_btn.click(lambda u, r, f: detect(home, u, r, f), [upload, reference, family], detected, api_name="detect")
     submit_btn.click(on_submit, inputs, [message, jobs], api_name="diagnose")  # user errors: ui/guard.py
     cancel_btn.click(on_cancel, job_id, [message, jobs], api_name="cancel")

@@ -95,3 +95,14 @@ def test_cancel_a_queued_job(serve, tmp_path):
         for r in client.predict(api_name="/jobs")["data"]
     }
     assert set(statuses.values()) == {"cancelled"}
+
+
+def test_the_form_queues_replicate_seeds(tmp_path):
+    from latentgap.jobs import spec_from_dict
+    from latentgap.store import Store
+    from latentgap.ui.diagnose import submit
+
+    submit(tmp_path, None, "zoo:sd-vae-mini", "auto", ["phantom-chest"], "smoke", 60, 0, " 0,1 ")
+    submit(tmp_path, None, "zoo:sd-vae-mini", "auto", ["phantom-chest"], "smoke", 60, 3)  # empty: the seed alone
+    first, second = (spec_from_dict(Store(tmp_path).claim_job(1)[1]) for _ in range(2))
+    assert first.replicate_seeds() == (0, 1) and second.replicate_seeds() == (3,)
