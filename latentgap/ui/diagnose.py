@@ -108,15 +108,16 @@ def seconds_left(fraction: float, step_started_s: float, now: float) -> float | 
 
 
 def _running_time(job, now: float) -> str:
-    """ "3 min 05 s elapsed · step 42 %, about 4 min 10 s left" for a running job's row."""
+    """ "3 min 05 s elapsed · step 42 % · about 4 min 10 s left" for a running job's row."""
     if job.started_s != job.started_s:  # NaN: a row written before the timing columns existed
         return ""
-    text = f"{duration(now - job.started_s)} elapsed"
+    parts = [f"{duration(now - job.started_s)} elapsed"]
     if job.step_progress == job.step_progress and job.step_started_s == job.step_started_s:
         left = seconds_left(job.step_progress, job.step_started_s, now)
-        text += f" · step {100 * job.step_progress:.0f} %"
-        text += f", about {duration(left)} left" if left is not None else ", estimating time left"
-    return text
+        if job.step_progress > 0:
+            parts.append(f"step {100 * job.step_progress:.0f} %")
+        parts.append(f"about {duration(left)} left" if left is not None else "estimating time left")
+    return " · ".join(parts)
 
 
 def describe_jobs(jobs, now: float):

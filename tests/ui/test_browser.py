@@ -146,7 +146,7 @@ def test_cancel_frees_the_worker_and_a_finished_job_shows_without_a_reload(page,
     summary = page.locator("#jobs-summary")
     summary.get_by_text("train image · epoch").wait_for(timeout=600_000)
     summary.get_by_text("left (at most").wait_for(timeout=120_000)  # the time left, once the pace is known
-    page.get_by_text("waits behind long quick job (running)").first.wait_for(timeout=10_000)
+    page.get_by_text("waits behind long quick job (running)").filter(visible=True).first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "jobs-running.png"), full_page=True)
 
     page.locator("#job-id textarea, #job-id input").first.fill(long_job)
