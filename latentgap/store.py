@@ -55,7 +55,11 @@ CREATE TABLE IF NOT EXISTS projections (
     run_id VARCHAR, fold INTEGER, space VARCHAR, sample_index INTEGER, x DOUBLE, y DOUBLE, label INTEGER,
     split VARCHAR, predicted INTEGER
 );
--- job timing for the dashboard's elapsed time and estimate (Unix seconds); added in place to older stores
+"""
+# a job's timing for the dashboard's elapsed time and time left (Unix seconds), added in place to any store: nullable
+# columns only the job list reads, so no schema version or backup (an older latentgap reads such a store, but its
+# dashboard, which inserts 12 values per job, cannot queue jobs in it)
+JOB_TIMING = """
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS started_s DOUBLE;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_started_s DOUBLE;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_progress DOUBLE;
@@ -245,6 +249,7 @@ class Store:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(version) < SCHEMA_VERSION:
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute(JOB_TIMING)
         con.execute("COMMIT")
 
     # --- writes -----------------------------------------------------------------------------------------

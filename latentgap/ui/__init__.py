@@ -25,14 +25,14 @@ def build_app(home: Path, supervisor=None):
     import gradio as gr
 
     with gr.Blocks(title="latentgap") as app:
+        ticker = gr.Timer(2.0)  # one timer for the job list and the run watch
+        runs_changed = build_run_watch(app, home, ticker)
         gr.Markdown(
             "# latentgap — the learnability gap of image autoencoders\n"
             "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
             "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
             "Embedded benchmarks are **SYNTHETIC** phantoms."
         )
-        ticker = gr.Timer(2.0)  # one timer for the job list and the run watch
-        runs_changed = build_run_watch(app, home, ticker)
         with gr.Tabs():
             with gr.Tab("Overview"):
                 build_overview(app, home, runs_changed)

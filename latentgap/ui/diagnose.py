@@ -192,8 +192,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None, timer=None) -> None:
         "Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
         "`weights_only=True`, nothing in a file is executed) **or** name one, check the detected family, "
         "then queue a diagnosis per benchmark. Jobs run one at a time in a worker process and survive a "
-        "page reload; the list shows each running job's elapsed time and the time left in its step, and *Cancel* "
-        "stops a running job within seconds. Embedded benchmarks are **SYNTHETIC**."
+        "page reload. Embedded benchmarks are **SYNTHETIC**."
     )
     with gr.Row():
         upload = gr.File(
@@ -221,7 +220,11 @@ def build_diagnose_tab(app, home: Path, supervisor=None, timer=None) -> None:
     submit_btn = gr.Button("Diagnose", variant="primary")
     message = gr.Markdown()
     summary = gr.Markdown(elem_id="jobs-summary")
-    jobs = gr.Dataframe(label="jobs (refreshes every 2 s; click a row to pick it)", interactive=False, elem_id="jobs")
+    jobs = gr.Dataframe(
+        label="jobs (refreshes every 2 s; click a row to pick it; Cancel stops a running job within seconds)",
+        interactive=False,
+        elem_id="jobs",
+    )
     with gr.Row():
         job_id = gr.Textbox(label="job id", scale=3, elem_id="job-id")
         cancel_btn = gr.Button("Cancel", scale=1)
