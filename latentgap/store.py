@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS projections (
     split VARCHAR, predicted INTEGER
 );
 """
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
 # a job's timing for the dashboard's elapsed time and time left (Unix seconds), added in place to any store: nullable
 # columns only the job list reads, so no schema version or backup (an older latentgap reads such a store, but its
 # dashboard, which inserts 12 values per job, cannot queue jobs in it)
@@ -64,8 +66,6 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS started_s DOUBLE;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_started_s DOUBLE;
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_progress DOUBLE;
 """
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
-MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
 
 TABLE_COLUMNS = {
     "metrics": ["run_id", "space", "metric", "value", "ci_low", "ci_high", "fold", "noise_level"],

@@ -53,7 +53,6 @@ def build_app(home: Path, supervisor=None):
             with gr.Tab("Export"):
                 build_export_tab(app, home)
         pickers = [noise_run, classes_run, explorer_run, recon_a]  # one store query fills every run dropdown
-        app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
         runs_changed.change(  # a new run: every picker lists it and keeps the run it shows
             lambda *shown: fill_run_pickers(home, len(pickers), 1, shown),
             inputs=[*pickers, recon_b],
@@ -61,6 +60,7 @@ def build_app(home: Path, supervisor=None):
             api_name=False,
             show_progress="hidden",
         )
+        app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
     return app
 
 

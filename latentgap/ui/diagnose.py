@@ -11,7 +11,7 @@ from latentgap.errors import LatentgapError
 from latentgap.workspace import Workspace
 
 UPLOAD_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
-JOB_COLUMNS = ["job_id", "status", "progress_pct", "step", "time", "label", "run_id", "error", "updated_at"]
+JOB_COLUMNS = ["job_id", "status", "progress_pct", "step", "label", "run_id", "error", "updated_at"]
 
 
 def store_upload(home: Path, uploaded: str) -> tuple[Path, str]:
@@ -155,6 +155,9 @@ def jobs_summary(jobs, now: float) -> str:
     return f"**Running:** {job.label} — `{job.step}`, job {job.progress_pct:.0f} % done; {job.time}{at_most}{waiting}"
 
 
+SHOWN_JOB_COLUMNS = [*JOB_COLUMNS[:4], "time", *JOB_COLUMNS[4:]]  # the step, then its elapsed time and time left
+
+
 def jobs_view(home: Path):
     """(jobs table, summary line) as of now."""
     import time
@@ -163,7 +166,7 @@ def jobs_view(home: Path):
 
     now = time.time()
     jobs = describe_jobs(Store(home).jobs(), now)
-    return jobs[JOB_COLUMNS], jobs_summary(jobs, now)
+    return jobs[SHOWN_JOB_COLUMNS], jobs_summary(jobs, now)
 
 
 def jobs_table(home: Path):
