@@ -332,10 +332,14 @@ def _records(df) -> list[dict]:
 
 def _local_path(value: str | None) -> str | None:
     """An existing file or folder as an absolute path (a queued job runs in the worker's folder); anything else
-    (a zoo name, a hub id, a benchmark name) unchanged."""
+    (a zoo name, a hub id, a benchmark name, even where a folder of that name sits here) unchanged."""
     from pathlib import Path
 
-    return str(Path(value).expanduser().resolve()) if value and Path(value).expanduser().exists() else value
+    from latentgap.datasets.registry import BENCHMARKS
+
+    if not value or value.startswith("zoo:") or value in BENCHMARKS or not Path(value).expanduser().exists():
+        return value
+    return str(Path(value).expanduser().resolve())
 
 
 def _queue(spec, home) -> int:

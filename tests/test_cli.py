@@ -263,7 +263,8 @@ def test_diagnose_queue_submits_a_dashboard_job_once(tmp_path, monkeypatch, caps
 
     (tmp_path / "vae.safetensors").write_bytes(b"not read until the job runs")
     monkeypatch.chdir(tmp_path)
-    args = ["diagnose", "--queue", "--ae", "vae.safetensors", "--profile", "smoke", "--home", str(tmp_path / "home")]
+    args = ["diagnose", "--queue", "--ae", "vae.safetensors", "--dataset", "phantom-chest", "--profile", "smoke"]
+    args += ["--home", str(tmp_path / "home")]
     assert main(args) == 0
     job_id = capsys.readouterr().out.strip()
     assert main(args) == 0
