@@ -163,8 +163,8 @@ def test_cancel_frees_the_worker_and_a_finished_job_shows_without_a_reload(page,
 
     page.get_by_role("tab", name="Overview").click()
     deadline = time.monotonic() + 600
-    while store.job_status(short_job) != "done" and time.monotonic() < deadline:
-        assert store.job_status(short_job) == "running", store.jobs().error.tolist()
+    while (status := store.job_status(short_job)) != "done" and time.monotonic() < deadline:
+        assert status == "running", store.jobs().error.tolist()
         time.sleep(1)
     run_id = store.jobs().set_index("job_id").loc[short_job, "run_id"]
     page.get_by_text(run_id).filter(visible=True).first.wait_for(timeout=30_000)  # the gap table, no Refresh click
