@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: start a local Ray on this machine's cores)",
     )
     p.add_argument("--json", action="store_true", help="print the run's records as JSON when done")
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue the diagnosis as a dashboard job instead of running it here: the worker that `serve` starts "
+        "runs it and the Diagnose tab shows its progress and time left (an identical queued or running job is "
+        "not queued twice); prints the job id",
+    )
 
     p = verbs.add_parser(
         "inspect",
@@ -333,6 +340,38 @@ def _records(df) -> list[dict]:
     return out
 
 
+def _local_path(value: str | None) -> str | None:
+    """An existing file or folder as an absolute path (a queued job runs in the worker's folder); anything else
+    (a zoo name, a hub id, a benchmark name, even where a folder of that name sits here) unchanged."""
+    from pathlib import Path
+
+    from latentgap.datasets.registry import BENCHMARKS
+
+    if not value or value.startswith("zoo:") or value in BENCHMARKS or not Path(value).expanduser().exists():
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def _queue(spec, home) -> int:
+    from pathlib import Path
+
+    from latentgap.jobs import queue_diagnosis
+    from latentgap.store import Store
+
+    source = Path(spec.autoencoder)
+    label = spec.label or (source.name if source.is_absolute() else spec.autoencoder)  # no server paths on the page
+    job_id, new = queue_diagnosis(
+        Store(resolve_home(home)), spec, f"{label} · {spec.dataset} · {spec.profile} · seed {spec.seed}"
+    )
+    print(job_id)
+    print(
+        f"{'queued' if new else 'already queued or running'}: {label} on {spec.dataset} ({spec.profile} profile); "
+        "`python -m latentgap serve` runs it, its Diagnose tab shows progress and time left",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_diagnose(args) -> int:
     from latentgap.diagnose import diagnose
     from latentgap.spec import DiagnosisSpec
@@ -340,6 +379,9 @@ def cmd_diagnose(args) -> int:
 
     if args.seed is not None and args.seeds is not None:
         raise LatentgapError("give --seed N (one replicate per fold) or --seeds LIST (several), not both")
+    if args.queue:
+        for name in ("ae", "dataset", "data_root", "image_weights", "latent_weights"):
+            setattr(args, name, _local_path(getattr(args, name)))
     spec = DiagnosisSpec(
         autoencoder=args.ae,
         dataset=args.dataset,
@@ -359,6 +401,8 @@ def cmd_diagnose(args) -> int:
         backend=args.backend,
         ray_address=args.ray_address,
     )
+    if args.queue:
+        return _queue(spec, args.home)
     run_id = diagnose(spec, args.home, on_step=lambda name, frac: print(f"[latentgap] {name}", file=sys.stderr))
     store = Store(resolve_home(args.home))
     gap = store.gap_table().query("run_id == @run_id").iloc[0]

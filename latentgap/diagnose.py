@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from latentgap import __version__
+from latentgap import __version__, progress
 from latentgap.arms import ARMS, FoldTask, prepare_inputs
 from latentgap.classifiers.probes import PROBES
 from latentgap.datasets import registry
@@ -131,7 +131,8 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
     split = np.empty(len(labels), dtype=object)
     for name, idx in zip(("train", "val", "test"), view["splits"]):
         split[idx] = name
-    for space, feats in {"latent": latent, "image": pixel_features(images, latent.shape[1])}.items():
+    for i, (space, feats) in enumerate({"latent": latent, "image": pixel_features(images, latent.shape[1])}.items()):
+        progress.report(i / 2, f"UMAP of the {space} features")  # a UMAP fit is not interruptible: check before it
         xy = project(feats, seed)
         predicted = np.full(len(labels), None, dtype=object)
         predicted[view["splits"][2]] = view["predicted"][space].tolist()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from latentgap import progress
 from latentgap.cache import atomic_savez, load_npz
 from latentgap.errors import LatentgapError
 
@@ -81,6 +82,7 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
             recons.append(r)
             i += len(x)
             bar.update(len(x))
+            progress.report(i / len(images), f"{i}/{len(images)} images")  # a dashboard job can be cancelled here
     # C order, as a cache hit and the Ray shards give: convolutions may return channels-last tensors, and numpy's
     # reductions and torch's kernels sum in memory order, so the layout alone changed downstream metrics
     recons = None if recons[0] is None else np.ascontiguousarray(torch.cat(recons).numpy())

@@ -42,6 +42,14 @@ SCHEMA = "\n".join(
 )
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
+# a job's timing for the dashboard's elapsed time and time left (Unix seconds), added in place to any store: nullable
+# columns only the job list reads, so no schema version or backup (an older latentgap reads such a store, but its
+# dashboard, which inserts 12 values per job, cannot queue jobs in it)
+JOB_TIMING = """
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS started_s DOUBLE;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_started_s DOUBLE;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_progress DOUBLE;
+"""
 
 TABLE_COLUMNS = {table: records.columns(table) for table in records.TABLES}
 
@@ -252,6 +260,7 @@ class Store:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(version) < SCHEMA_VERSION:
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute(JOB_TIMING)
         con.execute("COMMIT")
 
     # --- writes -----------------------------------------------------------------------------------------
@@ -485,7 +494,8 @@ class Store:
         with self._connect() as con:
             try:
                 con.execute(
-                    "INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
+                    """INSERT INTO jobs (job_id, created_at, updated_at, status, label, spec, progress, step, attempts)
+                       VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', 0)""",
                     [job_id, label, json.dumps(spec)],
                 )
             except duckdb.IOException as e:
@@ -494,33 +504,36 @@ class Store:
 
     def claim_job(self, worker_pid: int) -> tuple[str, dict] | None:
         """Atomically mark the oldest queued job running for this worker; (job_id, spec) or None."""
+        now = time.time()
         with self._connect() as con:
             row = con.execute(
                 """UPDATE jobs SET status = 'running', worker_pid = ?, attempts = attempts + 1, updated_at = now(),
-                          step = 'starting'
+                          step = 'starting', started_s = ?, step_started_s = ?, step_progress = 0
                    WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY created_at, job_id LIMIT 1)
                    RETURNING job_id, spec""",
-                [worker_pid],
+                [worker_pid, now, now],
             ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
-    def update_job(self, job_id: str, **fields) -> None:
-        """Set some of status, progress, step, run_id, error (only while the job is not cancelled)."""
-        assert set(fields) <= {"status", "progress", "step", "run_id", "error"}, fields
+    def update_job(self, job_id: str, **fields) -> bool:
+        """Set some of status, progress, step, run_id, error, step_progress, step_started_s (Unix seconds) while the
+        job is not cancelled; False when it was cancelled (or is gone), so one write also checks for a cancel."""
+        assert set(fields) <= {"status", "progress", "step", "run_id", "error", "step_progress", "step_started_s"}
         assert fields.get("status", "queued") in JOB_STATES, fields
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._connect() as con:
-            con.execute(
-                f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled'",
+            row = con.execute(
+                f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled' RETURNING job_id",
                 [*fields.values(), job_id],
-            )
+            ).fetchone()
+        return row is not None
 
     def job_status(self, job_id: str) -> str | None:
         df = self._query("SELECT status FROM jobs WHERE job_id = ?", [job_id])
         return None if df.empty else df.status.iloc[0]
 
     def cancel_job(self, job_id: str) -> bool:
-        """Cancel a queued or running job (a running one stops at its next step); False if it had ended."""
+        """Cancel a queued or running job (a running one stops within a batch of its loops); False if it had ended."""
         with self._connect() as con:
             row = con.execute(
                 """UPDATE jobs SET status = 'cancelled', step = 'cancelled', updated_at = now()
@@ -566,5 +579,18 @@ class Store:
     def jobs(self) -> pd.DataFrame:
         return self._query(
             """SELECT job_id, status, round(100 * progress) AS progress_pct, step, label, run_id, error, attempts,
-                      created_at, updated_at FROM jobs ORDER BY created_at DESC, job_id DESC"""
+                      created_at, updated_at, started_s, step_started_s, step_progress
+               FROM jobs ORDER BY created_at DESC, job_id DESC"""
         )
+
+    def active_job(self, spec: dict) -> str | None:
+        """The id of a queued or running job with exactly this spec, if any (so a repeated submit adds nothing)."""
+        df = self._query("SELECT job_id, spec FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at")
+        wanted = json.loads(json.dumps(spec))  # as stored: tuples become lists
+        return next((j for j, s in zip(df.job_id, df.spec) if json.loads(s) == wanted), None)
+
+    def runs_version(self) -> str:
+        """A cheap fingerprint of the stored runs (count and newest id): it changes whenever a run is written, so the
+        dashboard refreshes its views only then."""
+        n, newest = self._query("SELECT count(*) AS n, max(run_id) AS newest FROM runs").iloc[0]
+        return f"{n}:{newest}"

@@ -323,3 +323,30 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     assert image["balanced_accuracy"] > 0.8
     bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr
+
+
+def test_diagnose_queue_submits_a_dashboard_job_once(tmp_path, monkeypatch, capsys):
+    """`diagnose --queue` (scripts/demo.sh) queues a job for the worker, with local paths made absolute (the worker
+    runs in another folder), and does not queue an identical active job twice."""
+    from latentgap.cli import main
+    from latentgap.jobs import spec_from_dict
+    from latentgap.store import Store
+
+    (tmp_path / "vae.safetensors").write_bytes(b"not read until the job runs")
+    monkeypatch.chdir(tmp_path)
+    args = ["diagnose", "--queue", "--ae", "vae.safetensors", "--dataset", "phantom-chest", "--profile", "smoke"]
+    args += ["--home", str(tmp_path / "home")]
+    assert main(args) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == job_id and "already queued or running" in out.err
+    store = Store(tmp_path / "home")
+    [job] = store.jobs().itertuples()
+    assert (
+        job.job_id == job_id
+        and job.status == "queued"
+        and job.label == "vae.safetensors · phantom-chest · smoke · seed 0"
+    )
+    spec = spec_from_dict(store.claim_job(1)[1])
+    assert spec.autoencoder == str(tmp_path / "vae.safetensors") and spec.profile == "smoke"

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 from tqdm import tqdm
 
+from latentgap import progress
 from latentgap.errors import LatentgapError
 
 
@@ -131,6 +132,7 @@ def predict_logits(
         xb = x[i : i + batch_size].to(device)
         s = None if sigma is None else torch.full((len(xb),), float(sigma), device=device)
         out.append(_forward(model, xb, s, gen).float().cpu())
+        progress.report()  # a dashboard job can be cancelled here
     return torch.cat(out).numpy()
 
 
@@ -201,6 +203,7 @@ def fit(
             loss.backward()
             opt.step()
             losses.append(loss.item())
+            progress.report((epoch + (i + len(idx)) / len(order)) / cfg.epochs, f"epoch {epoch + 1}/{cfg.epochs}")
         val_bacc = balanced_accuracy_score(y_val, predict_logits(model, x_val, device).argmax(1))
         history.append(dict(epoch=epoch, loss=float(np.mean(losses)), val_balanced_accuracy=float(val_bacc)))
         bar.set_postfix(loss=f"{np.mean(losses):.3f}", val_bacc=f"{val_bacc:.3f}")

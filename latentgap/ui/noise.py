@@ -15,15 +15,23 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0) -> list:
+def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0, current=()) -> list:
     """Run dropdown updates for every per-run tab from one store query: `n_newest` with the newest run selected,
-    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view)."""
+    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view). With `current` (the
+    pickers' values, on a refresh after a new run) a picker keeps its run while that run is stored."""
     import gradio as gr
 
     choices = run_choices(home)
-    newest = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-    optional = gr.Dropdown(choices=[("none", ""), *choices], value="")
-    return [newest] * n_newest + [optional] * n_optional
+    stored = {c[1] for c in choices}
+    current = list(current) + [None] * (n_newest + n_optional - len(current))
+    newest = choices[0][1] if choices else None
+    out = []
+    for i, value in enumerate(current):
+        if i < n_newest:
+            out.append(gr.Dropdown(choices=choices, value=value if value in stored else newest))
+        else:
+            out.append(gr.Dropdown(choices=[("none", ""), *choices], value=value if value in stored else ""))
+    return out
 
 
 def noise_view(home: Path, run_id: str | None, metric: str):
@@ -42,7 +50,9 @@ def build_noise_tab(app, home: Path, tab):
     import gradio as gr
 
     with gr.Row():
-        run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)  # API clients name any run
+        run = gr.Dropdown(  # API clients name any run
+            label="run", choices=[], scale=3, allow_custom_value=True, elem_id="noise-run"
+        )
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
 

@@ -85,7 +85,9 @@ def filter_choices(home: Path):
     ]
 
 
-def build_overview(app, home: Path) -> None:
+def build_overview(app, home: Path, runs_changed=None) -> None:
+    """runs_changed: a component whose change means a run was stored (ui.refresh): table, figure and filters
+    follow it without a click."""
     import gradio as gr
 
     with gr.Row():
@@ -108,9 +110,10 @@ def build_overview(app, home: Path) -> None:
     plot = gr.Plot(label="image vs reconstruction vs latent")
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
-    app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
+    followed = [runs_changed.change] if runs_changed is not None else []
+    gr.on([app.load, *followed], lambda: filter_choices(home), outputs=filters, api_name=False)
     gr.on(
-        [app.load, metric.change, refresh.click, *(f.change for f in filters)],
+        [app.load, metric.change, refresh.click, *followed, *(f.change for f in filters)],
         lambda m, *f: gap_view(home, m, *f),
         inputs=[metric, *filters],
         outputs=[table, plot, tests],

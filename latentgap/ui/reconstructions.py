@@ -1,5 +1,6 @@
 """Reconstructions tab: original / reconstruction / |difference| grids per class with PSNR and SSIM, for one
-autoencoder or two side by side (runs on the same benchmark and seed show the same samples)."""
+autoencoder or two side by side (runs on the same benchmark and seed show the same samples; a note says where the
+two runs differ in benchmark, profile or seed)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,20 @@ def reconstructions_view(home: Path, run_a: str | None, run_b: str | None, per_c
     return reconstruction_grid(galleries, names, int(per_class))
 
 
+def runs_note(home: Path, run_a: str | None, run_b: str | None) -> str:
+    """Markdown: where the two runs side by side differ (benchmark, profile, seed); empty for one run or none."""
+    from latentgap.store import Store
+    from latentgap.ui.compare import differences_note
+
+    run_ids = list(dict.fromkeys(r for r in (run_a, run_b) if r))
+    if len(run_ids) < 2:
+        return ""
+    runs = Store(home).runs().set_index("run_id")
+    runs = runs.loc[[r for r in run_ids if r in runs.index]].reset_index()
+    runs["name"] = [f"{a} ({r[-6:]})" for a, r in zip(runs.autoencoder, runs.run_id)]
+    return differences_note(runs, label="name")
+
+
 def build_reconstructions_tab(app, home: Path, tab):
     import gradio as gr
 
@@ -37,6 +52,7 @@ def build_reconstructions_tab(app, home: Path, tab):
         run_a = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
         run_b = gr.Dropdown(label="second run, side by side (optional)", choices=[], scale=3, allow_custom_value=True)
         per_class = gr.Slider(1, 4, value=2, step=1, label="samples per class", scale=1)
+    note = gr.Markdown(elem_id="reconstructions-note")
     plot = gr.Plot(label="reconstruction grid")
 
     gr.on(
@@ -45,5 +61,12 @@ def build_reconstructions_tab(app, home: Path, tab):
         inputs=[run_a, run_b, per_class],
         outputs=plot,
         api_name="reconstructions",
+    )
+    gr.on(
+        [tab.select, run_a.input, run_b.input],
+        lambda a, b: runs_note(home, a, b),
+        inputs=[run_a, run_b],
+        outputs=note,
+        api_name=False,  # the /reconstructions endpoint keeps answering with the figure alone
     )
     return run_a, run_b

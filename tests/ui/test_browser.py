@@ -123,3 +123,58 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     page.get_by_role("button", name="Refresh").click()
     page.get_by_text("upload:uploaded-vae.safetensors").filter(visible=True).first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "overview-after-upload.png"), full_page=True)
+
+
+def test_cancel_frees_the_worker_and_a_finished_job_shows_without_a_reload(page, serve, tmp_path):
+    """A long job is cancelled while it trains: the queued job behind it starts within 10 s. When that one finishes,
+    the open page's Overview, run picker and Compare list show its run without a reload or a click on Refresh."""
+    import time
+
+    from latentgap.jobs import queue_diagnosis
+    from latentgap.spec import DiagnosisSpec
+    from latentgap.store import Store
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    store = Store(home)
+    spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="quick", max_samples=300, device="cpu")
+    long_job, _ = queue_diagnosis(store, spec, "long quick job")
+    short_job, _ = queue_diagnosis(store, DiagnosisSpec(**{**spec.__dict__, "profile": "smoke"}), "short smoke job")
+    page.goto(serve(home))  # not "networkidle": the job list's ticks keep the network busy while a job runs
+    page.get_by_role("tab", name="Diagnose").click()
+    summary = page.locator("#jobs-summary")
+    summary.get_by_text("train image · epoch").wait_for(timeout=600_000)
+    summary.get_by_text("left (at most").wait_for(timeout=120_000)  # the time left, once the pace is known
+    page.get_by_text("waits behind long quick job (running)").filter(visible=True).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "jobs-running.png"), full_page=True)
+
+    page.locator("#job-id textarea, #job-id input").first.fill(long_job)
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    cancelled = time.monotonic()
+    page.get_by_text(f"cancelled {long_job}").wait_for(timeout=10_000)
+    while store.job_status(short_job) == "queued" and time.monotonic() - cancelled < 30:
+        time.sleep(0.2)
+    freed_after = time.monotonic() - cancelled
+    print(f"the next job started {freed_after:.1f} s after Cancel")
+    assert store.job_status(short_job) in ("running", "done") and freed_after < 10, freed_after
+    summary.get_by_text("Running: short smoke job").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "jobs-after-cancel.png"), full_page=True)
+
+    page.get_by_role("tab", name="Overview").click()
+    deadline = time.monotonic() + 600
+    while (status := store.job_status(short_job)) != "done" and time.monotonic() < deadline:
+        assert status == "running", store.jobs().error.tolist()
+        time.sleep(1)
+    run_id = store.jobs().set_index("job_id").loc[short_job, "run_id"]
+    page.get_by_text(run_id).filter(visible=True).first.wait_for(timeout=30_000)  # the gap table, no Refresh click
+    page.screenshot(path=str(ARTIFACTS / "overview-after-job.png"), full_page=True)
+    page.get_by_role("tab", name="Noise curves").click()
+    page.wait_for_function(
+        f"document.querySelector('#noise-run input').value.includes('{run_id}')", timeout=30_000
+    )  # the run picker lists and shows the new run
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-autoencoders").get_by_text("zoo:sd-vae-mini").first.wait_for(timeout=30_000)
+    page.get_by_text("1 runs compared").filter(visible=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "compare-after-job.png"), full_page=True)
+    assert store.job_status(long_job) == "cancelled" and store.runs().run_id.tolist() == [run_id]

@@ -7,6 +7,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from safetensors.torch import save_file
 
+from latentgap.ui.diagnose import SHOWN_JOB_COLUMNS
 from tests.autoencoders.conftest import tiny_model, to_ldm_layout
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def test_bad_upload_is_refused_with_a_reason(serve, tmp_path):
     client = Client(serve(tmp_path / "home"), verbose=False)
     with pytest.raises(Exception, match="PNG image, not a checkpoint"):
         client.predict(handle_file(str(fake)), "", "auto", ["phantom-chest"], "smoke", 60, 0, api_name="/diagnose")
-    assert client.predict(api_name="/jobs")["data"] in ([], [[""] * 8])
+    assert client.predict(api_name="/jobs")["data"] in ([], [[""] * len(SHOWN_JOB_COLUMNS)])
 
 
 def test_a_file_that_is_no_checkpoint_is_refused_by_its_own_name_and_not_kept(serve, tmp_path):

@@ -8,7 +8,7 @@ from latentgap.gallery import save_gallery
 from latentgap.store import Store
 from latentgap.ui.compare import compare_view, matching_runs
 from latentgap.ui.explorer import SHOW, explorer_view, sample_table, sample_view
-from latentgap.ui.reconstructions import reconstructions_view
+from latentgap.ui.reconstructions import reconstructions_view, runs_note
 from tests.test_store import _metrics, _run
 
 NAMES = ["normal", "rare"]
@@ -113,3 +113,25 @@ def test_compare_picks_the_newest_matching_run_per_autoencoder(home):
     assert [a.text for a in umaps.layout.annotations][:2] == ["zoo:a", "zoo:b"]
     assert len(recon.data) == 2 * (1 + 2 * 2)  # one sample per class, two autoencoders
     assert len(bars.data) == 3 and list(bars.data[2].y) == [0.6, 0.6]  # latent bars of both runs
+
+
+def test_compare_places_runs_of_any_profile_and_seed_side_by_side_with_a_note(home):
+    run = {**_run("run-c"), "autoencoder": "zoo:c", "profile": "smoke", "seed": 1, "summary": {"class_names": NAMES}}
+    Store(home).write_run(run, {"metrics": _metrics("run-c")})
+    *_, note = compare_view(home, ["zoo:a", "zoo:c"], "phantom-chest", "any", "any", "balanced_accuracy")
+    assert note.startswith("2 runs compared")
+    assert "**profiles differ** (zoo:a: quick, zoo:c: smoke)" in note and "not like for like" in note
+    assert "**seeds differ** (zoo:a: 0, zoo:c: 1)" in note
+    *_, note = compare_view(home, ["zoo:a", "zoo:b"], "phantom-chest", "any", "any", "balanced_accuracy")
+    assert note == "2 runs compared"  # same profile and seed: nothing to say
+    *_, note = compare_view(home, ["zoo:a", "zoo:c"], "phantom-chest", "quick", "any", "balanced_accuracy")
+    assert note == "1 runs compared; no phantom-chest / profile quick run for: zoo:c"  # a chosen profile filters
+
+
+def test_reconstructions_say_where_two_runs_differ(home):
+    assert runs_note(home, "run-a", "run-b") == "" and runs_note(home, "run-a", None) == ""
+    run = {**_run("run-c"), "autoencoder": "zoo:c", "profile": "smoke", "summary": {"class_names": NAMES}}
+    Store(home).write_run(run, {"metrics": _metrics("run-c")})
+    note = runs_note(home, "run-a", "run-c")
+    assert note.startswith("**profiles differ** (zoo:a (run-a): quick, zoo:c (run-c): smoke)")
+    assert "reconstruction rows show only the test samples the runs share" in note
