@@ -169,7 +169,7 @@ def _projection(p: dict) -> list[str]:
             f"{int(n):,}",
             before(row),
             f"{_fig(row['fast']['seconds'])} ({row['fast']['cpu_seconds']['median']:.1f} CPU)",
-            _num(row.get("speedup"), 1, "x"),
+            _num(row.get("speedup"), 1, "x") + (f" ({row['cpu_speedup']:.1f}x CPU)" if "cpu_speedup" in row else ""),
             alike(row, "trustworthiness", 3),
             alike(row, "knn_kept", 2),
             _num(row.get("knn_shared_with_before"), 2),
@@ -181,8 +181,10 @@ def _projection(p: dict) -> list[str]:
         f"**Projection** (UMAP of {p['dim']}-d SYNTHETIC clustered features; warm calls. Fast: PCA to "
         f"{f['pca_dims']}, UMAP on at most {f['max_fit']:,} samples over an exact kNN graph, {f['n_epochs']} "
         f"epochs, the rest placed by their fitted neighbours. Before: umap-learn defaults fitted on at most "
-        f"{p['before_fit']:,}, transform() for the rest. A process's first call, {p['warmup_n']:,} points, "
-        f"incl. numba compile: fast {first['fast']:.0f} s, then before {first['before']:.0f} s):",
+        f"{p['before_fit']:,}, transform() for the rest. A process's first calls ({p['warmup_n'][0]:,} then "
+        f"{p['warmup_n'][1]:,} points, incl. numba compile): fast {first['fast']['wall']:.0f} s "
+        f"({first['fast']['cpu']:.0f} CPU), then before {first['before']['wall']:.0f} s "
+        f"({first['before']['cpu']:.0f} CPU)):",
         "",
         *_table(
             [
