@@ -1,5 +1,6 @@
 """Overview tab: the gap table across autoencoders x benchmarks, a grouped bar chart of the three spaces, filters,
-and the paired test of latent vs reconstruction beside the paper's published p-value."""
+the paired test of latent vs reconstruction beside the paper's published p-value, and a shareable HTML report of
+chosen runs to download."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
+from latentgap.ui.noise import run_choices
 
 TABLE_COLUMNS = [
     "autoencoder",
@@ -70,6 +72,20 @@ def filter_choices(home: Path):
     return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in FILTERS]
 
 
+def report_download(home: Path, run_ids: list[str] | None):
+    """The download button for the chosen runs: their report written to `<home>/reports/` (report.py), or disabled
+    while none is chosen."""
+    import gradio as gr
+
+    from latentgap.report import write_report
+
+    if not run_ids:
+        return gr.DownloadButton("Download report", value=None, interactive=False)
+    path = write_report(home, run_ids)
+    label = "Download report" if len(run_ids) == 1 else f"Download report ({len(run_ids)} runs)"
+    return gr.DownloadButton(label, value=str(path), interactive=True)
+
+
 def build_overview(app, home: Path) -> None:
     import gradio as gr
 
@@ -83,7 +99,19 @@ def build_overview(app, home: Path) -> None:
     plot = gr.Plot(label="image vs reconstruction vs latent")
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
+    with gr.Row():
+        report_runs = gr.Dropdown(
+            choices=[], value=[], multiselect=True, label="report: one run, or several to compare", scale=4
+        )
+        report = gr.DownloadButton("Download report", interactive=False, scale=1)
     app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
+    gr.on(
+        [app.load, refresh.click],
+        lambda: gr.Dropdown(choices=run_choices(home)),
+        outputs=report_runs,
+        api_name=False,
+    )
+    report_runs.input(lambda r: report_download(home, r), inputs=report_runs, outputs=report, api_name="report")
     gr.on(
         [app.load, metric.change, refresh.click, *(f.change for f in filters)],
         lambda m, *f: gap_view(home, m, *f),
