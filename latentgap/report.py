@@ -95,6 +95,15 @@ def _value(v, signed: bool = False) -> str:
     return f"{v:+.3f}" if signed else f"{v:.3f}"
 
 
+def _text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _details(summary: str, value) -> str:
+    """A folded block of JSON (spec, dataset card, timing)."""
+    return f"<details><summary>{summary}</summary><pre>{html.escape(json.dumps(value, indent=1))}</pre></details>"
+
+
 def _with_interval(row, key: str) -> str:
     low, high = getattr(row, f"{key}_ci_low"), getattr(row, f"{key}_ci_high")
     interval = "" if low is None or pd.isna(low) else f" [{low:+.3f}, {high:+.3f}]"
@@ -186,10 +195,6 @@ def _run_facts(run, spec: dict, gap_row) -> pd.DataFrame:
     return pd.DataFrame({"": list(facts), "value": list(facts.values())})
 
 
-def _text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def _run_section(store, run, gap_row) -> str:
     from latentgap.plots import noise_curves, training_curves, umap_grid
 
@@ -217,10 +222,10 @@ def _run_section(store, run, gap_row) -> str:
             _figure(noise_curves(store.noise_curves(run.run_id), results[results.noise_level.isna()], METRIC)),
             _figure(training_curves(store.training(run.run_id))),
             _figure(umap_grid(panels, "class", names)),
-            "<details><summary>spec (as stored with the run)</summary>"
-            f"<pre>{html.escape(json.dumps(spec['spec'], indent=1))}</pre></details>",
-            "<details><summary>versions and timing (s)</summary>"
-            f"{_table(versions)}<pre>{html.escape(json.dumps(spec['timing'], indent=1))}</pre></details>",
+            _details("spec (as stored with the run, profile settings included)", spec["spec"]),
+            _details("dataset card", spec["summary"].get("dataset_card", {})),
+            f"<details><summary>versions</summary>{_table(versions)}</details>",
+            _details("timing (s)", spec["timing"]),
         ]
     )
 
@@ -259,8 +264,8 @@ def build_report(home: Path, run_ids: list[str]) -> str:
     synthetic = "; ".join(_data_kind(d, s) for d, s in dict(zip(runs.dataset, runs.synthetic)).items())
     parts = [
         f"<h1>latentgap report — {html.escape(what)}</h1>",
-        f'<p class="note">Written {time.strftime("%Y-%m-%d %H:%M")} by latentgap {__version__} from the store in '
-        f"{html.escape(str(home))}. Data: {html.escape(synthetic)}.</p>",
+        f'<p class="note">Written {time.strftime("%Y-%m-%d %H:%M")} by latentgap {__version__} from its store. '
+        f"Data: {html.escape(synthetic)}.</p>",
         "<h2>Gaps</h2>",
         _gap_table(gap) + _control_notes(gap) if not gap.empty else "<p>no gap results stored for these runs</p>",
         f'<p class="note">{GAP_NOTE}</p>',

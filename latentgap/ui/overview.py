@@ -72,18 +72,20 @@ def filter_choices(home: Path):
     return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in FILTERS]
 
 
-def report_download(home: Path, run_ids: list[str] | None):
-    """The download button for the chosen runs: their report written to `<home>/reports/` (report.py), or disabled
-    while none is chosen."""
+def report_download(home: Path, run_ids: list[str] | None) -> str | None:
+    """The chosen runs' report, written to `<home>/reports/` (report.py): what the download button hands out
+    (nothing while no run is chosen)."""
     import gradio as gr
 
+    from latentgap.errors import LatentgapError
     from latentgap.report import write_report
 
     if not run_ids:
-        return gr.DownloadButton("Download report", value=None, interactive=False)
-    path = write_report(home, run_ids)
-    label = "Download report" if len(run_ids) == 1 else f"Download report ({len(run_ids)} runs)"
-    return gr.DownloadButton(label, value=str(path), interactive=True)
+        return None
+    try:
+        return str(write_report(home, run_ids))
+    except LatentgapError as e:  # an API client's unknown run id
+        raise gr.Error(str(e)) from None
 
 
 def build_overview(app, home: Path) -> None:
@@ -101,9 +103,14 @@ def build_overview(app, home: Path) -> None:
     refresh = gr.Button("Refresh")
     with gr.Row():
         report_runs = gr.Dropdown(
-            choices=[], value=[], multiselect=True, label="report: one run, or several to compare", scale=4
+            choices=[],
+            value=[],
+            multiselect=True,
+            label="report: one run, or several to compare",
+            allow_custom_value=True,  # API clients name any run
+            scale=4,
         )
-        report = gr.DownloadButton("Download report", interactive=False, scale=1)
+        report = gr.DownloadButton("Download report", scale=1)  # holds the chosen runs' file, once written
     app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
     gr.on(
         [app.load, refresh.click],

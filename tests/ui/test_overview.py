@@ -1,5 +1,8 @@
 """The dashboard through its API, as `gradio_client` users call it."""
 
+from pathlib import Path
+
+import pytest
 from gradio_client import Client
 
 from latentgap.store import Store
@@ -23,3 +26,18 @@ def test_empty_store_shows_a_hint(serve, tmp_path):
     table, plot, _ = client.predict("auroc", [], [], [], api_name="/gap_table")
     assert table["data"] == [] or table["data"] == [[""] * len(table["headers"])]
     assert "no results yet" in plot["plot"]
+
+
+def test_report_endpoint_hands_out_the_runs_html_report(serve, tmp_path):
+    """Choosing runs in the Overview writes their report under <home>/reports and offers it for download."""
+    from tests.test_store import _v4_store
+
+    home = _v4_store(tmp_path)
+    run_id = Store(home).runs().run_id.iloc[0]
+    client = Client(serve(home), verbose=False)
+    downloaded = client.predict([run_id], api_name="/report")
+    page = Path(downloaded).read_text()
+    assert page.startswith("<!DOCTYPE html>") and f"run {run_id}" in page and "SYNTHETIC data" in page
+    assert (home / "reports" / f"{run_id}.html").read_text() == page
+    with pytest.raises(Exception, match="no run 'nope' in the store"):
+        client.predict(["nope"], api_name="/report")
