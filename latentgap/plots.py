@@ -442,6 +442,8 @@ def training_curves(training: pd.DataFrame) -> go.Figure:
         )
     fig.update_xaxes(title_text="epoch", dtick=max(1, int(training.epochs_run.max()) // 10))  # whole epochs
     fig.update_layout(
-        title="Training histories (★ selected epoch; dashed: not converged)", legend_title="classifier", height=420
+        title="Training histories (★ selected epoch; dashed: not converged)",
+        legend=dict(title="classifier", orientation="h", yanchor="top", y=-0.22),  # below: room for many arms
+        height=480,
     )
     return fig
