@@ -72,20 +72,21 @@ def filter_choices(home: Path):
     return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in FILTERS]
 
 
-def report_download(home: Path, run_ids: list[str] | None) -> str | None:
-    """The chosen runs' report, written to `<home>/reports/` (report.py): what the download button hands out
-    (nothing while no run is chosen)."""
+def report_download(home: Path, run_ids: list[str] | None) -> tuple[str | None, str]:
+    """(the chosen runs' report, written to `<home>/reports/` by report.py, for the download button; a note saying
+    it is ready). Nothing while no run is chosen."""
     import gradio as gr
 
     from latentgap.errors import LatentgapError
     from latentgap.report import write_report
 
     if not run_ids:
-        return None
+        return None, ""
     try:
-        return str(write_report(home, run_ids))
+        path = write_report(home, run_ids)
     except LatentgapError as e:  # an API client's unknown run id
         raise gr.Error(str(e)) from None
+    return str(path), f"ready: {path.name} ({path.stat().st_size / 1e6:.1f} MB, opens offline) — *Download report*"
 
 
 def build_overview(app, home: Path) -> None:
@@ -118,7 +119,13 @@ def build_overview(app, home: Path) -> None:
         outputs=report_runs,
         api_name=False,
     )
-    report_runs.input(lambda r: report_download(home, r), inputs=report_runs, outputs=report, api_name="report")
+    report_note = gr.Markdown()
+    report_runs.input(  # the button holds no stale file while the new one is written (a few seconds)
+        lambda r: (None, f"writing the report of {len(r)} run(s) ..." if r else ""),
+        inputs=report_runs,
+        outputs=[report, report_note],
+        api_name=False,
+    ).then(lambda r: report_download(home, r), inputs=report_runs, outputs=[report, report_note], api_name="report")
     gr.on(
         [app.load, metric.change, refresh.click, *(f.change for f in filters)],
         lambda m, *f: gap_view(home, m, *f),

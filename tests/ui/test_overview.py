@@ -35,7 +35,8 @@ def test_report_endpoint_hands_out_the_runs_html_report(serve, tmp_path):
     home = _v4_store(tmp_path)
     run_id = Store(home).runs().run_id.iloc[0]
     client = Client(serve(home), verbose=False)
-    downloaded = client.predict([run_id], api_name="/report")
+    downloaded, note = client.predict([run_id], api_name="/report")
+    assert note.startswith(f"ready: {run_id}.html (")
     page = Path(downloaded).read_text()
     assert page.startswith("<!DOCTYPE html>") and f"run {run_id}" in page and "SYNTHETIC data" in page
     assert (home / "reports" / f"{run_id}.html").read_text() == page
