@@ -133,7 +133,7 @@ def _gap_table(gap: pd.DataFrame) -> str:
             "autoencoder": r.autoencoder,
             "data": _data_kind(r.dataset, r.synthetic),
             "profile": r.profile,
-            "seed": r.seed,
+            "seeds": getattr(r, "seeds", None) or r.seed,  # the replicates' seeds where the gap table lists them
             "image": _value(r.image),
             "reconstruction": _value(r.reconstruction),
             "latent": _value(r.latent),
@@ -166,7 +166,8 @@ GAP_NOTE = (
     "replicates). <b>Paper gap</b>: ResNet on reconstructions − ConvNeXt on latents (the paper's protocol). "
     "<b>Matched gap</b>: one network on both (pixel-unshuffled reconstructions vs latents). <b>Excess gap</b>: the "
     "matched gap minus the null control's (<code>zoo:null-s2d</code>) on the same dataset and profile. Intervals: "
-    "bootstrap over test images of one trained model. <b>Fidelity loss</b>: image − reconstruction."
+    "the 95 % bootstrap interval stored with each run (over its test images, and over its seed x fold replicates "
+    "where it has several). <b>Fidelity loss</b>: image − reconstruction."
 )
 
 
@@ -184,8 +185,8 @@ def _run_facts(run, spec: dict, gap_row) -> pd.DataFrame:
         "autoencoder": f"{run.autoencoder} (family {run.family}, {s.get('ae_parameters', 'n/a')} parameters)",
         "data": _data_kind(run.dataset, run.synthetic),
         "images / classes": f"{s.get('n_images', 'n/a')} images; {classes}",
-        "profile / seed / device": f"{run.profile} / {run.seed} / {run.device}",
-        "folds": ", ".join(map(str, s.get("folds", []))),
+        "profile / device": f"{run.profile} / {run.device}",
+        "seeds / folds": " / ".join(", ".join(map(str, v)) for v in (s.get("seeds", [run.seed]), s.get("folds", []))),
         "autoencoder input": s.get("ae_input", "n/a"),
         "latent": f"shape {s.get('latent_shape', 'n/a')}; {s.get('latent_normalisation', '')}",
         "classifier initialisation": _text(s.get("classifier_init", "n/a")),
