@@ -392,3 +392,58 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
         margin=dict(b=120),
     )
     return fig
+
+
+def training_curves(training: pd.DataFrame) -> go.Figure:
+    """Each classifier's training loss and validation balanced accuracy per epoch (one line per arm, fold and seed,
+    colour = arm), the selected (best) epoch starred, not-converged classifiers dashed. training: `Store.training()` rows of
+    one run (history: JSON list of {epoch, loss, val_balanced_accuracy})."""
+    import json
+
+    from plotly.subplots import make_subplots
+
+    if training.empty:
+        return _empty("no training histories stored for this run (runs before latentgap stored them have none)")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "validation balanced accuracy"])
+    colors = {**SPACE_COLORS, **CURVE_STYLES}
+    spare = [c for c in PALETTE if c not in colors.values()]  # arms without a colour of their own take unused ones
+    others = [a for a in dict.fromkeys(training.arm) if a not in colors]
+    colors |= {a: spare[i % len(spare)] for i, a in enumerate(others)}
+    shown = set()  # one legend entry per arm; its folds and seeds share it
+    for row in training.itertuples():
+        h = pd.DataFrame(json.loads(row.history))
+        line = dict(color=colors[row.arm], dash="solid" if row.converged else "dash")
+        which = f"{row.arm}, fold {row.fold}, seed {row.seed}"
+        for col, y in ((1, "loss"), (2, "val_balanced_accuracy")):
+            fig.add_scatter(
+                x=h.epoch,
+                y=h[y],
+                mode="lines",
+                name=row.arm,
+                legendgroup=row.arm,
+                showlegend=row.arm not in shown,
+                line=line,
+                hovertemplate=f"{which}: epoch %{{x}}, %{{y:.3f}}<extra></extra>",
+                row=1,
+                col=col,
+            )
+            shown.add(row.arm)
+        best = h[h.epoch == row.best_epoch]
+        fig.add_scatter(
+            x=best.epoch,
+            y=best.val_balanced_accuracy,
+            mode="markers",
+            marker=dict(symbol="star", size=12, color=colors[row.arm]),
+            legendgroup=row.arm,
+            showlegend=False,
+            hovertemplate=f"{which}: selected epoch %{{x}}, %{{y:.3f}}<extra></extra>",
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="epoch", dtick=max(1, int(training.epochs_run.max()) // 10))  # whole epochs
+    fig.update_layout(
+        title="Training histories (★ selected epoch; dashed: not converged)",
+        legend=dict(title="classifier", orientation="h", yanchor="top", y=-0.22),  # below: room for many arms
+        height=480,
+    )
+    return fig

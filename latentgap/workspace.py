@@ -9,6 +9,7 @@
 <home>/gallery/RUN.npz          the Reconstructions tab's image grid of one run
 <home>/uploads/                 checkpoints uploaded in the dashboard, named by content hash
 <home>/exports/                 CSV / Parquet exports the dashboard hands out
+<home>/reports/NAME.html        self-contained HTML reports (report.py; `report` verb, dashboard download)
 <home>/gradio-tmp/              Gradio's own temporary files (kept inside the workspace)
 <home>/worker.log               the dashboard's job worker
 """
@@ -79,6 +80,13 @@ class Workspace:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def report(self, name: str) -> Path:
+        return self.reports / f"{name}.html"
 
     @property
     def gradio_tmp(self) -> Path:

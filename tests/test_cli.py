@@ -16,6 +16,7 @@ VERBS = [
     ["diagnose"],
     ["inspect"],
     ["results"],
+    ["report"],
     ["zoo"],
     ["zoo", "list"],
     ["zoo", "build"],

@@ -89,6 +89,7 @@ def launch(
             show_error=False,
             auth=auth,
             max_file_size=f"{max_upload_mb}mb",
+            allowed_paths=[str(Workspace(Path(home)).reports)],  # the Overview's report downloads
             **kwargs,
         )
     finally:

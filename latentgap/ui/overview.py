@@ -1,5 +1,6 @@
 """Overview tab: the gap table across autoencoders x benchmarks, a grouped bar chart of the three spaces, filters,
-and the paired test of latent vs reconstruction beside the paper's published p-value.
+the paired test of latent vs reconstruction beside the paper's published p-value, and a shareable HTML report of
+chosen runs to download.
 
 One profile by default (the newest measured one: `stats.default_profile`); smoke runs never enter the paired test."""
 
@@ -9,6 +10,7 @@ import math
 from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
+from latentgap.ui.noise import run_choices
 
 TABLE_COLUMNS = [
     "autoencoder",
@@ -85,6 +87,23 @@ def filter_choices(home: Path):
     ]
 
 
+def report_download(home: Path, run_ids: list[str] | None) -> tuple[str | None, str]:
+    """(the chosen runs' report, written to `<home>/reports/` by report.py, for the download button; a note saying
+    it is ready). Nothing while no run is chosen."""
+    import gradio as gr
+
+    from latentgap.errors import LatentgapError
+    from latentgap.report import write_report
+
+    if not run_ids:
+        return None, ""
+    try:
+        path = write_report(home, run_ids)
+    except LatentgapError as e:  # an API client's unknown run id
+        raise gr.Error(str(e)) from None
+    return str(path), f"ready: {path.name} ({path.stat().st_size / 1e6:.1f} MB, opens offline) — *Download report*"
+
+
 def build_overview(app, home: Path, runs_changed=None) -> None:
     """runs_changed: a component whose change means a run was stored (ui.refresh): table, figure and filters
     follow it without a click."""
@@ -110,8 +129,31 @@ def build_overview(app, home: Path, runs_changed=None) -> None:
     plot = gr.Plot(label="image vs reconstruction vs latent")
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
+    with gr.Row():
+        report_runs = gr.Dropdown(
+            choices=[],
+            value=[],
+            multiselect=True,
+            label="report: one run, or several to compare",
+            allow_custom_value=True,  # API clients name any run
+            scale=4,
+        )
+        report = gr.DownloadButton("Download report", scale=1)  # holds the chosen runs' file, once written
     followed = [runs_changed.change] if runs_changed is not None else []
     gr.on([app.load, *followed], lambda: filter_choices(home), outputs=filters, api_name=False)
+    gr.on(
+        [app.load, refresh.click, *followed],
+        lambda: gr.Dropdown(choices=run_choices(home)),
+        outputs=report_runs,
+        api_name=False,
+    )
+    report_note = gr.Markdown()
+    report_runs.input(  # the button holds no stale file while the new one is written (a few seconds)
+        lambda r: (None, f"writing the report of {len(r)} run(s) ..." if r else ""),
+        inputs=report_runs,
+        outputs=[report, report_note],
+        api_name=False,
+    ).then(lambda r: report_download(home, r), inputs=report_runs, outputs=[report, report_note], api_name="report")
     gr.on(
         [app.load, metric.change, refresh.click, *followed, *(f.change for f in filters)],
         lambda m, *f: gap_view(home, m, *f),

@@ -1,5 +1,8 @@
 """The dashboard through its API, as `gradio_client` users call it."""
 
+from pathlib import Path
+
+import pytest
 from gradio_client import Client
 
 from latentgap.store import Store
@@ -39,3 +42,19 @@ def test_the_overview_shows_the_newest_measured_profile_and_never_tests_smoke_ru
     assert list(table.run_id) == ["quick-run"] and "(quick profile" in tests and "smoke" not in tests
     table, _, tests = gap_view(tmp_path, "balanced_accuracy", profile=["smoke"])  # asked for: shown, not tested
     assert list(table.run_id) == ["smoke-run"] and "not a measurement: no test" in tests
+
+
+def test_report_endpoint_hands_out_the_runs_html_report(serve, tmp_path):
+    """Choosing runs in the Overview writes their report under <home>/reports and offers it for download."""
+    from tests.test_store import _v4_store
+
+    home = _v4_store(tmp_path)
+    run_id = Store(home).runs().run_id.iloc[0]
+    client = Client(serve(home), verbose=False)
+    downloaded, note = client.predict([run_id], api_name="/report")
+    assert note.startswith(f"ready: {run_id}.html (")
+    page = Path(downloaded).read_text()
+    assert page.startswith("<!DOCTYPE html>") and f"run {run_id}" in page and "SYNTHETIC data" in page
+    assert (home / "reports" / f"{run_id}.html").read_text() == page
+    with pytest.raises(Exception, match="no run 'nope' in the store"):
+        client.predict(["nope"], api_name="/report")
