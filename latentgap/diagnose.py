@@ -36,6 +36,8 @@ from latentgap.projection import project
 from latentgap.spec import DiagnosisSpec, get_profile, resolve_device, resolve_home
 from latentgap.store import TABLE_COLUMNS, Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
+from latentgap.thumbnails import MAX_SAMPLES as THUMBNAIL_SAMPLES
+from latentgap.thumbnails import save_thumbnails
 from latentgap.workspace import Workspace
 
 # Each derived quantity is metric(a) − metric(b), the paper's definitions.
@@ -88,6 +90,12 @@ class Records:
 
     def add(self, table: str, **row) -> None:
         self.tables[table].append(dict(run_id=self.run_id, **row))
+
+    def add_columns(self, table: str, **columns) -> None:
+        """Many rows at once: one (N,) array per column (a scalar is repeated)."""
+        n = max(len(v) for v in columns.values() if np.ndim(v))
+        cols = {k: np.asarray(v).tolist() if np.ndim(v) else [v] * n for k, v in columns.items()}
+        self.tables[table] += [dict(run_id=self.run_id, **dict(zip(cols, row))) for row in zip(*cols.values())]
 
     def classification(
         self, space: str, fold: int, y: np.ndarray, report: dict, class_names: list[str], n_boot: int, seed: int
@@ -246,6 +254,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     init_reports = {}  # backbone weight files used, with how much of each model they initialised
     for name, value in fidelity.items():
         rec.add("metrics", space="reconstruction", metric=name, value=value)
+    if psnr is not None:  # per sample: the Latent explorer colours points by it
+        rec.add_columns("sample_fidelity", sample_index=np.arange(len(labels)), psnr=psnr, ssim=ssim)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
@@ -279,6 +289,10 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
                 rec, space, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed
             )
             lap(f"train_{space}_fold{fold}")
+        for space, p in proba.items():  # every arm's call on every test sample: the explorer's correct / wrong
+            rec.add_columns(
+                "predictions", fold=fold, arm=space, sample_index=test, predicted=p.argmax(1), confidence=p.max(1)
+            )
         for name, (a, b) in ((n, ab) for n, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
             for metric in CLASSIFICATION_METRICS:
                 value, lo, hi = bootstrap_difference(
@@ -307,7 +321,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
             rec.classification(name, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
         lap(f"probes_fold{fold}")
 
-    # --- projections and gallery: the Latent explorer's UMAPs and the Reconstructions grid -----------------
+    # --- projections, gallery and thumbnails: the Latent explorer, the Reconstructions and Compare grids ------
     step("projection", 0.0)
     _add_projections(rec, view, images, labels, spec.seed)
     test = view["splits"][2]
@@ -315,6 +329,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     if recons is not None:
         samples = choose_samples(labels, test, spec.seed)
         gallery = save_gallery(home, run_id, samples, images, recons, labels, psnr, ssim).relative_to(home).as_posix()
+    samples = choose_samples(labels, test, spec.seed, THUMBNAIL_SAMPLES)
+    thumbnails = save_thumbnails(home, run_id, samples, images, recons, view["z"]).relative_to(home).as_posix()
     lap("projection")
 
     # --- store -------------------------------------------------------------------------------------------
@@ -343,7 +359,12 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         ae_loader_notes=ae.notes,
         classifier_init=init_reports or "random (no backbone weights given)",
         gallery=gallery,
+        thumbnails=thumbnails,
         projection_fold=view["fold"],
+        # the σ range the noise-trained arms saw (the noise curves shade it)
+        noise_training_sigma=[float(train_sigmas.min()), float(train_sigmas.max())]
+        if any(ARMS[a].noise for a in arm_names)
+        else None,
         arms=list(arm_names),
         reconstruction="available"
         if recons is not None
