@@ -384,7 +384,7 @@ def explorer_figure(
                 col,
                 d[~np.isnan(v)],
                 colours.title,
-                dict(color=v[~np.isnan(v)], **scale, **(bar if first else {})),
+                dict(color=v[~np.isnan(v)].astype(np.float32), **scale, **(bar if first else {})),
                 back,
             )
     groups = dict.fromkeys(t.name for t in fig.data if colours.values is None or t.name == "no value")

@@ -28,7 +28,8 @@ PANEL_TITLES = {
 SPLITS = ("train", "val", "test")
 ARM_ORDER = ("image", "reconstruction", "latent")  # first in tables and menus; other arms follow by name
 PSNR = "reconstruction PSNR (dB)"
-GALLERY_SAMPLES = 24  # samples shown in the gallery (4 tiles each); the table lists every selected sample
+GALLERY_SAMPLES = 24  # samples shown in the gallery (4 tiles each)
+TABLE_ROWS = 500  # samples listed in the table (a 100k-point selection would stall the page)
 PRESETS = {
     "latent wrong, image right (what the latent loses)": lambda t: ~t.latent_ok & t.image_ok,
     "latent right, image wrong": lambda t: t.latent_ok & ~t.image_ok,
@@ -65,7 +66,7 @@ def load_samples(home: Path, run_id: str) -> Samples:
     preds = store.predictions(run_id, fold)
     if preds.empty:  # runs before per-sample predictions: each panel's own classifier, as the projections kept it
         preds = proj[proj.predicted.notna()].rename(columns={"space": "arm"}).assign(confidence=np.nan)
-    arms = sorted(set(preds.arm), key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else len(ARM_ORDER), a))
+    arms = sorted(preds.arm.unique(), key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else len(ARM_ORDER), a))
     index = table.sample_index.to_numpy()
     for arm in arms:
         g = preds[preds.arm == arm]
@@ -73,7 +74,7 @@ def load_samples(home: Path, run_id: str) -> Samples:
         predicted, confidence = np.full(len(table), -1), np.full(len(table), np.nan)
         predicted[pos], confidence[pos] = g.predicted.to_numpy(int), g.confidence.to_numpy(float)
         table[f"pred:{arm}"], table[f"conf:{arm}"] = predicted, confidence
-    spaces = sorted(set(proj.space), key=lambda s: list(PANEL_TITLES).index(s) if s in PANEL_TITLES else 99)
+    spaces = sorted(proj.space.unique(), key=lambda s: list(PANEL_TITLES).index(s) if s in PANEL_TITLES else 99)
     panels = {}
     for space in spaces:
         d = proj[proj.space == space]
@@ -136,6 +137,21 @@ def _b64(a: np.ndarray) -> dict:
     return {"dtype": a.dtype.str.lstrip("<|="), "bdata": base64.b64encode(a.tobytes()).decode()}
 
 
+def _small_int(a: np.ndarray) -> dict:
+    """Integers in the narrowest signed type that holds them (class numbers of a 100k-point payload: 1 byte each)."""
+    a = np.asarray(a)
+    for dtype in (np.int8, np.int16):
+        if a.size == 0 or (a.min() >= np.iinfo(dtype).min and a.max() <= np.iinfo(dtype).max):
+            return _b64(a.astype(dtype))
+    return _b64(a.astype(np.int32))
+
+
+def _unit(a: np.ndarray) -> dict:
+    """Values in [0, 1] (confidence, SSIM) as one byte each: round(254·v), 255 for none; the page divides by 254."""
+    a = np.asarray(a, dtype=float)
+    return _b64(np.where(np.isnan(a), 255, np.round(np.clip(a, 0, 1) * 254)).astype(np.uint8))
+
+
 def _thumbs_meta(home: Path, run_id: str) -> dict | None:
     from latentgap.thumbnails import SUFFIX, load_thumbnail_index
     from latentgap.ui.media import file_url
@@ -171,13 +187,13 @@ def explorer_view(home: Path, run_id: str | None, colour_by: str = "class", show
         class_names=s.class_names,
         splits=list(SPLITS),
         sample_index=_b64(t.sample_index.to_numpy(np.int32)),
-        label=_b64(t.label.to_numpy(np.int32)),
-        split=_b64(np.array([SPLITS.index(x) if x in SPLITS else 0 for x in t.split], np.uint8)),
+        label=_small_int(t.label.to_numpy(int)),
+        split=_b64(pd.Categorical(t.split, categories=SPLITS).codes.astype(np.int8)),  # -1: another split
         psnr=_b64(t.psnr.to_numpy(np.float32)),
-        ssim=_b64(t.ssim.to_numpy(np.float32)),
+        ssim=_unit(t.ssim.to_numpy(float)),
         arms=s.arms,
-        predicted={a: _b64(t[f"pred:{a}"].to_numpy(np.int32)) for a in s.arms},
-        confidence={a: _b64(t[f"conf:{a}"].to_numpy(np.float32)) for a in s.arms},
+        predicted={a: _small_int(t[f"pred:{a}"].to_numpy(int)) for a in s.arms},
+        confidence={a: _unit(t[f"conf:{a}"].to_numpy(float)) for a in s.arms},
         thumbs=_thumbs_meta(home, run_id),
     )
     return '{"figure": ' + fig.to_json() + ', "meta": ' + json.dumps(meta) + "}"
@@ -232,10 +248,12 @@ def selection_view(home: Path, run_id: str | None, selected: str | None) -> tupl
             "latent": f"#{i} latent channels {meta['latent_channels'][0]}–{meta['latent_channels'][-1]} (row by row)",
         }
         tiles += [(str(files[k]), captions[k]) for k in ("image", "reconstruction", "error", "latent") if k in files]
-    table = _selection_table(s, t.loc[known])
+    table = _selection_table(s, t.loc[known[:TABLE_ROWS]])
     caption = f"**{len(known)} samples selected**; the gallery shows {shown}" + (
         f" (at most {GALLERY_SAMPLES}; only samples with stored thumbnails)" if shown < len(known) else ""
     )
+    if len(known) > TABLE_ROWS:
+        caption += f"; the table lists the first {TABLE_ROWS}"
     if len(known) < len(samples):
         caption += f"; not in this run: {', '.join(map(str, sorted(set(samples) - set(known))[:10]))}"
     return tiles, table, caption
@@ -267,6 +285,16 @@ def build_explorer_tab(app, home: Path, tab):
     from latentgap.thumbnails import ERROR_COLORSCALE, ERROR_MAX, LATENT_COLORSCALE, LATENT_RANGE
     from latentgap.ui.media import colorbar_html, file_url, plotly_js, serve_media
 
+    def explorer_payload(request: dict) -> str:
+        """The payload of one view, fetched by the page through a server function (a direct request: megabytes of
+        points stay out of Gradio's component state, which re-serialises a component's value on every update)."""
+        try:
+            return explorer_view(
+                home, request.get("run"), request.get("colour", "class"), request.get("background", True)
+            )
+        except LatentgapError as e:
+            return json.dumps({"message": str(e)})
+
     serve_media(home)
     with gr.Row():
         run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)
@@ -280,6 +308,7 @@ def build_explorer_tab(app, home: Path, tab):
         head=f'<script src="{file_url(plotly_js())}"></script>',
         elem_id="explorer-plot",
         min_height=560,
+        server_functions=[explorer_payload],
     )
     with gr.Row():
         preset = gr.Dropdown(list(PRESETS), value=None, label="select test samples by outcome", scale=2)
@@ -313,11 +342,12 @@ def build_explorer_tab(app, home: Path, tab):
         elem_id="explorer-table",
     )
 
-    def view(r, c, b):
-        try:
-            return explorer_view(home, r, c, b)
-        except LatentgapError as e:
-            raise gr.Error(str(e)) from None
+    def view(r, c, b):  # the plot's value is what to draw; the page then fetches it (explorer_payload)
+        return json.dumps({"run": r or None, "colour": c, "background": bool(b)})
+
+    def payload(run_id: str, colour_by: str = "class", show_background: bool = True) -> str:
+        """The explorer's figure and per-sample metadata as JSON (what the page draws)."""
+        return explorer_payload({"run": run_id, "colour": colour_by, "background": show_background})
 
     def open_run(r, c, b):
         choices = colour_choices(load_samples(home, r)) if r else ["class"]
@@ -336,7 +366,8 @@ def build_explorer_tab(app, home: Path, tab):
         outputs=[colour, plot, selected],
         api_name="explorer_run",
     )
-    gr.on([colour.input, background.input], view, inputs=[run, colour, background], outputs=plot, api_name="explorer")
+    gr.on([colour.input, background.input], view, inputs=[run, colour, background], outputs=plot, api_name=False)
+    gr.api(payload, api_name="explorer")
     plot.selection(on_selection, outputs=selected, api_name=False)
     preset.input(lambda r, p: preset_samples(home, r, p), inputs=[run, preset], outputs=selected, api_name=False)
     selected.change(

@@ -1,5 +1,6 @@
-// Latent explorer: the body of a gr.HTML `js_on_load` (Gradio passes element, trigger, props and watch; Plotly
-// comes from the component's `head` script). It draws the payload that latentgap/ui/explorer.py builds: a plotly
+// Latent explorer: the body of a gr.HTML `js_on_load` (Gradio passes element, trigger, props, server and watch;
+// Plotly comes from the component's `head` script). The component's value names the view (run, colouring); the
+// payload that latentgap/ui/explorer.py builds for it comes from the `explorer_payload` server function: a plotly
 // figure whose traces carry each point's sample position as customdata, and per-sample metadata as typed arrays.
 // Hover shows a card with the sample's stored thumbnails; a box / lasso selection is highlighted in every panel
 // and sent to Python as a 'selection' event (the gallery). Nothing is computed on the server while hovering.
@@ -18,25 +19,50 @@ let bound = false;
 function decode(v) {
   // plotly.py's typed-array JSON ({dtype, bdata: base64}) -> a typed array; anything else unchanged
   if (!v || typeof v !== "object" || v.bdata === undefined) return v;
-  const bin = atob(v.bdata);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  let bytes;
+  if (Uint8Array.fromBase64) bytes = Uint8Array.fromBase64(v.bdata); // native: megabytes in milliseconds
+  else {
+    const bin = atob(v.bdata);
+    bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  }
   return new TYPES[v.dtype](bytes.buffer);
+}
+
+function unit(bytes) {
+  // one byte a value in [0, 1] (explorer.py `_unit`): round(254 v), 255 for none
+  return Float32Array.from(bytes, (b) => (b === 255 ? NaN : b / 254));
 }
 
 function decodeMeta(m) {
   const out = { ...m, predicted: {}, confidence: {} };
-  for (const k of ["sample_index", "label", "split", "psnr", "ssim"]) out[k] = decode(m[k]);
+  for (const k of ["sample_index", "label", "split", "psnr"]) out[k] = decode(m[k]);
+  out.ssim = unit(decode(m.ssim));
   for (const arm of m.arms) {
     out.predicted[arm] = decode(m.predicted[arm]);
-    out.confidence[arm] = decode(m.confidence[arm]);
+    out.confidence[arm] = unit(decode(m.confidence[arm]));
   }
   out.thumbs = m.thumbs ? { ...m.thumbs, have: new Set(decode(m.thumbs.samples)) } : null;
   return out;
 }
 
-function render() {
-  const payload = props.value ? JSON.parse(props.value) : null;
+let requested = 0; // the newest request: an older payload that arrives late is dropped
+
+async function load() {
+  const request = props.value ? JSON.parse(props.value) : null;
+  const id = ++requested;
+  if (!request || !request.run) return draw({ message: "choose a run" });
+  note.textContent = "loading …";
+  let payload;
+  try {
+    payload = JSON.parse(await server.explorer_payload(request));
+  } catch (e) {
+    payload = { message: "could not load this view: " + e };
+  }
+  if (id === requested) draw(payload);
+}
+
+function draw(payload) {
   if (!payload || payload.message) {
     note.textContent = payload ? payload.message : "";
     if (window.Plotly) Plotly.purge(plot);
@@ -57,7 +83,7 @@ function render() {
   traces = fig.data.map((t) => t.customdata);
   Plotly.react(plot, fig.data, fig.layout, { displaylogo: false, responsive: true, scrollZoom: true }).then(() => {
     bind();
-    applySelection();
+    if (selected) applySelection();
     plot.dataset.rendered = String(Number(plot.dataset.rendered || 0) + 1); // tests wait for a fresh render
   });
 }
@@ -94,7 +120,7 @@ function fillCard(pos) {
     add(thumbs, "div", meta.thumbs ? "no thumbnail stored for this sample (the run keeps " + meta.thumbs.count +
       ", test split first)" : "this run stored no thumbnails (it predates them)", "lg-none");
   }
-  add(lines, "div", "sample " + s + " · class " + className(meta.label[pos]) + " · " + meta.splits[meta.split[pos]] +
+  add(lines, "div", "sample " + s + " · class " + className(meta.label[pos]) + " · " + (meta.splits[meta.split[pos]] || "other") +
     " split", "lg-title");
   if (meta.psnr && !Number.isNaN(meta.psnr[pos])) {
     add(lines, "div", "reconstruction PSNR " + meta.psnr[pos].toFixed(1) + " dB · SSIM " + meta.ssim[pos].toFixed(3));
@@ -124,15 +150,23 @@ function showCard(ev) {
   card.style.top = Math.max(0, Math.min(y + 12, box.height - card.offsetHeight)) + "px";
 }
 
-function applySelection() {
-  if (!traces.length) return;
-  const points = traces.map((cd) => {
+function applySelection(except) {
+  // mark the selected samples in every trace (but those of the panel plotly just selected in: it marked them)
+  const which = traces.map((_, i) => i).filter((i) => !except || plot._fullData[i].xaxis !== except);
+  if (!which.length) return Promise.resolve();
+  const points = which.map((i) => {
     if (!selected) return null;
+    const cd = traces[i];
     const keep = [];
-    for (let i = 0; i < cd.length; i++) if (selected[cd[i]]) keep.push(i);
+    for (let j = 0; j < cd.length; j++) if (selected[cd[j]]) keep.push(j);
     return keep;
   });
-  Plotly.restyle(plot, { selectedpoints: points }, traces.map((_, i) => i));
+  return Plotly.restyle(plot, { selectedpoints: points }, which);
+}
+
+function afterPaint() {
+  // the highlight is drawn before Python fills the gallery (which keeps the page busy for a moment)
+  return new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
 }
 
 function send() {
@@ -152,15 +186,20 @@ function bind() {
     if (!ev || !meta) return; // plotly also fires it empty when a drag ends outside any point set
     selected = new Uint8Array(meta.n);
     for (const p of ev.points) selected[traces[p.curveNumber][p.pointIndex]] = 1;
-    applySelection(); // the same samples in every panel
-    send();
+    const panel = ev.points.length ? plot._fullData[ev.points[0].curveNumber].xaxis : null;
+    applySelection(panel) // the same samples in the other panels
+      .then(afterPaint)
+      .then(() => {
+        plot.dataset.linked = String(Number(plot.dataset.linked || 0) + 1); // tests and timings wait for it
+        send();
+      });
   });
   plot.on("plotly_deselect", () => {
     selected = null;
-    applySelection();
-    send();
+    applySelection().then(send);
   });
 }
 
-watch("value", render);
-if (props.value) render();
+plot.sampleAt = (pos) => (meta ? meta.sample_index[pos] : null); // a point's sample number (for tests and scripts)
+watch("value", load);
+if (props.value) load();
