@@ -6,10 +6,10 @@ Reconstructions tab show. Written once by the diagnosis job; the dashboard serve
 <home>/thumbnails/RUN/<i>-reconstruction.webp the AE's reconstruction, likewise (none for an encoder-only AE)
 <home>/thumbnails/RUN/<i>-error.webp          |image − reconstruction| at full resolution, area-averaged, on a fixed
                                               ERROR_COLORSCALE from 0 to ERROR_MAX (intensity, images in [0, 1])
-<home>/thumbnails/RUN/<i>-latent.png          the first LATENT_CHANNELS channels of the normalised latent in a grid
+<home>/thumbnails/RUN/<i>-latent.webp         the first LATENT_CHANNELS channels of the normalised latent in a grid
                                               (2 x 2), LATENT_COLORSCALE from −LATENT_RANGE to +LATENT_RANGE
 
-Up to MAX_SAMPLES samples per run, test split first (~10 kB a sample). The folder is built aside and renamed into
+Up to MAX_SAMPLES samples per run, test split first (10–25 kB a sample). The folder is built aside and renamed into
 place, so a killed run leaves a complete folder or none.
 """
 
@@ -36,7 +36,7 @@ LATENT_RANGE = 1.5  # ±3 std of a latent normalised to std 0.5
 LATENT_COLORSCALE = "RdBu_r"
 LATENT_TILE = 64  # px a side of one latent channel (nearest-neighbour upscaled: latent cells stay visible)
 KINDS = ("image", "reconstruction", "error", "latent")
-SUFFIX = {"image": "webp", "reconstruction": "webp", "error": "webp", "latent": "png"}
+SUFFIX = {"image": "webp", "reconstruction": "webp", "error": "webp", "latent": "webp"}
 CHUNK = 64  # samples resized at once (bounded memory at 512 px RGB)
 
 
@@ -44,8 +44,8 @@ def thumbnail_dir(home: Path, run_id: str) -> Path:
     return Workspace(Path(home)).thumbnails(run_id)
 
 
-def thumbnail_file(folder: Path, sample: int, kind: str) -> Path:
-    return folder / f"{int(sample)}-{kind}.{SUFFIX[kind]}"
+def thumbnail_file(folder: Path, sample: int, kind: str, suffix: dict[str, str] = SUFFIX) -> Path:
+    return folder / f"{int(sample)}-{kind}.{suffix[kind]}"
 
 
 def colour_lut(colorscale: str) -> np.ndarray:
@@ -105,13 +105,10 @@ def _pixels(x: np.ndarray) -> np.ndarray:
     return u8[0] if u8.shape[0] == 1 else np.moveaxis(u8[:3], 0, -1)
 
 
-def _save(array: np.ndarray, path: Path) -> None:
+def _save(array: np.ndarray, path: Path, lossless: bool = False) -> None:
     from PIL import Image
 
-    if path.suffix == ".webp":
-        Image.fromarray(array).save(path, "WEBP", quality=90, method=4)
-    else:
-        Image.fromarray(array).save(path, "PNG", optimize=True)
+    Image.fromarray(array).save(path, "WEBP", quality=90, method=4, lossless=lossless)
 
 
 def save_thumbnails(
@@ -142,10 +139,11 @@ def save_thumbnails(
             for j, i in enumerate(idx):
                 for kind, arr in small.items():
                     _save(arr[j] if kind == "error" else _pixels(arr[j]), thumbnail_file(tmp, i, kind))
-                _save(_latent_grid(latents[i], latent_lut), thumbnail_file(tmp, i, "latent"))
+                _save(_latent_grid(latents[i], latent_lut), thumbnail_file(tmp, i, "latent"), lossless=True)
         meta = dict(
             samples=index.tolist(),
             kinds=[k for k in KINDS if recons is not None or k in ("image", "latent")],
+            suffix=SUFFIX,  # readers take the file types from here
             side=int(max(small["image"].shape[-2:])) if len(index) else SIDE,
             error_max=ERROR_MAX,
             error_colorscale=ERROR_COLORSCALE,
@@ -181,4 +179,4 @@ def sample_files(meta: dict | None, sample: int) -> dict[str, Path]:
     """{kind: file} of one sample's stored thumbnails; empty when it has none."""
     if meta is None or int(sample) not in set(meta["samples"]):
         return {}
-    return {kind: thumbnail_file(meta["folder"], sample, kind) for kind in meta["kinds"]}
+    return {kind: thumbnail_file(meta["folder"], sample, kind, meta["suffix"]) for kind in meta["kinds"]}

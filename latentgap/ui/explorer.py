@@ -153,7 +153,7 @@ def _unit(a: np.ndarray) -> dict:
 
 
 def _thumbs_meta(home: Path, run_id: str) -> dict | None:
-    from latentgap.thumbnails import SUFFIX, load_thumbnail_index
+    from latentgap.thumbnails import load_thumbnail_index
     from latentgap.ui.media import file_url
 
     meta = load_thumbnail_index(home, run_id)
@@ -164,7 +164,7 @@ def _thumbs_meta(home: Path, run_id: str) -> dict | None:
         samples=_b64(np.asarray(meta["samples"], np.int32)),
         count=len(meta["samples"]),
         kinds=meta["kinds"],
-        suffix=SUFFIX,
+        suffix=meta["suffix"],
         error_max=meta["error_max"],
     )
 

@@ -84,12 +84,14 @@ def reconstructions_view(home: Path, run_a: str | None, run_b: str | None, per_c
         for i in [s for s in test if test[s] == c and s in shared][: int(per_class)]:
             for j, r in enumerate(run_ids):
                 t = _tiles(sources[r][0], i)
-                label = runs.loc[r, "autoencoder"] if len(run_ids) == 1 else f"{runs.loc[r, 'autoencoder']} ({r[-6:]})"
+                label = (
+                    f"{runs.loc[r, 'autoencoder']} ({r[-6:]}) " if len(run_ids) > 1 else ""
+                )  # one run: the caption names it
                 f = fidelity[r].loc[i] if i in fidelity[r].index else None
-                score = f" {f.psnr:.1f} dB / {f.ssim:.2f}" if f is not None else ""
+                score = f"{f.psnr:.1f} dB / SSIM {f.ssim:.2f}" if f is not None else "reconstruction"
                 if j == 0:
                     tiles.append((t["image"], f"{names[c]} #{i}"))
-                tiles += [(t["reconstruction"], f"{label}{score}"), (t["error"], f"{label} |error|")]
+                tiles += [(t["reconstruction"], f"{label}{score}"), (t["error"], f"{label}|error|")]
     if not tiles:
         return [], "the chosen runs share no stored test samples: compare runs on the same benchmark and seed"
     legacy = [r for r, (src, _) in sources.items() if "kinds" not in src]

@@ -80,6 +80,7 @@ def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnose
     page.screenshot(path=str(ARTIFACTS / "reconstructions.png"), full_page=True)
     gallery.locator(".thumbnail-item").first.click()  # click to enlarge
     gallery.locator("[data-testid=detailed-image]").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "reconstructions-enlarged.png"))
     page.keyboard.press("Escape")
 
     page.get_by_role("tab", name="Compare").click()
@@ -266,6 +267,7 @@ def test_box_selection_fills_the_gallery_with_exactly_the_selected_samples(explo
                     return out; }}"""
     )
     assert sorted(_sample_numbers(explorer, linked)) == expected
+    explorer.mouse.move(5, 5)  # no hover card over the selection
     explorer.screenshot(path=str(ARTIFACTS / "latent-explorer-selection.png"), full_page=True)
 
 

@@ -163,7 +163,7 @@ def test_selection_fills_gallery_and_table_with_exactly_those_samples(home):
         "#9 latent channels 0–3 (row by row)",
     ]
     assert sorted({int(c.split()[0][1:]) for _, c in tiles}) == [3, 9, 10]
-    assert all(path.endswith((".webp", ".png")) for path, _ in tiles)
+    assert all(path.endswith(".webp") for path, _ in tiles)
     assert caption.startswith("**3 samples selected**") and "not in this run: 99" in caption
     assert selection_view(home, "run-a", "")[0] == []
     old_tiles, old_table, _ = selection_view(home, "run-b", "9")  # no thumbnails: the table only

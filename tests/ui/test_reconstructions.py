@@ -36,9 +36,9 @@ def test_two_runs_side_by_side_from_stored_thumbnails(tmp_path):
     captions = [c for _, c in tiles]
     assert captions[:5] == [
         "normal #8",
-        "zoo:run-a (run-a) 20.0 dB / 0.50",
+        "zoo:run-a (run-a) 20.0 dB / SSIM 0.50",
         "zoo:run-a (run-a) |error|",
-        "zoo:run-b (run-b) 20.0 dB / 0.50",
+        "zoo:run-b (run-b) 20.0 dB / SSIM 0.50",
         "zoo:run-b (run-b) |error|",
     ]
     assert captions[5] == "normal #10" and captions[10] == "rare #9"
@@ -52,7 +52,11 @@ def test_an_older_run_shows_its_gallery_enlarged_on_the_same_error_scale(tmp_pat
     tiles, caption = reconstructions_view(home, "old", None, per_class=1)
     assert len(tiles) == 2 * 3 and "predates per-sample thumbnails" in caption
     error = tiles[2][1]
-    assert error == "zoo:old |error|" and tiles[2][0].shape == (32 * LEGACY_ZOOM, 32 * LEGACY_ZOOM, 3)
+    assert (
+        error == "|error|"
+        and tiles[1][1] == "20.0 dB / SSIM 0.50"
+        and tiles[2][0].shape == (32 * LEGACY_ZOOM, 32 * LEGACY_ZOOM, 3)
+    )
     middle = colour_lut(ERROR_COLORSCALE)[128]  # |error| 0.1 of the scale's 0.2
     assert np.abs(tiles[2][0].astype(int) - middle).max() <= 12  # uint8 thumbnails round the error
 

@@ -182,6 +182,7 @@ function bind() {
   const hide = () => { card.style.display = "none"; };
   plot.on("plotly_unhover", hide);
   plot.on("plotly_selecting", hide); // a drag in progress: the card would cover the box
+  plot.addEventListener("mouseleave", hide); // plotly does not always unhover when the pointer leaves after a drag
   plot.on("plotly_selected", (ev) => {
     if (!ev || !meta) return; // plotly also fires it empty when a drag ends outside any point set
     selected = new Uint8Array(meta.n);
