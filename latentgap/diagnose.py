@@ -39,6 +39,8 @@ from latentgap.records import DIFFERENCES, FIDELITY, SCORE, TABLES
 from latentgap.spec import MIN_IMAGES, DiagnosisSpec, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
+from latentgap.thumbnails import MAX_SAMPLES as THUMBNAIL_SAMPLES
+from latentgap.thumbnails import save_thumbnails
 from latentgap.workspace import Workspace
 
 
@@ -81,6 +83,12 @@ class Records:
 
     def add(self, table: str, **row) -> None:
         self.tables[table].append(TABLES[table](run_id=self.run_id, **row))
+
+    def add_columns(self, table: str, **columns) -> None:
+        """Many rows at once: one (N,) array per column (a scalar is repeated)."""
+        n = max(len(v) for v in columns.values() if np.ndim(v))
+        cols = {k: np.asarray(v).tolist() if np.ndim(v) else [v] * n for k, v in columns.items()}
+        self.tables[table] += [dict(run_id=self.run_id, **dict(zip(cols, row))) for row in zip(*cols.values())]
 
     def classification(
         self,
@@ -317,6 +325,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     reused = []  # AE-independent arms taken from an earlier run's training (arm_cache)
     for name, value in fidelity.items():
         rec.add("metrics", arm=None, quantity=FIDELITY, metric=name, value=value)
+    if psnr is not None:  # per sample: the Latent explorer colours points by it
+        rec.add_columns("sample_fidelity", sample_index=np.arange(len(labels)), psnr=psnr, ssim=ssim)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
@@ -365,6 +375,10 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
                 lap(f"train_{arm}_fold{fold}_seed{seed}")
             _record_differences(rec, fold, seed, y_test, g_test, proba, profile.bootstrap, draws)
             if view is None:  # the explorer shows the first replicate: its latents, split and test predictions
+                for arm, p in proba.items():  # every arm's call on every test sample: the explorer's correct / wrong
+                    rec.add_columns(
+                        "predictions", fold=fold, arm=arm, sample_index=test, predicted=p.argmax(1), confidence=p.max(1)
+                    )
                 view = dict(
                     fold=fold,
                     z=z,
@@ -388,7 +402,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         value, lo, hi = replicate_interval(*zip(*reps), n_boot=profile.bootstrap, seed=spec.seed)
         rec.add("metrics", arm=None, quantity=quantity, metric=metric, value=value, ci_low=lo, ci_high=hi)
 
-    # --- projections and gallery: the Latent explorer's UMAPs and the Reconstructions grid -----------------
+    # --- projections, gallery and thumbnails: the Latent explorer, the Reconstructions and Compare grids ------
     step("projection", 0.0)
     _add_projections(rec, view, images, labels, spec.seed)
     test = view["splits"][2]
@@ -396,6 +410,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     if recons is not None:
         samples = choose_samples(labels, test, spec.seed)
         gallery = save_gallery(home, run_id, samples, images, recons, labels, psnr, ssim).relative_to(home).as_posix()
+    samples = choose_samples(labels, test, spec.seed, THUMBNAIL_SAMPLES)
+    thumbnails = save_thumbnails(home, run_id, samples, images, recons, view["z"]).relative_to(home).as_posix()
     lap("projection")
 
     # --- store -------------------------------------------------------------------------------------------
@@ -426,7 +442,12 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         classifier_init=init_reports or "random (no backbone weights given)",
         arms_reused=reused,  # trained once for this dataset, profile, seed and fold by an earlier run, not retrained
         gallery=gallery,
+        thumbnails=thumbnails,
         projection_fold=view["fold"],
+        # the σ range the noise-trained arms saw (the noise curves shade it)
+        noise_training_sigma=[float(train_sigmas.min()), float(train_sigmas.max())]
+        if any(ARMS[a].noise for a in arm_names)
+        else None,
         arms=list(arm_names),
         reconstruction="available"
         if recons is not None

@@ -94,6 +94,26 @@ class ProjectionRow:
     predicted: int | None
 
 
+@dataclass(frozen=True)
+class PredictionRow:
+    """One test sample's prediction by one arm (the explorer's colour-by and selection table)."""
+
+    run_id: str
+    fold: int
+    arm: str
+    sample_index: int
+    predicted: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SampleFidelityRow:
+    run_id: str
+    sample_index: int
+    psnr: float
+    ssim: float
+
+
 TABLES: dict[str, type] = {
     "metrics": MetricRow,
     "class_metrics": ClassMetricRow,
@@ -101,6 +121,8 @@ TABLES: dict[str, type] = {
     "structure": StructureRow,
     "training": TrainingRow,
     "projections": ProjectionRow,
+    "predictions": PredictionRow,
+    "sample_fidelity": SampleFidelityRow,
 }
 _SQL_TYPES = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN"}
 _JSON_COLUMNS = {"history"}

@@ -22,7 +22,8 @@ import pandas as pd
 from latentgap import records
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`
+SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`,
+# per-row seed, per-sample predictions and fidelity (the explorer)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = "\n".join(
@@ -413,10 +414,12 @@ class Store:
         )
 
     def noise_curves(self, run_id: str | None = None) -> pd.DataFrame:
-        """Per-noise-level metrics: (run, arm, metric, noise_level) -> mean over folds."""
+        """Per-noise-level metrics: (run, arm, metric, noise_level) -> mean over folds of the value and of its
+        bootstrap interval (null where none was stored)."""
         where = "AND m.run_id = ?" if run_id else ""
         return self._query(
-            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.arm, m.metric, m.noise_level, avg(m.value) AS value
+            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.arm, m.metric, m.noise_level, avg(m.value) AS value,
+                       avg(m.ci_low) AS ci_low, avg(m.ci_high) AS ci_high
                 FROM metrics m JOIN runs r USING (run_id) WHERE m.noise_level IS NOT NULL {where}
                 GROUP BY ALL ORDER BY m.run_id, m.arm, m.metric, m.noise_level""",
             [run_id] if run_id else [],
@@ -477,6 +480,22 @@ class Store:
             """SELECT fold, space, sample_index, x, y, label, split, predicted FROM projections WHERE run_id = ?
                ORDER BY space, sample_index""",
             [run_id],
+        )
+
+    def predictions(self, run_id: str, fold: int | None = None) -> pd.DataFrame:
+        """Each arm's prediction on each test sample of a run (of one fold when given): predicted class and
+        confidence (the top softmax probability)."""
+        where = "AND fold = ?" if fold is not None else ""
+        return self._query(
+            f"""SELECT fold, arm, sample_index, predicted, confidence FROM predictions WHERE run_id = ? {where}
+                ORDER BY fold, arm, sample_index""",
+            [run_id, fold] if fold is not None else [run_id],
+        )
+
+    def sample_fidelity(self, run_id: str) -> pd.DataFrame:
+        """Reconstruction PSNR (dB) and SSIM of every sample of a run (none for an encoder-only AE)."""
+        return self._query(
+            "SELECT sample_index, psnr, ssim FROM sample_fidelity WHERE run_id = ? ORDER BY sample_index", [run_id]
         )
 
     def fidelity(self) -> pd.DataFrame:

@@ -6,7 +6,8 @@
 <home>/cache/shards/            Ray encoding shards (Parquet) before they are read back into cache/latents
 <home>/cache/arms/              trained AE-independent arms (image, image-s2d), reused across autoencoders
 <home>/bench/                   this machine's benchmark results (the Efficiency tab's "measure this machine")
-<home>/gallery/RUN.npz          the Reconstructions tab's image grid of one run
+<home>/gallery/RUN.npz          the Compare tab's small image grid of one run (48 px)
+<home>/thumbnails/RUN/          per-sample thumbnails of one run (thumbnails.py): explorer and Reconstructions tab
 <home>/uploads/                 checkpoints uploaded in the dashboard, named by content hash
 <home>/exports/                 CSV / Parquet exports the dashboard hands out
 <home>/reports/NAME.html        self-contained HTML reports (report.py; `report` verb, dashboard download)
@@ -72,6 +73,13 @@ class Workspace:
 
     def gallery(self, run_id: str) -> Path:
         return self.root / "gallery" / f"{run_id}.npz"
+
+    @property
+    def thumbnail_root(self) -> Path:
+        return self.root / "thumbnails"
+
+    def thumbnails(self, run_id: str) -> Path:
+        return self.thumbnail_root / run_id
 
     @property
     def uploads(self) -> Path:

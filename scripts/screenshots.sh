@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 .venv/bin/python -m pytest -q tests/ui/test_browser.py tests/test_report.py -m browser
 mkdir -p docs/screenshots
-for name in overview latent-explorer reconstructions noise-curves compare efficiency diagnose report; do
+for name in overview latent-explorer latent-explorer-hover latent-explorer-selection reconstructions \
+  reconstructions-enlarged noise-curves compare efficiency diagnose report; do
   cp "test-artifacts/$name.png" docs/screenshots/
 done
 ls -l docs/screenshots

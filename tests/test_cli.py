@@ -285,6 +285,17 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     gallery = load_gallery(tmp_path, run_id)
     assert stored["summary"]["gallery"] == f"gallery/{run_id}.npz" and gallery["image"].dtype == np.uint8
     assert set(gallery["index"]) >= set(proj[proj.split == "test"].sample_index)  # every test sample has a thumbnail
+    # the explorer's per-sample records: every arm's call on every test sample, PSNR of every sample, thumbnails
+    from latentgap.thumbnails import load_thumbnail_index, sample_files
+
+    test = set(proj[proj.split == "test"].sample_index)
+    preds = Store(tmp_path).predictions(run_id)
+    assert set(preds.arm) == set(stored["summary"]["arms"]) and preds.confidence.between(0, 1).all()
+    assert all(set(g.sample_index) == test for _, g in preds.groupby("arm"))
+    assert len(Store(tmp_path).sample_fidelity(run_id)) == stored["summary"]["n_images"]
+    thumbs = load_thumbnail_index(tmp_path, run_id)
+    assert set(thumbs["samples"]) >= test and all(f.exists() for f in sample_files(thumbs, min(test)).values())
+    assert stored["summary"]["noise_training_sigma"][1] <= stored["spec"]["profile_settings"]["train_sigma_max"]
 
 
 @pytest.mark.slow

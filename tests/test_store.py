@@ -291,3 +291,36 @@ def test_rows_with_an_unknown_column_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no column"):
         Store(tmp_path).write_run(_run("r"), {"metrics": [dict(run_id="r", space="image", metric="m", value=1.0)]})
     assert Store(tmp_path).runs().empty
+
+
+def test_per_sample_predictions_fidelity_and_noise_intervals(tmp_path):
+    store = Store(tmp_path)
+    predictions = [
+        dict(run_id="r1", fold=f, arm=arm, sample_index=i, predicted=i % 2, confidence=0.5 + 0.1 * i)
+        for f in (0, 1)
+        for arm in ("latent", "image")
+        for i in (3, 1)
+    ]
+    fidelity = [dict(run_id="r1", sample_index=i, psnr=30.0 - i, ssim=0.9) for i in (2, 0, 1)]
+    noise = [
+        dict(
+            run_id="r1",
+            arm="latent",
+            quantity="score",
+            metric="auroc",
+            value=v,
+            ci_low=v - 0.1,
+            ci_high=v + 0.1,
+            fold=f,
+            noise_level=1.0,
+        )
+        for f, v in ((0, 0.7), (1, 0.8))
+    ]
+    store.write_run(_run(), {"predictions": predictions, "sample_fidelity": fidelity, "metrics": noise})
+    p = store.predictions("r1", fold=1)
+    assert len(p) == 4 and list(p.arm) == ["image", "image", "latent", "latent"] and list(p.sample_index[:2]) == [1, 3]
+    assert p.confidence.iloc[1] == pytest.approx(0.8) and len(store.predictions("r1")) == 8
+    assert store.predictions("other").empty
+    assert list(store.sample_fidelity("r1").psnr) == [30.0, 29.0, 28.0]  # in sample order
+    curve = store.noise_curves("r1").iloc[0]
+    assert (curve.value, curve.ci_low, curve.ci_high) == pytest.approx((0.75, 0.65, 0.85))  # means over folds

@@ -34,6 +34,28 @@ def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0, current=())
     return out
 
 
+NOISE_ARMS = ("latent-noise", "latent-film", "latent-film-distilled")  # the arms trained on noisy latents (arms.py)
+SIGMA_MIN = 0.002  # the EDM schedule's lowest level (noise.karras_sigmas): where noise training starts
+
+
+def trained_sigma_range(spec: dict) -> tuple[float, float] | None:
+    """The σ range the run's noise-trained arms saw: stored with the run, else (older runs) the schedule's lowest
+    level up to the profile's `train_sigma_max`; None when the run trained no arm on noise."""
+    summary = spec["summary"]
+    if "noise_training_sigma" in summary:  # stored with the run (null: no arm trained on noise)
+        return tuple(summary["noise_training_sigma"]) if summary["noise_training_sigma"] else None
+    settings = spec["spec"].get("profile_settings", {})
+    arms = summary.get("arms") or settings.get("arms", ())
+    if not set(arms) & set(NOISE_ARMS) or "train_sigma_max" not in settings:
+        return None
+    return SIGMA_MIN, float(settings["train_sigma_max"])
+
+
+def chance_level(metric: str, n_classes: int) -> float | None:
+    """What a classifier that guesses scores: 1 / classes balanced accuracy, 0.5 AUROC."""
+    return {"balanced_accuracy": 1 / n_classes if n_classes else None, "auroc": 0.5}.get(metric)
+
+
 def noise_view(home: Path, run_id: str | None, metric: str):
     from latentgap.plots import noise_curves
     from latentgap.store import Store
@@ -43,7 +65,11 @@ def noise_view(home: Path, run_id: str | None, metric: str):
         return noise_curves(store.noise_curves("-"), store.results().head(0), metric)
     results = store.results(run_id)
     clean = results[results.noise_level.isna()]
-    return noise_curves(store.noise_curves(run_id), clean, metric)
+    spec = store.run_spec(run_id)
+    n_classes = spec["summary"].get("n_classes") or len(spec["summary"].get("class_names", []))
+    return noise_curves(
+        store.noise_curves(run_id), clean, metric, chance_level(metric, n_classes), trained_sigma_range(spec)
+    )
 
 
 def build_noise_tab(app, home: Path, tab):
