@@ -292,7 +292,7 @@ class Store:
                     if rows:
                         cols = TABLE_COLUMNS[table]
                         as_dicts = [r if isinstance(r, dict) else vars(r) for r in rows]  # dicts or `records` rows
-                        if unknown := set(as_dicts[0]) - set(cols):
+                        if unknown := set().union(*as_dicts) - set(cols):
                             raise ValueError(f"{table} has no column {sorted(unknown)}; columns: {cols}")
                         df = pd.DataFrame(as_dicts, columns=cols)  # noqa: F841 (read by DuckDB)
                         names = ", ".join(cols)

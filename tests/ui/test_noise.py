@@ -25,7 +25,16 @@ def test_noise_curves_draw_bands_chance_and_training_range(tmp_path):
     for sigma, v in ((0.1, 0.7), (1.0, 0.6), (10.0, 0.3)):
         ci = dict(ci_low=v - 0.1, ci_high=v + 0.1) if sigma < 10 else {}  # no interval stored at σ = 10
         rows.append(
-            dict(run_id="r", space="latent", metric="balanced_accuracy", value=v, fold=0, noise_level=sigma, **ci)
+            dict(
+                run_id="r",
+                arm="latent",
+                quantity="score",
+                metric="balanced_accuracy",
+                value=v,
+                fold=0,
+                noise_level=sigma,
+                **ci,
+            )
         )
     summary = {"class_names": ["a", "b", "c", "d"], "n_classes": 4, "noise_training_sigma": [0.002, 1.6]}
     Store(tmp_path).write_run({**_run("r"), "summary": summary}, {"metrics": rows})
