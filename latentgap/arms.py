@@ -36,6 +36,7 @@ class Arm:
     distill: bool = False  # image-space teacher of the same fold
     pretrained: bool = True  # start from the user's backbone weights when given (--image-weights / --latent-weights)
     noise_curve: bool = False  # also evaluated at every evaluation noise level (the per-noise-level curves)
+    color: str = "#8c8c8c"  # how every figure draws it (plots.py)
 
     @property
     def needs_reconstruction(self) -> bool:
@@ -44,17 +45,19 @@ class Arm:
 
 
 ARMS: dict[str, Arm] = {
-    "image": Arm("image"),
-    "reconstruction": Arm("reconstruction"),
-    "latent": Arm("latent", noise_curve=True),
+    "image": Arm("image", color="#4c72b0"),
+    "reconstruction": Arm("reconstruction", color="#55a868"),
+    "latent": Arm("latent", noise_curve=True, color="#c44e52"),
     # matched architecture: the latent arm's network and recipe on pixels rearranged to the latent's token grid
     # (pixel-unshuffle at the AE's factor), so image / reconstruction / latent differ only in what the AE did
-    "image-s2d": Arm("image-s2d"),
-    "reconstruction-s2d": Arm("reconstruction-s2d"),
+    "image-s2d": Arm("image-s2d", color="#64b5cd"),
+    "reconstruction-s2d": Arm("reconstruction-s2d", color="#8cc084"),
     "latent-resnet": Arm("latent", model="resnet"),  # ablation: the image architecture on latents
-    "latent-noise": Arm("latent", noise=True, noise_curve=True),  # ablation: noise training without FiLM
-    "latent-film": Arm("latent", noise=True, film=True, noise_curve=True),
-    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True, noise_curve=True),
+    "latent-noise": Arm(
+        "latent", noise=True, noise_curve=True, color="#dd8452"
+    ),  # ablation: noise training without FiLM
+    "latent-film": Arm("latent", noise=True, film=True, noise_curve=True, color="#8172b3"),
+    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True, noise_curve=True, color="#937860"),
     # ablations added only when backbone weights are given: the same arm from random initialisation
     "image-random-init": Arm("image", pretrained=False),
     "latent-random-init": Arm("latent", pretrained=False),

@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-SPACE_COLORS = {"image": "#4c72b0", "reconstruction": "#55a868", "latent": "#c44e52"}
+from latentgap.arms import ARMS
+
+# each arm's colour is the arms registry's (arms.ARMS), so every figure draws an arm alike
+SPACE_COLORS = {a: ARMS[a].color for a in ("image", "reconstruction", "latent")}
 MAX_BAR_RUNS = 40
 
 
@@ -58,12 +61,7 @@ def gap_bars(gap: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
     return fig
 
 
-CURVE_STYLES = {
-    "latent": "#c44e52",
-    "latent-noise": "#dd8452",
-    "latent-film": "#8172b3",
-    "latent-film-distilled": "#937860",
-}
+CURVE_STYLES = {a: ARMS[a].color for a in ("latent", "latent-noise", "latent-film", "latent-film-distilled")}
 
 
 def _band(x: pd.Series, low: pd.Series, high: pd.Series, color: str, group: str) -> go.Scatter:
