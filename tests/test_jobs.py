@@ -74,7 +74,7 @@ def test_worker_runs_a_job_and_reports_a_bad_one(tmp_path):
     jobs = store.jobs().set_index("job_id")
     assert jobs.loc[good, "status"] == "done" and jobs.loc[good, "progress_pct"] == 100
     assert jobs.loc[good, "run_id"] in set(store.gap_table().run_id)
-    assert jobs.loc[bad, "status"] == "failed" and "unknown autoencoder" in jobs.loc[bad, "error"]
+    assert jobs.loc[bad, "status"] == "failed" and "missing.safetensors does not exist" in jobs.loc[bad, "error"]
     assert len(store.runs()) == 1  # the failed job wrote nothing
 
 
