@@ -51,7 +51,7 @@ def page(request, serve):
 def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnosed_home):
     home, _ = diagnosed_home
     ARTIFACTS.mkdir(exist_ok=True)
-    page.goto(serve(home), wait_until="networkidle")
+    page.goto(serve(home))  # not "networkidle": the refresh timer ticks every 2 s
     table = page.locator("table").first
     table.wait_for(timeout=60_000)
     # the run's row in the gap table
@@ -103,7 +103,7 @@ def test_upload_a_checkpoint_and_diagnose_it_in_the_browser(page, serve, tmp_pat
     ARTIFACTS.mkdir(exist_ok=True)
     ckpt = tmp_path / "uploaded-vae.safetensors"
     save_file({k: v.contiguous() for k, v in to_ldm_layout(tiny_model("sd-vae").state_dict()).items()}, str(ckpt))
-    page.goto(serve(tmp_path / "home"), wait_until="networkidle")
+    page.goto(serve(tmp_path / "home"))  # not "networkidle": the refresh timer ticks every 2 s
     page.get_by_role("tab", name="Diagnose").click()
     # as a user does: click the drop zone and pick the file; the chooser opens only once the component is live
     with page.expect_file_chooser(timeout=60_000) as chooser:
@@ -228,7 +228,7 @@ def explorer_session(diagnosed_home, tmp_path_factory):
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url, wait_until="networkidle")
+            page.goto(url)  # not "networkidle": the refresh timer ticks every 2 s
             page.get_by_text("zoo:sd-vae-mini").filter(visible=True).first.wait_for(timeout=60_000)  # runs listed
             page.get_by_role("tab", name="Latent explorer").click()
             page.wait_for_selector(f"{PLOT}[data-rendered]", timeout=120_000)
