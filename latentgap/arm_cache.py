@@ -54,7 +54,7 @@ def arm_key(fold: FoldTask, name: str, arm: Arm, x: torch.Tensor, arms_module: M
     if fold.cache_dir is None or arm.input not in AE_INDEPENDENT_INPUTS or arm.distill:
         return None
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(x.numpy(), dtype=np.float32).tobytes())
+    h.update(np.ascontiguousarray(x.numpy(), dtype=np.float32))  # the buffer itself: no copy of the input
     h.update(np.asarray(fold.labels, dtype=np.int64).tobytes())
     for split in fold.splits:
         h.update(np.asarray(split, dtype=np.int64).tobytes() + b"|")

@@ -88,7 +88,8 @@ class Records:
         """Many rows at once: one (N,) array per column (a scalar is repeated)."""
         n = max(len(v) for v in columns.values() if np.ndim(v))
         cols = {k: np.asarray(v).tolist() if np.ndim(v) else [v] * n for k, v in columns.items()}
-        self.tables[table] += [dict(run_id=self.run_id, **dict(zip(cols, row))) for row in zip(*cols.values())]
+        for row in zip(*cols.values()):
+            self.add(table, **dict(zip(cols, row)))  # the same typed rows as `add`
 
     def classification(
         self,

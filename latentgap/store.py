@@ -115,13 +115,13 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
 
 SPACE_TABLES = ("metrics", "class_metrics", "confusion", "training")  # had a `space` column before v5
 _DIFFERENCE_LIST = ", ".join(f"'{q}'" for q in records.DIFFERENCES)
+_SEED_OF_RUN = "(SELECT seed FROM runs r WHERE r.run_id = old.run_id)"  # a v4 run had one seed
 _FROM_SPACE = {  # v4 `space` (and metric) -> v5 columns, as SQL over the old table
     "arm": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) OR metric IN ('psnr', 'ssim') THEN NULL ELSE space END",
     "quantity": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) THEN space WHEN metric IN ('psnr', 'ssim') "
     f"THEN '{records.FIDELITY}' ELSE '{records.SCORE}' END",
-    "seed": "CASE WHEN metric IN ('psnr', 'ssim') THEN NULL ELSE (SELECT seed FROM runs r WHERE r.run_id = old.run_id) END",
+    "seed": f"CASE WHEN metric IN ('psnr', 'ssim') THEN NULL ELSE {_SEED_OF_RUN} END",
 }
-_SEED_OF_RUN = "(SELECT seed FROM runs r WHERE r.run_id = old.run_id)"  # a v4 run had one seed
 
 
 def _split_space_column(con, table: str) -> None:
