@@ -46,7 +46,7 @@ def _encode_batch(ae, x: torch.Tensor, device: str) -> tuple[torch.Tensor, torch
     )
     with autocast:
         z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
-        if not getattr(ae, "has_decoder", True):
+        if not ae.has_decoder:
             return z.float().cpu(), None
         r = ae.decode(z)
     return z.float().cpu(), ((r.float().cpu() + 1) / 2).clamp(0, 1)

@@ -289,7 +289,7 @@ class RayExecutor:
     def encode(
         self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int, device: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        if not getattr(ae, "has_decoder", True):
+        if not ae.has_decoder:
             raise LatentgapError(
                 f"{ae.name} is encoder-only: run it with --backend local (Ray shards hold reconstructions)"
             )

@@ -139,6 +139,11 @@ def test_an_identical_active_job_is_not_queued_twice(tmp_path):
     assert claimed == other and spec_from_dict(spec) == other_spec  # the stored spec rebuilds the same diagnosis
 
 
+def _training_epochs(step) -> bool:
+    """A job step inside the image classifier's epoch loop, e.g. "train image (seed 0, fold 0) · epoch 3/30"."""
+    return str(step).startswith("train image") and "· epoch" in str(step)
+
+
 @pytest.mark.slow
 def test_cancelling_a_training_job_frees_the_worker_within_seconds(tmp_path):
     """Cancel while the first classifier trains (the quick profile: minutes of training left): the job stops inside
@@ -149,7 +154,7 @@ def test_cancelling_a_training_job_frees_the_worker_within_seconds(tmp_path):
 
     def cancel_once_training():
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and not str(store.jobs().step.iloc[0]).startswith("train image · epoch"):
+        while time.monotonic() < deadline and not _training_epochs(store.jobs().step.iloc[0]):
             time.sleep(0.2)
         cancelled_at.append(time.monotonic())
         assert Store(tmp_path).cancel_job(job)

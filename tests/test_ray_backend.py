@@ -182,8 +182,10 @@ def test_a_cancelled_job_cancels_its_ray_tasks(cluster):
         raise Stop
 
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(20_000, 400)), rng.integers(0, 5, 20_000)  # a logistic regression of tens of seconds
-    jobs = {f"probe-{i}": ("linear", x, y, x[:10], 5) for i in range(2)}
+    x, y = rng.normal(size=(30_000, 300)).astype(np.float32), rng.integers(0, 5, 30_000)
+    # every point's neighbours among 30k at one thread: tens of seconds on any CPU (a logistic regression
+    # on random data converged within the first second's wait on a fast machine and so never saw the cancel)
+    jobs = {f"probe-{i}": ("knn", x, y, x, 5) for i in range(2)}
     t0 = time.monotonic()
     with progress.listening(stop), pytest.raises(Stop):
         ray_backend.probe_probas(jobs, seed=0)

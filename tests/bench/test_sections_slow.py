@@ -52,7 +52,9 @@ def test_serve_skips_a_port_taken_before_the_dashboard_binds_it(tmp_path, monkey
 
 def test_end_to_end_reads_the_runs_own_step_timing(tmp_path):
     out = end_to_end.run(tmp_path, "cpu", quick=True, profile="smoke", max_samples=120, profile_to=tmp_path / "p.txt")
-    assert {"load", "encode", "train_image_fold0"} <= set(out["steps_s"]) and out["slowest_step"] in out["steps_s"]
+    assert {"load", "encode", "train_image_fold0_seed0"} <= set(out["steps_s"]) and out["slowest_step"] in out[
+        "steps_s"
+    ]
     assert out["wall_s"] >= sum(out["steps_s"].values()) * 0.9 and "diagnose" in (tmp_path / "p.txt").read_text()
 
 

@@ -1,5 +1,6 @@
 """Click through the dashboard in a real headless Chromium (Debian's, driven by Playwright) and screenshot it."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def test_cancel_frees_the_worker_and_a_finished_job_shows_without_a_reload(page,
     page.goto(serve(home))  # not "networkidle": the job list's ticks keep the network busy while a job runs
     page.get_by_role("tab", name="Diagnose").click()
     summary = page.locator("#jobs-summary")
-    summary.get_by_text("train image · epoch").wait_for(timeout=600_000)
+    summary.get_by_text(re.compile(r"train image \(seed \d+, fold \d+\) · epoch")).wait_for(timeout=600_000)
     summary.get_by_text("left (at most").wait_for(timeout=120_000)  # the time left, once the pace is known
     page.get_by_text("waits behind long quick job (running)").filter(visible=True).first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "jobs-running.png"), full_page=True)
