@@ -7,6 +7,7 @@ latents, or an override), noise / FiLM / distillation settings and whether it is
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ class Arm:
     distill: bool = False  # image-space teacher of the same fold
     pretrained: bool = True  # start from the user's backbone weights when given (--image-weights / --latent-weights)
     noise_curve: bool = False  # also evaluated at every evaluation noise level (the per-noise-level curves)
+    color: str = "#8c8c8c"  # how every figure draws it (plots.py)
 
     @property
     def needs_reconstruction(self) -> bool:
@@ -43,17 +45,19 @@ class Arm:
 
 
 ARMS: dict[str, Arm] = {
-    "image": Arm("image"),
-    "reconstruction": Arm("reconstruction"),
-    "latent": Arm("latent", noise_curve=True),
+    "image": Arm("image", color="#4c72b0"),
+    "reconstruction": Arm("reconstruction", color="#55a868"),
+    "latent": Arm("latent", noise_curve=True, color="#c44e52"),
     # matched architecture: the latent arm's network and recipe on pixels rearranged to the latent's token grid
     # (pixel-unshuffle at the AE's factor), so image / reconstruction / latent differ only in what the AE did
-    "image-s2d": Arm("image-s2d"),
-    "reconstruction-s2d": Arm("reconstruction-s2d"),
+    "image-s2d": Arm("image-s2d", color="#64b5cd"),
+    "reconstruction-s2d": Arm("reconstruction-s2d", color="#8cc084"),
     "latent-resnet": Arm("latent", model="resnet"),  # ablation: the image architecture on latents
-    "latent-noise": Arm("latent", noise=True, noise_curve=True),  # ablation: noise training without FiLM
-    "latent-film": Arm("latent", noise=True, film=True, noise_curve=True),
-    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True, noise_curve=True),
+    "latent-noise": Arm(
+        "latent", noise=True, noise_curve=True, color="#dd8452"
+    ),  # ablation: noise training without FiLM
+    "latent-film": Arm("latent", noise=True, film=True, noise_curve=True, color="#8172b3"),
+    "latent-film-distilled": Arm("latent", noise=True, film=True, distill=True, noise_curve=True, color="#937860"),
     # ablations added only when backbone weights are given: the same arm from random initialisation
     "image-random-init": Arm("image", pretrained=False),
     "latent-random-init": Arm("latent", pretrained=False),
@@ -145,14 +149,28 @@ class FoldTask:
     train_sigmas: np.ndarray  # noise levels the noise-trained arms see
     eval_sigmas: np.ndarray  # levels of the per-noise-level curves
     arms: tuple[str, ...] = ()  # the arms to train, in order (the image arm, the distillation teacher, first)
+    cache_dir: str | None = None  # where AE-independent arms are cached for reuse across AEs (None: no reuse)
 
 
 def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None = None) -> dict:
     """Train arm `space` on x (N, C, H, W) and evaluate it on the test split; numpy out (both backends run this).
 
     Returns logits (N_test, K), sigma_logits {σ: (N_test, K)} for the noise-curve arms, teacher_logits (N_train, K)
-    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports and seconds.
+    on clean train inputs for the image arm (the distilled arms' frozen teacher), init_reports, seconds and `reused`
+    (True when an arm that does not depend on the AE came from an earlier run's cache: `arm_cache`).
     """
+    from latentgap import arm_cache
+
+    key = arm_cache.arm_key(fold, space, ARMS[space], x, sys.modules[__name__])
+    if key and (hit := arm_cache.load(fold, key)) is not None:
+        return hit
+    out = _train_arm(fold, space, x, teacher_logits)
+    if key:
+        arm_cache.save(fold, key, out)
+    return out
+
+
+def _train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.ndarray | None) -> dict:
     t0, arm, profile, spec = time.perf_counter(), ARMS[space], fold.profile, fold.spec
     train, val, test = fold.splits
     init_reports = {}
@@ -190,7 +208,7 @@ def train_arm(fold: FoldTask, space: str, x: torch.Tensor, teacher_logits: np.nd
             float(s): predict_logits(model, x[test], fold.device, sigma=float(s), seed=spec.seed)
             for s in fold.eval_sigmas
         }
-    return dict(out, seconds=time.perf_counter() - t0)
+    return dict(out, seconds=time.perf_counter() - t0, reused=False)
 
 
 def distil_two_stages(model: torch.nn.Module, data: tuple, fold: FoldTask, space: str, teacher_logits: np.ndarray):

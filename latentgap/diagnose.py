@@ -11,11 +11,12 @@ import platform
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
 
-from latentgap import __version__
+from latentgap import __version__, progress
 from latentgap.arms import ARMS, FoldTask, prepare_inputs
 from latentgap.classifiers.probes import PROBES
 from latentgap.datasets import registry
@@ -27,16 +28,19 @@ from latentgap.gallery import choose_samples, save_gallery
 from latentgap.metrics import (
     CLASSIFICATION_METRICS,
     bootstrap_ci,
-    bootstrap_difference,
     classification_report,
+    difference_draws,
     per_sample_fidelity,
+    replicate_interval,
 )
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
 from latentgap.records import DIFFERENCES, FIDELITY, SCORE, TABLES
-from latentgap.spec import DiagnosisSpec, get_profile, resolve_device, resolve_home
+from latentgap.spec import MIN_IMAGES, DiagnosisSpec, get_profile, resolve_device, resolve_home
 from latentgap.store import Store
 from latentgap.structure import pixel_features, pooled_latents, structure_statistics
+from latentgap.thumbnails import MAX_SAMPLES as THUMBNAIL_SAMPLES
+from latentgap.thumbnails import save_thumbnails
 from latentgap.workspace import Workspace
 
 
@@ -80,12 +84,28 @@ class Records:
     def add(self, table: str, **row) -> None:
         self.tables[table].append(TABLES[table](run_id=self.run_id, **row))
 
+    def add_columns(self, table: str, **columns) -> None:
+        """Many rows at once: one (N,) array per column (a scalar is repeated)."""
+        n = max(len(v) for v in columns.values() if np.ndim(v))
+        cols = {k: np.asarray(v).tolist() if np.ndim(v) else [v] * n for k, v in columns.items()}
+        for row in zip(*cols.values()):
+            self.add(table, **dict(zip(cols, row)))  # the same typed rows as `add`
+
     def classification(
-        self, arm: str, fold: int, y: np.ndarray, report: dict, class_names: list[str], n_boot: int, seed: int
+        self,
+        arm: str,
+        fold: int,
+        y: np.ndarray,
+        report: dict,
+        class_names: list[str],
+        n_boot: int,
+        seed: int,
+        groups: np.ndarray,
     ) -> None:
-        """Scalars with bootstrap CIs, per-class accuracy and the confusion matrix of one classifier."""
+        """Scalars with patient-level bootstrap CIs, per-class accuracy and the confusion matrix of one classifier
+        of the (seed, fold) replicate; y and groups (N_test,)."""
         for metric, value in report["scalars"].items():
-            lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed)
+            lo, hi = bootstrap_ci(y, report["proba"], metric, n_boot, seed, groups=groups)
             self.add(
                 "metrics",
                 arm=arm,
@@ -120,7 +140,8 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
     split = np.empty(len(labels), dtype=object)
     for name, idx in zip(("train", "val", "test"), view["splits"]):
         split[idx] = name
-    for space, feats in {"latent": latent, "image": pixel_features(images, latent.shape[1])}.items():
+    for i, (space, feats) in enumerate({"latent": latent, "image": pixel_features(images, latent.shape[1])}.items()):
+        progress.report(i / 2, f"UMAP of the {space} features")  # a UMAP fit is not interruptible: check before it
         xy = project(feats, seed)
         predicted = np.full(len(labels), None, dtype=object)
         predicted[view["splits"][2]] = view["predicted"][space].tolist()
@@ -139,7 +160,15 @@ def _add_projections(rec: Records, view: dict, images: np.ndarray, labels: np.nd
 
 
 def _record_arm(
-    rec: Records, arm: str, fold: int, out: dict, y_test: np.ndarray, class_names: list[str], n_boot: int, seed: int
+    rec: Records,
+    arm: str,
+    fold: int,
+    out: dict,
+    y_test: np.ndarray,
+    class_names: list[str],
+    n_boot: int,
+    seed: int,
+    g_test: np.ndarray,
 ) -> np.ndarray:
     """One arm's metrics, per-class accuracy, confusion and noise curve; returns its test probabilities."""
     report = classification_report(y_test, out["logits"])
@@ -154,7 +183,7 @@ def _record_arm(
         converged=t["converged"],
         history=json.dumps(t["history"]),
     )
-    rec.classification(arm, fold, y_test, report, class_names, n_boot, seed)
+    rec.classification(arm, fold, y_test, report, class_names, n_boot, seed, g_test)
     for sigma, logits in out["sigma_logits"].items():
         for metric, value in classification_report(y_test, logits)["scalars"].items():
             if metric in ("balanced_accuracy", "auroc"):
@@ -171,18 +200,53 @@ def _record_arm(
     return report["proba"]
 
 
+def _record_differences(
+    rec: Records,
+    fold: int,
+    seed: int,
+    y_test: np.ndarray,
+    g_test: np.ndarray,
+    proba: dict,
+    n_boot: int,
+    draws: dict,
+) -> None:
+    """Every difference of two arms (gap, fidelity loss, ...) of one replicate with its patient-level bootstrap CI;
+    the bootstrap draws are kept in `draws` for the run-level interval."""
+    for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
+        for metric in CLASSIFICATION_METRICS:
+            value, diffs = difference_draws(y_test, proba[a], proba[b], metric, n_boot, seed, g_test)
+            lo, hi = np.quantile(diffs, [0.025, 0.975]) if len(diffs) else (np.nan, np.nan)
+            draws.setdefault((quantity, metric), []).append((value, diffs))
+            rec.add(
+                "metrics",
+                arm=None,
+                quantity=quantity,
+                metric=metric,
+                value=value,
+                ci_low=float(lo),
+                ci_high=float(hi),
+                fold=fold,
+                seed=seed,
+            )
+
+
+def replicate_tag(seed: int, fold: int) -> str:
+    """How progress steps name a (seed, fold) replicate."""
+    return f"(seed {seed}, fold {'official' if fold == OFFICIAL else fold})"
+
+
 def steps(spec: DiagnosisSpec) -> list[str]:
-    """The step names `diagnose()` reports through `on_step`, in order: job progress is its index in this list."""
-    return [
-        "load",
-        "encode",
-        "structure",
-        *[f"train {a}" for a in spec.arms()],
-        "probes",
-        "projection",
-        "store",
-        "done",
-    ]
+    """The step names `diagnose()` reports through `on_step`, in order: job progress is its index in this list.
+    Every (seed, fold) replicate trains every arm and fits the probes."""
+    profile = get_profile(spec.profile)
+    if spec.folds is not None or spec.dataset in registry.BENCHMARKS:  # embedded benchmarks have no official split
+        folds = parse_folds(spec.folds, profile.folds)
+    else:  # a dataset on disk may bring its own split: both are listed, progress skips the one not run
+        folds = (OFFICIAL, *profile.folds)
+    per_replicate = [*(f"train {a}" for a in spec.arms()), "probes"]
+    replicates = [replicate_tag(seed, fold) for fold in folds for seed in spec.replicate_seeds()]
+    training = [f"{name} {tag}" for tag in replicates for name in per_replicate]
+    return ["load", "encode", "structure", *training, "projection", "store", "done"]
 
 
 def diagnose(spec: DiagnosisSpec, home=None, on_step: Callable[[str, float], None] | None = None) -> str:
@@ -227,6 +291,10 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         data_format=spec.data_format,
         data_root=spec.data_root,
     )
+    if len(data.labels) < MIN_IMAGES:  # the dataset as given (--max-samples, checked in the spec, may cut it further)
+        raise LatentgapError(
+            f"{spec.dataset} holds {len(data.labels)} images; a diagnosis needs at least {MIN_IMAGES}: add images"
+        )
     if spec.max_samples and spec.max_samples < len(data.labels):
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups
@@ -254,8 +322,11 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     rec = Records(run_id)
     init_reports = {}  # backbone weight files used, with how much of each model they initialised
+    reused = []  # AE-independent arms taken from an earlier run's training (arm_cache)
     for name, value in fidelity.items():
         rec.add("metrics", arm=None, quantity=FIDELITY, metric=name, value=value)
+    if psnr is not None:  # per sample: the Latent explorer colours points by it
+        rec.add_columns("sample_fidelity", sample_index=np.arange(len(labels)), psnr=psnr, ssim=ssim)
     pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
@@ -269,6 +340,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     folds = parse_folds(spec.folds, default_folds)
     if OFFICIAL in folds and data.split is None:
         raise LatentgapError(f"{data.name} has no official split; use --folds 0 or --folds all")
+    view = None
+    draws = {}  # (quantity, metric) -> [(value, cluster-bootstrap draws)] of every replicate, for the run-level rows
     for fold in folds:
         if fold == OFFICIAL:
             train, val, test = official_split(data.split, labels, groups)
@@ -277,53 +350,59 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         z = normalize_latents(latents, train)[0] if spec.latent_norm == "paper" else ae.family_normalize(latents)
         needed = {ARMS[name].input for name in arm_names}
         inputs = prepare_inputs(needed, images, recons, z, train, profile.classifier_resolution, ae.downsampling_factor)
-        task = FoldTask(
-            spec, profile, labels, (train, val, test), n_classes, device, train_sigmas, eval_sigmas, arm_names
-        )
-        proba = {}
-        for arm, out in executor.train_arms(task, inputs, lambda name: step(name, 0.0)):  # the driver records
-            init_reports.update(out["init_reports"])
-            proba[arm] = _record_arm(rec, arm, fold, out, labels[test], data.class_names, profile.bootstrap, spec.seed)
-            lap(f"train_{arm}_fold{fold}")
-        for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
-            for metric in CLASSIFICATION_METRICS:
-                value, lo, hi = bootstrap_difference(
-                    labels[test], proba[a], proba[b], metric, profile.bootstrap, spec.seed
-                )
-                rec.add(
-                    "metrics",
-                    arm=None,
-                    quantity=quantity,
-                    metric=metric,
-                    value=value,
-                    ci_low=lo,
-                    ci_high=hi,
-                    fold=fold,
-                    seed=spec.seed,
-                )
-        if fold == folds[0]:  # the explorer shows the first fold: its latents, split and test predictions
-            view = dict(
-                fold=fold,
-                z=z,
-                splits=(train, val, test),
-                predicted={s: proba[s].argmax(1) for s in ("image", "latent")},
+        y_test, g_test = labels[test], groups[test]
+        for seed in spec.replicate_seeds():  # one replicate per (seed, fold); the split stays the paper's (seed 0)
+            tag = replicate_tag(seed, fold)
+            train_seed = seed + max(fold, 0)  # the paper seeds each fold's training with seed + fold index
+            task = FoldTask(
+                replace(spec, seed=train_seed, seeds=None),
+                profile,
+                labels,
+                (train, val, test),
+                n_classes,
+                device,
+                train_sigmas,
+                eval_sigmas,
+                arm_names,
+                cache_dir=str(Workspace(home).arm_cache),
             )
+            proba = {}
+            for arm, out in executor.train_arms(task, inputs, lambda name, tag=tag: step(f"{name} {tag}", 0.0)):
+                init_reports.update(out["init_reports"])
+                if out["reused"]:
+                    reused.append(f"{arm} {tag}")
+                proba[arm] = _record_arm(rec, arm, fold, out, y_test, data.class_names, profile.bootstrap, seed, g_test)
+                lap(f"train_{arm}_fold{fold}_seed{seed}")
+            _record_differences(rec, fold, seed, y_test, g_test, proba, profile.bootstrap, draws)
+            if view is None:  # the explorer shows the first replicate: its latents, split and test predictions
+                for arm, p in proba.items():  # every arm's call on every test sample: the explorer's correct / wrong
+                    rec.add_columns(
+                        "predictions", fold=fold, arm=arm, sample_index=test, predicted=p.argmax(1), confidence=p.max(1)
+                    )
+                view = dict(
+                    fold=fold,
+                    z=z,
+                    splits=(train, val, test),
+                    predicted={s: proba[s].argmax(1) for s in ("image", "latent")},
+                )
 
-        # --- probes on frozen features: latents vs image space -----------------------------------------------
-        step("probes", 0.0)
-        features = {"": pooled_latents(z), "-image": pixel_feats}
-        jobs = {
-            f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
-            for suffix, feats in features.items()
-            for kind in PROBES
-        }
-        probas = executor.probe_probas(jobs, spec.seed)
-        for name, p in probas.items():
-            report = classification_report(labels[test], np.log(p + 1e-12))
-            rec.classification(name, fold, labels[test], report, data.class_names, profile.bootstrap, spec.seed)
-        lap(f"probes_fold{fold}")
+            # --- probes on frozen features: latents vs image space -------------------------------------------
+            step(f"probes {tag}", 0.0)
+            features = {"": pooled_latents(z), "-image": pixel_feats}
+            jobs = {
+                f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
+                for suffix, feats in features.items()
+                for kind in PROBES
+            }
+            for name, p in executor.probe_probas(jobs, train_seed).items():
+                report = classification_report(y_test, np.log(p + 1e-12))
+                rec.classification(name, fold, y_test, report, data.class_names, profile.bootstrap, seed, g_test)
+            lap(f"probes_fold{fold}_seed{seed}")
+    for (quantity, metric), reps in draws.items():  # the run-level mean over replicates and its interval
+        value, lo, hi = replicate_interval(*zip(*reps), n_boot=profile.bootstrap, seed=spec.seed)
+        rec.add("metrics", arm=None, quantity=quantity, metric=metric, value=value, ci_low=lo, ci_high=hi)
 
-    # --- projections and gallery: the Latent explorer's UMAPs and the Reconstructions grid -----------------
+    # --- projections, gallery and thumbnails: the Latent explorer, the Reconstructions and Compare grids ------
     step("projection", 0.0)
     _add_projections(rec, view, images, labels, spec.seed)
     test = view["splits"][2]
@@ -331,6 +410,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
     if recons is not None:
         samples = choose_samples(labels, test, spec.seed)
         gallery = save_gallery(home, run_id, samples, images, recons, labels, psnr, ssim).relative_to(home).as_posix()
+    samples = choose_samples(labels, test, spec.seed, THUMBNAIL_SAMPLES)
+    thumbnails = save_thumbnails(home, run_id, samples, images, recons, view["z"]).relative_to(home).as_posix()
     lap("projection")
 
     # --- store -------------------------------------------------------------------------------------------
@@ -345,6 +426,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         synthetic=data.synthetic,
         deviations=profile.deviations,
         folds=list(folds),
+        seeds=list(spec.replicate_seeds()),
         dataset_card=data.card,
         input_channels=int(images.shape[1]),
         ae_input=f"{ae.in_channels} channels in [-1, 1] at {resolution} px "
@@ -358,8 +440,14 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         ae_source=ae.source,
         ae_loader_notes=ae.notes,
         classifier_init=init_reports or "random (no backbone weights given)",
+        arms_reused=reused,  # trained once for this dataset, profile, seed and fold by an earlier run, not retrained
         gallery=gallery,
+        thumbnails=thumbnails,
         projection_fold=view["fold"],
+        # the σ range the noise-trained arms saw (the noise curves shade it)
+        noise_training_sigma=[float(train_sigmas.min()), float(train_sigmas.max())]
+        if any(ARMS[a].noise for a in arm_names)
+        else None,
         arms=list(arm_names),
         reconstruction="available"
         if recons is not None

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from latentgap import progress
 from latentgap.cache import atomic_savez, load_npz
 from latentgap.errors import LatentgapError
 
@@ -45,7 +46,7 @@ def _encode_batch(ae, x: torch.Tensor, device: str) -> tuple[torch.Tensor, torch
     )
     with autocast:
         z = ae.encode(x)  # the family's latent: posterior mode for KL autoencoders
-        if not getattr(ae, "has_decoder", True):
+        if not ae.has_decoder:
             return z.float().cpu(), None
         r = ae.decode(z)
     return z.float().cpu(), ((r.float().cpu() + 1) / 2).clamp(0, 1)
@@ -81,6 +82,7 @@ def encode_decode(ae, images: np.ndarray, batch_size: int, device: str, desc: st
             recons.append(r)
             i += len(x)
             bar.update(len(x))
+            progress.report(i / len(images), f"{i}/{len(images)} images")  # a dashboard job can be cancelled here
     # C order, as a cache hit and the Ray shards give: convolutions may return channels-last tensors, and numpy's
     # reductions and torch's kernels sum in memory order, so the layout alone changed downstream metrics
     recons = None if recons[0] is None else np.ascontiguousarray(torch.cat(recons).numpy())

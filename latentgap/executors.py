@@ -50,9 +50,14 @@ class LocalExecutor:
 
     def probe_probas(self, jobs: dict, seed: int) -> dict:
         """`probe_proba` of every (name -> (kind, x_train, y_train, x_test, n_classes)) job."""
+        from latentgap import progress
         from latentgap.classifiers.probes import probe_proba
 
-        return {name: probe_proba(*job, seed) for name, job in jobs.items()}
+        out = {}
+        for i, (name, job) in enumerate(jobs.items()):
+            progress.report(i / len(jobs), name)  # one scikit-learn fit is not interruptible: check between them
+            out[name] = probe_proba(*job, seed)
+        return out
 
 
 def make_executor(spec: DiagnosisSpec):

@@ -3,10 +3,11 @@
 - `paper_gap`: the paper's protocol, ResNet on reconstructions − ConvNeXt on latents (stored as `gap`);
 - `matched_gap`: `reconstruction-s2d` − `latent`, one network on both sides (the headline);
 - `excess_gap`: a run's matched gap − the null control's (`zoo:null-s2d`) matched gap on the same dataset and profile
-  (the control's run of the same seed when there is one, else its latest); null for the control itself.
+  (the control's run with the same seeds and folds when there is one, else its latest); null for the control itself.
 A control whose matched-gap interval excludes 0 flags every run it is read against: the protocol cannot separate the
-autoencoder from the classifier there. Intervals here are the stored bootstrap intervals over test images of one
-trained model (no training variance yet); the excess gap's interval is the conservative difference of the two.
+autoencoder from the classifier there. A gap is the mean over the run's `n_replicates` (seed, fold) replicates; its
+interval is the stored two-level bootstrap interval of that mean (replicates, then test patients within each:
+`metrics.replicate_interval`). The excess gap's interval is the conservative difference of the two runs' intervals.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def _control_for(row, controls: pd.DataFrame):
     same = controls[(controls.dataset == row.dataset) & (controls.profile == row.profile)]
     if same.empty:
         return None
-    seeded = same[same.seed == row.seed]
-    return (seeded if not seeded.empty else same).sort_values("created_at").iloc[-1]
+    replicated = same[(same.seeds == row.seeds) & (same.folds == row.folds)]  # the same replicates
+    return (replicated if not replicated.empty else same).sort_values("created_at").iloc[-1]
 
 
 def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
@@ -33,7 +34,6 @@ def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
     main = training[training.arm.isin(MAIN_ARMS)] if not training.empty else training
     converged = main.groupby("run_id")["converged"].all() if not main.empty else pd.Series(dtype=bool)
     out["converged"] = out.run_id.map(converged).astype(object).where(out.run_id.isin(converged.index), None)
-    out["n_replicates"] = out["n_folds"]
     controls = out[out.autoencoder == CONTROL]
     rows = []
     for row in out.itertuples(index=False):

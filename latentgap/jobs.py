@@ -3,7 +3,9 @@
 The app submits `DiagnosisSpec`s as jobs and polls their status; a worker process (`python -m latentgap worker`)
 claims them one at a time and runs the same `diagnose()` as the CLI, reporting each step. Heavy work never runs
 inside the app, so a crash or out-of-memory kills the worker, not the dashboard: the app restarts the worker and
-puts the interrupted job back in the queue (`Store.recover_jobs`). A cancelled job stops at its next step;
+puts the interrupted job back in the queue (`Store.recover_jobs`). The long loops report their progress
+(`progress.report`); `JobProgress` stores it in the job's row every couple of seconds and, in the same write, learns
+whether the user cancelled: a cancelled job stops within a batch of its loop and the worker takes the next job.
 `diagnose()` writes a run in one transaction at its end, so an interrupted job leaves no half-written results.
 """
 
@@ -16,6 +18,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from latentgap import progress
 from latentgap.errors import LatentgapError
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
@@ -55,6 +58,13 @@ def step_names(spec: DiagnosisSpec) -> list[str]:
     return steps(spec)
 
 
+def queue_diagnosis(store: Store, spec: DiagnosisSpec, label: str) -> tuple[str, bool]:
+    """Queue `spec` as a job unless an identical one is queued or running: (job id, whether it is new)."""
+    record = {k: v for k, v in spec.to_dict().items() if k != "profile_settings"}  # the worker rebuilds those
+    existing = store.active_job(record)
+    return (existing, False) if existing else (store.submit_job(record, label), True)
+
+
 def public_message(message: str, home: Path) -> str:
     """A job's error as dashboard users see it: the workspace's location reads `<workspace>` (no server paths)."""
     for folder in sorted({str(Path(home).resolve()), str(Path(home))}, key=len, reverse=True):
@@ -62,20 +72,48 @@ def public_message(message: str, home: Path) -> str:
     return message
 
 
+class JobProgress:
+    """One running job's reporter: `diagnose()`'s step callback and the `progress` listener of its loops.
+
+    Writes the step, its fraction and its start time to the job's row (a step change at once, loop progress at most
+    every `every_s` seconds: a store write opens the database, tens of milliseconds) and raises `JobCancelled` when
+    that write finds the job cancelled.
+    """
+
+    def __init__(self, store: Store, job_id: str, names: list[str], every_s: float = 2.0):
+        self.store, self.job_id, self.names, self.every_s = store, job_id, names, every_s
+        self.name, self.index, self.fraction, self.written = "starting", 0, 0.0, time.monotonic()
+
+    def step(self, name: str, _frac: float = 0.0) -> None:
+        self.name, self.fraction = name, 0.0
+        self.index = self.names.index(name) if name in self.names else self.index
+        self._write("", step_started_s=time.time())
+
+    def __call__(self, fraction: float | None, detail: str) -> None:
+        if fraction is not None:
+            self.fraction = min(max(float(fraction), 0.0), 1.0)
+        if time.monotonic() - self.written >= self.every_s:
+            self._write(detail)
+
+    def _write(self, detail: str, **extra) -> None:
+        self.written = time.monotonic()
+        overall = (self.index + self.fraction) / (len(self.names) - 1)
+        step = f"{self.name} · {detail}" if detail else self.name
+        live = self.store.update_job(
+            self.job_id, step=step, progress=min(overall, 1.0), step_progress=self.fraction, **extra
+        )
+        if not live:
+            raise JobCancelled
+
+
 def run_job(store: Store, job_id: str, spec: DiagnosisSpec, home: Path) -> None:
     """Run one claimed job to the end: done with its run id, failed with a readable reason, or cancelled."""
     from latentgap.diagnose import diagnose
 
-    names = step_names(spec)
-
-    def on_step(name: str, _frac: float) -> None:
-        if store.job_status(job_id) == "cancelled":
-            raise JobCancelled
-        done = names.index(name) if name in names else 0
-        store.update_job(job_id, step=name, progress=done / (len(names) - 1))
-
+    reporter = JobProgress(store, job_id, step_names(spec))
     try:
-        run_id = diagnose(spec, home, on_step=on_step)
+        with progress.listening(reporter):
+            run_id = diagnose(spec, home, on_step=reporter.step)
     except JobCancelled:
         return
     except LatentgapError as e:

@@ -1,8 +1,10 @@
 """Metrics, all from scikit-learn / scikit-image so numbers match published tables.
 
 Classification: balanced accuracy (the paper's selection metric), accuracy, macro one-vs-rest AUROC, MCC,
-per-class accuracy (recall) and the confusion matrix. Gap and fidelity loss get a paired bootstrap 95 % CI
-over test samples. Reconstruction fidelity: PSNR and SSIM on [0, 1] images.
+per-class accuracy (recall) and the confusion matrix. Scores and differences of two arms (gap, fidelity loss) get a
+percentile bootstrap 95 % CI over the test split's patients (a cluster bootstrap: images of one patient are not
+independent), and a run's mean over its (seed, fold) replicates a two-level bootstrap interval (`replicate_interval`).
+Reconstruction fidelity: PSNR and SSIM on [0, 1] images.
 """
 
 from __future__ import annotations
@@ -72,11 +74,22 @@ def classification_report(y: np.ndarray, logits: np.ndarray) -> dict:
 
 # --- bootstrap: every resample's metric at once (profiled: sklearn's per-call overhead made the bootstrap CIs
 # half of a quick diagnosis). Exact: the same formulas as the sklearn scorers above, tested equal to them. ---------
-def resample_counts(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n) multiplicity of each test sample in each bootstrap resample (the draws of
-    `rng.integers(0, n, n)` repeated n_boot times)."""
-    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    return np.stack([np.bincount(row, minlength=n) for row in idx])
+def resample_counts(n: int, n_boot: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """(n_boot, n) multiplicity of each test sample in each bootstrap resample.
+
+    Without `groups`: images drawn with replacement (`rng.integers(0, n, n)`, n_boot times). With groups (n,), e.g.
+    patient ids: a cluster bootstrap, whole groups drawn with replacement (as many draws as groups), each draw adding
+    every image of its group, so a resample's size varies and images of one patient move together.
+    """
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, n, (n_boot, n))
+        return np.stack([np.bincount(row, minlength=n) for row in idx])
+    assert len(groups) == n, (len(groups), n)
+    _, member = np.unique(groups, return_inverse=True)
+    k = int(member.max()) + 1
+    drawn = np.stack([np.bincount(row, minlength=k) for row in rng.integers(0, k, (n_boot, k))])  # (B, G)
+    return drawn[:, member]
 
 
 def bootstrap_values(name: str, y: np.ndarray, proba: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -125,6 +138,23 @@ def _bootstrap_auroc(y: np.ndarray, proba: np.ndarray, counts: np.ndarray) -> np
         return np.where(present >= 2, np.nanmean(aucs, axis=1), np.nan)
 
 
+def difference_draws(
+    y: np.ndarray,
+    proba_a: np.ndarray,
+    proba_b: np.ndarray,
+    metric: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    """metric(a) − metric(b) on the test set and its paired bootstrap draws (B,): both arms scored on the same
+    resamples, of images, or of whole `groups` (patients) when given; NaN draws (a resample with one class) dropped."""
+    point = metric_value(metric, y, proba_a) - metric_value(metric, y, proba_b)
+    counts = resample_counts(len(y), n_boot, seed, groups)
+    diffs = bootstrap_values(metric, y, proba_a, counts) - bootstrap_values(metric, y, proba_b, counts)
+    return float(point), diffs[np.isfinite(diffs)]
+
+
 def bootstrap_difference(
     y: np.ndarray,
     proba_a: np.ndarray,
@@ -133,23 +163,52 @@ def bootstrap_difference(
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, float, float]:
-    """metric(a) − metric(b) on the test set and its paired percentile bootstrap CI over test samples."""
-    point = metric_value(metric, y, proba_a) - metric_value(metric, y, proba_b)
-    counts = resample_counts(len(y), n_boot, seed)
-    diffs = bootstrap_values(metric, y, proba_a, counts) - bootstrap_values(metric, y, proba_b, counts)
-    diffs = diffs[np.isfinite(diffs)]
+    """metric(a) − metric(b) on the test set and its paired percentile bootstrap CI (see `difference_draws`)."""
+    point, diffs = difference_draws(y, proba_a, proba_b, metric, n_boot, seed, groups)
     lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
-    return float(point), float(lo), float(hi)
+    return point, float(lo), float(hi)
 
 
 def bootstrap_ci(
-    y: np.ndarray, proba: np.ndarray, metric: str, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+    y: np.ndarray,
+    proba: np.ndarray,
+    metric: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of one metric over test samples."""
-    vals = bootstrap_values(metric, y, proba, resample_counts(len(y), n_boot, seed))
+    """Percentile bootstrap CI of one metric over test images, or over whole `groups` (patients) when given."""
+    vals = bootstrap_values(metric, y, proba, resample_counts(len(y), n_boot, seed, groups))
     lo, hi = np.quantile(vals[np.isfinite(vals)], [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
+
+
+def replicate_interval(
+    points: list[float], draws: list[np.ndarray], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """Mean of a quantity over a run's replicates and a two-level percentile bootstrap interval for that mean.
+
+    points: each (seed, fold) replicate's value; draws: each replicate's cluster-bootstrap draws (`difference_draws`).
+    Each resample draws as many replicates as there are, with replacement, then one bootstrap draw of each drawn
+    replicate, and averages them (Davison & Hinkley 1997, sec. 3.8; resampling both levels is slightly conservative).
+    One replicate gives its own cluster-bootstrap interval. Replicates without a finite value are left out.
+    """
+    # the interval covers training seeds and CV folds (replicates resampled) and the test patients (groups resampled)
+    keep = [i for i, (p, d) in enumerate(zip(points, draws)) if np.isfinite(p) and len(d)]
+    if not keep:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    picked = rng.integers(0, len(keep), (n_boot, len(keep)))  # replicates drawn by each resample
+    position = rng.random((n_boot, len(keep)))  # which of the drawn replicate's draws it contributes
+    values = np.empty((n_boot, len(keep)))
+    for j, i in enumerate(keep):
+        hit = picked == j
+        values[hit] = draws[i][(position[hit] * len(draws[i])).astype(int)]
+    lo, hi = np.quantile(values.mean(1), [alpha / 2, 1 - alpha / 2])
+    return float(np.mean([points[i] for i in keep])), float(lo), float(hi)
 
 
 def reconstruction_fidelity(images: np.ndarray, recon: np.ndarray) -> dict:

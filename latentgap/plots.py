@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-SPACE_COLORS = {"image": "#4c72b0", "reconstruction": "#55a868", "latent": "#c44e52"}
+from latentgap.arms import ARMS
+
+# each arm's colour is the arms registry's (arms.ARMS), so every figure draws an arm alike
+SPACE_COLORS = {a: ARMS[a].color for a in ("image", "reconstruction", "latent")}
 MAX_BAR_RUNS = 40
 
 
@@ -56,18 +61,37 @@ def gap_bars(gap: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
     return fig
 
 
-CURVE_STYLES = {
-    "latent": "#c44e52",
-    "latent-noise": "#dd8452",
-    "latent-film": "#8172b3",
-    "latent-film-distilled": "#937860",
-}
+CURVE_STYLES = {a: ARMS[a].color for a in ("latent", "latent-noise", "latent-film", "latent-film-distilled")}
 
 
-def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balanced_accuracy") -> go.Figure:
-    """Per-noise-level `metric` of each latent classifier (log σ axis), image and reconstruction as reference lines.
+def _band(x: pd.Series, low: pd.Series, high: pd.Series, color: str, group: str) -> go.Scatter:
+    """A translucent interval band between `low` and `high` (one closed polygon: high forwards, low backwards)."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return go.Scatter(
+        x=np.r_[x.to_numpy(), x.to_numpy()[::-1]],
+        y=np.r_[high.to_numpy(), low.to_numpy()[::-1]],
+        fill="toself",
+        fillcolor=f"rgba({r},{g},{b},0.15)",
+        line_width=0,
+        legendgroup=group,
+        showlegend=False,
+        hoverinfo="skip",
+    )
 
-    curves: `Store.noise_curves()` rows of one run; clean: that run's clean metrics (arm, metric, value).
+
+def noise_curves(
+    curves: pd.DataFrame,
+    clean: pd.DataFrame,
+    metric: str = "balanced_accuracy",
+    chance: float | None = None,
+    trained_sigma: tuple[float, float] | None = None,
+) -> go.Figure:
+    """Per-noise-level `metric` of each latent classifier (log σ axis) with its 95 % bootstrap band where stored;
+    image and reconstruction as reference lines, the chance level, and the σ range the noise-trained arms saw.
+
+    curves: `Store.noise_curves()` rows of one run (value, ci_low, ci_high); clean: that run's clean metrics (arm,
+    metric, value); chance: the metric of a classifier that guesses (1 / classes for balanced accuracy, 0.5 AUROC);
+    trained_sigma: (lowest, highest) σ of the noise-trained arms' training levels.
     """
     fig = go.Figure()
     if curves.empty:
@@ -75,21 +99,51 @@ def noise_curves(curves: pd.DataFrame, clean: pd.DataFrame, metric: str = "balan
             text="no noise curves stored for this run", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
         )
         return fig
+    if trained_sigma is not None:
+        fig.add_vrect(
+            x0=trained_sigma[0],
+            x1=trained_sigma[1],
+            fillcolor="#8172b3",
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            annotation_text=f"noise training σ {trained_sigma[0]:.3g}–{trained_sigma[1]:.3g}",
+            annotation_position="top left",
+        )
     for space, color in CURVE_STYLES.items():
-        c = curves[(curves.arm == space) & (curves.metric == metric)]
-        if not c.empty:
-            fig.add_scatter(x=c.noise_level, y=c.value, name=space, mode="lines+markers", line_color=color)
-    for space, dash in (("image", "dash"), ("reconstruction", "dot")):
+        c = curves[(curves.arm == space) & (curves.metric == metric)].sort_values("noise_level")
+        if c.empty:
+            continue
+        ci = c.dropna(subset=["ci_low", "ci_high"]) if {"ci_low", "ci_high"} <= set(c) else c.head(0)
+        if not ci.empty:
+            fig.add_trace(_band(ci.noise_level, ci.ci_low, ci.ci_high, color, space))
+        fig.add_scatter(
+            x=c.noise_level, y=c.value, name=space, legendgroup=space, mode="lines+markers", line_color=color
+        )
+    if chance is not None:
+        fig.add_hline(
+            y=chance,
+            line_dash="dashdot",
+            line_color="#7f7f7f",
+            annotation_text=f"chance ({chance:.2g})",
+            annotation_position="bottom left",
+        )
+    for space, dash, where in (("image", "dash", "top right"), ("reconstruction", "dot", "bottom right")):
         v = clean[(clean.arm == space) & (clean.metric == metric)].value
         if len(v):
             fig.add_hline(
-                y=float(v.mean()), line_dash=dash, annotation_text=f"{space} (clean)", line_color=SPACE_COLORS[space]
+                y=float(v.mean()),
+                line_dash=dash,
+                annotation_text=f"{space} (clean)",
+                annotation_position=where,
+                line_color=SPACE_COLORS[space],
             )
     fig.update_layout(
         xaxis_type="log",
         xaxis_title="noise level σ (latent std 0.5)",
         yaxis_title=metric.replace("_", " "),
-        title="Learnability along the diffusion trajectory (test split)",
+        yaxis_range=[0, 1.05],
+        title="Learnability along the diffusion trajectory (test split; bands: 95 % bootstrap intervals)",
         legend_title="classifier",
     )
     return fig
@@ -171,6 +225,10 @@ def _empty(text: str) -> go.Figure:
 
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
+# correct in a calm grey-blue, wrong in red-orange (never green / blue for the pair); no value in pale grey
+OUTCOME_COLORS = {"not in test split": "#d0d0d0", "correct": "#8fa3bf", "wrong": "#e4572e"}
+SPLIT_COLORS = {"train": "#b9c6d8", "val": "#f1b27a", "test": "#1f4e89"}  # test dark, drawn last (on top)
+NO_VALUE = "#d0d0d0"
 
 
 def point_colors(proj: pd.DataFrame, color_by: str, class_names: list[str]) -> pd.Series:
@@ -214,7 +272,7 @@ def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: 
         return _empty("no projections stored for this run (runs before latentgap stored UMAPs have none)")
     fig = make_subplots(rows=1, cols=len(projections), subplot_titles=list(projections), horizontal_spacing=0.04)
     groups = sorted({g for p in projections.values() for g in point_colors(p, color_by, class_names)})
-    color = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    color = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)} | OUTCOME_COLORS
     for col, proj in enumerate(projections.values(), start=1):
         group = point_colors(proj, color_by, class_names)
         for g in groups:
@@ -243,6 +301,106 @@ def umap_grid(projections: dict[str, pd.DataFrame], color_by: str, class_names: 
         legend_title=color_by,
         margin=dict(t=50, l=10, r=10, b=10),
         title=f"UMAP of the same samples, coloured by {color_by}",
+    )
+    return fig
+
+
+@dataclass(frozen=True)
+class PointColours:
+    """How the Latent explorer colours its samples; every array has one entry per sample position (a row of the
+    explorer's sample table). Either categorical (`groups` with `palette`: group -> colour, in legend and drawing
+    order, later on top) or continuous (`values`, NaN where a sample has none, with `colorscale` and `value_range`).
+    `background` marks samples outside the test split: drawn first, smaller and paler, or hidden."""
+
+    title: str
+    background: np.ndarray
+    groups: np.ndarray | None = None
+    palette: dict[str, str] | None = None
+    values: np.ndarray | None = None
+    colorscale: str = "Viridis"
+    value_range: tuple[float, float] | None = None
+
+
+def _marker_size(n_points: int) -> int:
+    return 7 if n_points <= 2_000 else 5 if n_points <= 20_000 else 3
+
+
+def explorer_figure(
+    panels: dict[str, pd.DataFrame], colours: PointColours, show_background: bool = True, uirevision: str = ""
+) -> go.Figure:
+    """Scatter panels side by side in one WebGL figure, one per entry of `panels` (title -> rows with x, y and
+    `pos`, the sample's position in the explorer's sample table). Every trace's customdata is `pos`, which the
+    page uses to link a box / lasso selection across panels and to look up its hover card; plotly's own hover
+    label is off. Test samples are drawn over the others, which are smaller and paler (or hidden)."""
+    from plotly.subplots import make_subplots
+
+    panels = {k: v for k, v in panels.items() if not v.empty}
+    if not panels:
+        return _empty("no projections stored for this run (runs before latentgap stored UMAPs have none)")
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.03)
+    size = _marker_size(max(len(p) for p in panels.values()))
+    background = []  # per trace: whether it holds background points
+
+    def add(col: int, d: pd.DataFrame, name: str, marker: dict, back: bool) -> None:
+        fig.add_trace(
+            go.Scattergl(
+                x=d.x.to_numpy(np.float32),
+                y=d.y.to_numpy(np.float32),
+                customdata=d.pos.to_numpy(np.int32),
+                mode="markers",
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                marker=dict(size=max(2, size - 2) if back else size, opacity=0.35 if back else 0.9, **marker),
+                hoverinfo="none",
+                unselected=dict(marker=dict(opacity=0.06)),
+            ),
+            row=1,
+            col=col,
+        )
+        background.append(back)
+
+    for back in (True, False) if show_background else (False,):  # background first: test points on top
+        for col, p in enumerate(panels.values(), start=1):
+            d = p[colours.background[p.pos] == back]
+            if d.empty:
+                continue
+            if colours.values is None:
+                group = colours.groups[d.pos]
+                for name, color in colours.palette.items():
+                    if (group == name).any():
+                        add(col, d[group == name], name, dict(color=color), back)
+                continue
+            v = colours.values[d.pos]
+            if np.isnan(v).any():
+                add(col, d[np.isnan(v)], "no value", dict(color=NO_VALUE), back)
+            lo, hi = colours.value_range or (np.nanmin(colours.values), np.nanmax(colours.values))
+            scale = dict(colorscale=colours.colorscale, cmin=lo, cmax=hi)
+            bar = dict(colorbar=dict(title=dict(text=colours.title, side="right"), thickness=14), showscale=True)
+            first = not any(t.name == colours.title for t in fig.data)  # one colour bar for all panels
+            add(
+                col,
+                d[~np.isnan(v)],
+                colours.title,
+                dict(color=v[~np.isnan(v)].astype(np.float32), **scale, **(bar if first else {})),
+                back,
+            )
+    groups = dict.fromkeys(t.name for t in fig.data if colours.values is None or t.name == "no value")
+    for name in groups:  # one legend entry a group, from a test-split trace if any (a colour bar needs none)
+        group = [(t, back) for t, back in zip(fig.data, background) if t.name == name]
+        next((t for t, back in group if not back), group[0][0]).showlegend = True
+    frame = dict(showticklabels=False, showgrid=False, zeroline=False, showline=True, linecolor="#c8c8c8", mirror=True)
+    fig.update_xaxes(**frame)
+    fig.update_yaxes(**frame)
+    fig.update_layout(
+        height=560,
+        plot_bgcolor="white",
+        dragmode="select",
+        hovermode="closest",
+        uirevision=uirevision,  # zoom and selection survive a change of colouring
+        legend=dict(title=colours.title, itemsizing="constant"),
+        margin=dict(t=60, l=10, r=10, b=10),
+        title=f"UMAP of the same samples, coloured by {colours.title} (drag: box select; toolbar: lasso, zoom)",
     )
     return fig
 
@@ -357,8 +515,8 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     labels = [f"{r.latent}<br>vs {r.image}<br>({r.results})" for r in comparisons.itertuples()]
     fig = go.Figure()
     for col, name, color in (
-        ("train_throughput_ratio", "training throughput", PALETTE[0]),
-        ("infer_throughput_ratio", "inference throughput", PALETTE[2]),
+        ("train_throughput_ratio", "training throughput (latent / image)", PALETTE[0]),
+        ("infer_throughput_ratio", "inference throughput (latent / image)", PALETTE[2]),
         ("memory_ratio", "memory (image / latent)", PALETTE[3]),
     ):
         fig.add_bar(
@@ -386,9 +544,64 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(type="log", range=[-1, np.log10(max(top, 120.0) * 3)])  # log axes take log10 ranges
     fig.update_layout(
         barmode="group",
-        yaxis_title="latent over image (x)",
-        legend_title="ratio",
-        title="Latent vs image classifier: measured here vs published",
+        yaxis_title="advantage of the latent classifier (x, log)",
+        legend_title="ratio (each >1 favours latents)",
+        title="Latent vs image classifier: measured vs published",
         margin=dict(b=120),
+    )
+    return fig
+
+
+def training_curves(training: pd.DataFrame) -> go.Figure:
+    """Each classifier's training loss and validation balanced accuracy per epoch (one line per arm, fold and seed,
+    colour = arm), the selected (best) epoch starred, not-converged classifiers dashed. training: `Store.training()` rows of
+    one run (history: JSON list of {epoch, loss, val_balanced_accuracy})."""
+    import json
+
+    from plotly.subplots import make_subplots
+
+    if training.empty:
+        return _empty("no training histories stored for this run (runs before latentgap stored them have none)")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "validation balanced accuracy"])
+    colors = {**SPACE_COLORS, **CURVE_STYLES}
+    spare = [c for c in PALETTE if c not in colors.values()]  # arms without a colour of their own take unused ones
+    others = [a for a in dict.fromkeys(training.arm) if a not in colors]
+    colors |= {a: spare[i % len(spare)] for i, a in enumerate(others)}
+    shown = set()  # one legend entry per arm; its folds and seeds share it
+    for row in training.itertuples():
+        h = pd.DataFrame(json.loads(row.history))
+        line = dict(color=colors[row.arm], dash="solid" if row.converged else "dash")
+        which = f"{row.arm}, fold {row.fold}, seed {row.seed}"
+        for col, y in ((1, "loss"), (2, "val_balanced_accuracy")):
+            fig.add_scatter(
+                x=h.epoch,
+                y=h[y],
+                mode="lines",
+                name=row.arm,
+                legendgroup=row.arm,
+                showlegend=row.arm not in shown,
+                line=line,
+                hovertemplate=f"{which}: epoch %{{x}}, %{{y:.3f}}<extra></extra>",
+                row=1,
+                col=col,
+            )
+            shown.add(row.arm)
+        best = h[h.epoch == row.best_epoch]
+        fig.add_scatter(
+            x=best.epoch,
+            y=best.val_balanced_accuracy,
+            mode="markers",
+            marker=dict(symbol="star", size=12, color=colors[row.arm]),
+            legendgroup=row.arm,
+            showlegend=False,
+            hovertemplate=f"{which}: selected epoch %{{x}}, %{{y:.3f}}<extra></extra>",
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="epoch", dtick=max(1, int(training.epochs_run.max()) // 10))  # whole epochs
+    fig.update_layout(
+        title="Training histories (★ selected epoch; dashed: not converged)",
+        legend=dict(title="classifier", orientation="h", yanchor="top", y=-0.22),  # below: room for many arms
+        height=480,
     )
     return fig

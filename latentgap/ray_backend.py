@@ -14,6 +14,8 @@ images as in-process, and shards are put back in index order. A killed worker co
 restarts a dead encoder actor and reruns its batches, Ray reruns a dead training task (`MAX_RETRIES`), and an
 incomplete shard set is refused rather than used. Ray is optional (requirements-ray.txt), imported only here
 and only when this backend is chosen.
+A cancelled dashboard job stops the training and probe tasks within a second (the driver polls while it waits and
+cancels the rest); the encoding step (`write_parquet`) runs to its end before the job stops.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentgap import progress
 from latentgap.arms import ARMS
 from latentgap.errors import LatentgapError
 from latentgap.spec import DiagnosisSpec
@@ -217,6 +220,16 @@ def _train_task(fold, space: str, x: torch.Tensor, teacher_logits: np.ndarray | 
     return train_arm(replace(fold, device=resolve_device(fold.spec.device)), space, x, teacher_logits)
 
 
+def _wait_one(ray, refs: list, on_wait) -> object:
+    """The first of `refs` to finish; `on_wait()` runs every second meanwhile (a dashboard job's progress report,
+    which raises once the job is cancelled: the caller's `finally` then cancels the remaining tasks)."""
+    while True:
+        ready, _ = ray.wait(refs, num_returns=1, timeout=1.0)
+        if ready:
+            return ready[0]
+        on_wait()
+
+
 def train_arms(fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[str, dict]]:
     """`arms.train_arms_local` on the cluster: every arm but the distilled ones at once, then those; yields
     (space, `train_arm` result) in completion order while the other tasks keep running. fold: an `arms.FoldTask`."""
@@ -232,10 +245,11 @@ def train_arms(fold, inputs: dict[str, torch.Tensor], step) -> Iterator[tuple[st
     for space in fold.arms or fold.spec.arms():
         if not ARMS[space].distill:
             submit(space)
+    total, done = len(fold.arms or fold.spec.arms()), 0
     try:
         while pending:
-            [ready], _ = ray.wait(list(pending), num_returns=1)
-            space, out = pending.pop(ready), ray.get(ready)
+            ready = _wait_one(ray, list(pending), lambda n=done: progress.report(n / total, f"{n}/{total} arms done"))
+            space, out, done = pending.pop(ready), ray.get(ready), done + 1
             if space == "image":  # the teacher is trained: its students can start
                 for student in (s for s in (fold.arms or fold.spec.arms()) if ARMS[s].distill):
                     submit(student, out["teacher_logits"])
@@ -252,6 +266,13 @@ def probe_probas(jobs: dict, seed: int) -> dict:
     ray = require_ray()
     task = ray.remote(max_retries=MAX_RETRIES, num_cpus=1)(probe_proba)
     refs = {name: task.remote(*job, seed) for name, job in jobs.items()}
+    waiting = list(refs.values())
+    try:
+        while waiting:
+            waiting.remove(_wait_one(ray, waiting, lambda: progress.report(1 - len(waiting) / len(refs))))
+    finally:  # a cancelled job leaves no orphan tasks
+        for ref in waiting:
+            ray.cancel(ref, force=True)
     return dict(zip(refs, ray.get(list(refs.values())), strict=True))
 
 
@@ -268,7 +289,7 @@ class RayExecutor:
     def encode(
         self, ae, images: np.ndarray, key: str, cache_root: Path, batch_size: int, device: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        if not getattr(ae, "has_decoder", True):
+        if not ae.has_decoder:
             raise LatentgapError(
                 f"{ae.name} is encoder-only: run it with --backend local (Ray shards hold reconstructions)"
             )

@@ -2,7 +2,9 @@
 
 A metric row names the `arm` that produced it (a classifier or probe of `arms.ARMS`, null for values that no single
 arm produced) and the `quantity` it is: an arm's `score`, the AE's reconstruction `fidelity` (PSNR / SSIM), or a
-difference of two arms (`gap`, `fidelity_loss`, `matched_gap`, `matched_fidelity_loss`).
+difference of two arms (`gap`, `fidelity_loss`, `matched_gap`, `matched_fidelity_loss`). A run's replicates are its
+(seed, fold) pairs; each difference also has one run-level row (fold and seed null): the mean over the replicates with
+its two-level bootstrap interval (`metrics.replicate_interval`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ class MetricRow:
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
-    fold: int | None = None
+    fold: int | None = None  # null (with seed) on a difference's run-level row: the mean over the run's replicates
     noise_level: float | None = None
-    seed: int | None = None  # the replicate's training seed (null for fidelity, which no training touches)
+    seed: int | None = None  # the replicate's seed (null for fidelity, which no training touches)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,26 @@ class ProjectionRow:
     predicted: int | None
 
 
+@dataclass(frozen=True)
+class PredictionRow:
+    """One test sample's prediction by one arm (the explorer's colour-by and selection table)."""
+
+    run_id: str
+    fold: int
+    arm: str
+    sample_index: int
+    predicted: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SampleFidelityRow:
+    run_id: str
+    sample_index: int
+    psnr: float
+    ssim: float
+
+
 TABLES: dict[str, type] = {
     "metrics": MetricRow,
     "class_metrics": ClassMetricRow,
@@ -99,6 +121,8 @@ TABLES: dict[str, type] = {
     "structure": StructureRow,
     "training": TrainingRow,
     "projections": ProjectionRow,
+    "predictions": PredictionRow,
+    "sample_fidelity": SampleFidelityRow,
 }
 _SQL_TYPES = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN"}
 _JSON_COLUMNS = {"history"}

@@ -13,6 +13,8 @@ from latentgap.arms import ARMS
 from latentgap.classifiers.train import TrainConfig
 from latentgap.errors import LatentgapError
 
+MIN_IMAGES = 50  # fewer cannot fill five patient-grouped folds and the 10-nearest-neighbour structure statistics
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -35,6 +37,7 @@ class Profile:
     noise_levels_eval: int = 32  # of which evaluated for the per-noise-level curves
     small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
     min_latent: int = 4  # an AE whose latent would be smaller than this a side gets a larger input (`ae_resolution`)
+    smoke: bool = False  # a run-through check, not a measurement: statistics across runs leave it out
     arms: tuple[str, ...] = (
         "image",
         "reconstruction",
@@ -113,6 +116,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": replace(  # the quick profile cut to seconds: narrower models, 3 epochs, 4 classifiers
         QUICK,
         name="smoke",
+        smoke=True,
         n_images=600,
         image_model=dict(layers=(1, 1, 1, 1), width=8, block="basic"),
         latent_model=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), stem_stride=1, drop_path=0.0, layer_scale=0.1),
@@ -154,12 +158,14 @@ def resolve_home(home: str | os.PathLike | None) -> Path:
 
 @dataclass(frozen=True)
 class DiagnosisSpec:
-    """One diagnosis: autoencoder x dataset under a profile, seed and device."""
+    """One diagnosis: autoencoder x dataset under a profile, seed(s) and device."""
 
     autoencoder: str
     dataset: str
     profile: str = "quick"
     seed: int = 0
+    seeds: tuple[int, ...] | None = None  # replicates in one run (--seeds 0,1,2); None: `seed` alone. Sets `seed` to
+    # the first: data subsampling, structure statistics and the explorer's projection use it
     device: str = "auto"  # auto | cpu | cuda | mps
     max_samples: int | None = None  # reduce the dataset (tests, previews); whole patients are kept
     data_format: str | None = None  # format of a dataset path (detected when None); see datasets/formats/
@@ -177,6 +183,10 @@ class DiagnosisSpec:
 
     def __post_init__(self):
         get_profile(self.profile)
+        if self.seeds is not None:
+            seeds = parse_seeds(self.seeds)
+            object.__setattr__(self, "seeds", seeds)  # frozen: normalise a list (from JSON) or text to a tuple
+            object.__setattr__(self, "seed", seeds[0])
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
@@ -198,8 +208,12 @@ class DiagnosisSpec:
             raise LatentgapError(f"--backend {self.backend!r}: choose local or ray")
         if self.ray_address and self.backend != "ray":
             raise LatentgapError(f"--ray-address {self.ray_address} needs --backend ray")
-        if self.max_samples is not None and self.max_samples < 50:
-            raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least 50")
+        if self.max_samples is not None and self.max_samples < MIN_IMAGES:
+            raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least {MIN_IMAGES}")
+
+    def replicate_seeds(self) -> tuple[int, ...]:
+        """The run's replicate seeds: each (seed, fold) pair trains every arm, from training seed seed + fold index."""
+        return self.seeds or (self.seed,)
 
     def arms(self) -> tuple[str, ...]:
         """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""
@@ -210,6 +224,18 @@ class DiagnosisSpec:
         d = asdict(self)
         d["profile_settings"] = asdict(get_profile(self.profile))
         return d
+
+
+def parse_seeds(seeds) -> tuple[int, ...]:
+    """`--seeds`: "0,1,2" (or a list of ints) -> (0, 1, 2); distinct, non-negative, in the order given."""
+    items = seeds.split(",") if isinstance(seeds, str) else seeds
+    try:
+        out = tuple(int(str(s).strip()) for s in items)
+    except ValueError:
+        raise LatentgapError(f"--seeds {seeds!r}: give distinct non-negative integers like 0,1,2") from None
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise LatentgapError(f"--seeds {seeds!r}: give distinct non-negative integers like 0,1,2")
+    return out
 
 
 def resolve_device(device: str) -> str:

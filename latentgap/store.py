@@ -22,7 +22,8 @@ import pandas as pd
 from latentgap import records
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`
+SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`,
+# per-row seed, per-sample predictions and fidelity (the explorer)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = "\n".join(
@@ -42,6 +43,14 @@ SCHEMA = "\n".join(
 )
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 MAX_ATTEMPTS = 3  # a job whose worker died this often is failed rather than retried again
+# a job's timing for the dashboard's elapsed time and time left (Unix seconds), added in place to any store: nullable
+# columns only the job list reads, so no schema version or backup (an older latentgap reads such a store, but its
+# dashboard, which inserts 12 values per job, cannot queue jobs in it)
+JOB_TIMING = """
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS started_s DOUBLE;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_started_s DOUBLE;
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS step_progress DOUBLE;
+"""
 
 TABLE_COLUMNS = {table: records.columns(table) for table in records.TABLES}
 
@@ -106,13 +115,13 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
 
 SPACE_TABLES = ("metrics", "class_metrics", "confusion", "training")  # had a `space` column before v5
 _DIFFERENCE_LIST = ", ".join(f"'{q}'" for q in records.DIFFERENCES)
+_SEED_OF_RUN = "(SELECT seed FROM runs r WHERE r.run_id = old.run_id)"  # a v4 run had one seed
 _FROM_SPACE = {  # v4 `space` (and metric) -> v5 columns, as SQL over the old table
     "arm": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) OR metric IN ('psnr', 'ssim') THEN NULL ELSE space END",
     "quantity": f"CASE WHEN space IN ({_DIFFERENCE_LIST}) THEN space WHEN metric IN ('psnr', 'ssim') "
     f"THEN '{records.FIDELITY}' ELSE '{records.SCORE}' END",
-    "seed": "CASE WHEN metric IN ('psnr', 'ssim') THEN NULL ELSE (SELECT seed FROM runs r WHERE r.run_id = old.run_id) END",
+    "seed": f"CASE WHEN metric IN ('psnr', 'ssim') THEN NULL ELSE {_SEED_OF_RUN} END",
 }
-_SEED_OF_RUN = "(SELECT seed FROM runs r WHERE r.run_id = old.run_id)"  # a v4 run had one seed
 
 
 def _split_space_column(con, table: str) -> None:
@@ -252,6 +261,7 @@ class Store:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(version) < SCHEMA_VERSION:
             con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute(JOB_TIMING)
         con.execute("COMMIT")
 
     # --- writes -----------------------------------------------------------------------------------------
@@ -282,7 +292,7 @@ class Store:
                     if rows:
                         cols = TABLE_COLUMNS[table]
                         as_dicts = [r if isinstance(r, dict) else vars(r) for r in rows]  # dicts or `records` rows
-                        if unknown := set(as_dicts[0]) - set(cols):
+                        if unknown := set().union(*as_dicts) - set(cols):
                             raise ValueError(f"{table} has no column {sorted(unknown)}; columns: {cols}")
                         df = pd.DataFrame(as_dicts, columns=cols)  # noqa: F841 (read by DuckDB)
                         names = ", ".join(cols)
@@ -326,7 +336,8 @@ class Store:
         where = "WHERE m.run_id = ?" if run_id else ""
         return self._query(
             f"""SELECT m.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile,
-                       coalesce(m.seed, r.seed) AS seed, m.fold,
+                       CASE WHEN m.fold IS NULL AND m.quantity != 'fidelity' THEN NULL  -- a run-level row: all seeds
+                            ELSE coalesce(m.seed, r.seed) END AS seed, m.fold,
                        m.arm, m.quantity, m.metric, m.value, m.ci_low, m.ci_high, m.noise_level, r.created_at
                 FROM metrics m JOIN runs r USING (run_id) {where}
                 ORDER BY r.created_at, m.run_id, m.quantity, m.arm NULLS FIRST, m.metric""",
@@ -350,14 +361,29 @@ class Store:
         return self.run_spec(run_id)["summary"].get("class_names", [])
 
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
-        """One row per run: image / reconstruction / latent value, gap and fidelity loss with CIs — means over folds,
-        with the fold standard deviation (`*_fold_std`, null for one fold) and `n_folds`."""
+        """One row per run: image / reconstruction / latent value, gap and fidelity loss — means over the run's
+        (seed, fold) replicates, with their spread (`*_replicate_std`, null for one), `n_replicates`, `n_folds`,
+        `folds` and `seeds`. A difference's interval is the stored run-level one (two-level bootstrap over replicates
+        and test patients); a run without one (written before replicates existed) shows its single replicate's
+        interval, or none when it has several (averaging their bounds would not be an interval)."""
         return self._query(
-            """WITH m AS (
-                 SELECT run_id, coalesce(arm, quantity) AS key, avg(value) AS value, avg(ci_low) AS ci_low,
-                        avg(ci_high) AS ci_high, stddev_samp(value) AS fold_std, count(*) AS n_folds
-                 FROM metrics WHERE metric = ? AND noise_level IS NULL AND quantity != 'fidelity'
-                 GROUP BY run_id, coalesce(arm, quantity))
+            """WITH rep AS (
+                 SELECT run_id, coalesce(arm, quantity) AS key, avg(value) AS value,
+                        stddev_samp(value) AS replicate_std, count(*) AS n_replicates,
+                        count(DISTINCT fold) AS n_folds, array_to_string(list_sort(list(DISTINCT fold)), ',') AS folds,
+                        array_to_string(list_sort(list(DISTINCT seed) FILTER (WHERE seed IS NOT NULL)), ',') AS seeds,
+                        CASE WHEN count(*) = 1 THEN min(ci_low) END AS ci_low,
+                        CASE WHEN count(*) = 1 THEN min(ci_high) END AS ci_high
+                 FROM metrics WHERE metric = ? AND noise_level IS NULL AND quantity != 'fidelity' AND fold IS NOT NULL
+                 GROUP BY run_id, coalesce(arm, quantity)),
+               run_level AS (
+                 SELECT run_id, quantity AS key, ci_low, ci_high FROM metrics
+                 WHERE metric = ? AND noise_level IS NULL AND fold IS NULL AND quantity != 'fidelity'),
+               m AS (
+                 SELECT rep.* REPLACE (
+                          CASE WHEN l.run_id IS NULL THEN rep.ci_low ELSE l.ci_low END AS ci_low,
+                          CASE WHEN l.run_id IS NULL THEN rep.ci_high ELSE l.ci_high END AS ci_high)
+                 FROM rep LEFT JOIN run_level l USING (run_id, key))
                SELECT r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed,
                       max(CASE WHEN key = 'image' THEN value END) AS image,
                       max(CASE WHEN key = 'reconstruction' THEN value END) AS reconstruction,
@@ -372,23 +398,28 @@ class Store:
                       max(CASE WHEN key = 'matched_gap' THEN ci_low END) AS matched_gap_ci_low,
                       max(CASE WHEN key = 'matched_gap' THEN ci_high END) AS matched_gap_ci_high,
                       max(CASE WHEN key = 'matched_fidelity_loss' THEN value END) AS matched_fidelity_loss,
-                      max(CASE WHEN key = 'image' THEN fold_std END) AS image_fold_std,
-                      max(CASE WHEN key = 'reconstruction' THEN fold_std END) AS reconstruction_fold_std,
-                      max(CASE WHEN key = 'latent' THEN fold_std END) AS latent_fold_std,
-                      max(CASE WHEN key = 'gap' THEN fold_std END) AS gap_fold_std,
-                      max(CASE WHEN key = 'gap' THEN n_folds END) AS n_folds,
+                      max(CASE WHEN key = 'image' THEN replicate_std END) AS image_replicate_std,
+                      max(CASE WHEN key = 'reconstruction' THEN replicate_std END) AS reconstruction_replicate_std,
+                      max(CASE WHEN key = 'latent' THEN replicate_std END) AS latent_replicate_std,
+                      max(CASE WHEN key = 'gap' THEN replicate_std END) AS gap_replicate_std,
+                      max(CASE WHEN key = 'latent' THEN n_replicates END) AS n_replicates,
+                      max(CASE WHEN key = 'latent' THEN n_folds END) AS n_folds,
+                      max(CASE WHEN key = 'latent' THEN folds END) AS folds,
+                      max(CASE WHEN key = 'latent' THEN seeds END) AS seeds,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
                GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
                ORDER BY r.created_at DESC""",
-            [metric],
+            [metric, metric],
         )
 
     def noise_curves(self, run_id: str | None = None) -> pd.DataFrame:
-        """Per-noise-level metrics: (run, arm, metric, noise_level) -> mean over folds."""
+        """Per-noise-level metrics: (run, arm, metric, noise_level) -> mean over folds of the value and of its
+        bootstrap interval (null where none was stored)."""
         where = "AND m.run_id = ?" if run_id else ""
         return self._query(
-            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.arm, m.metric, m.noise_level, avg(m.value) AS value
+            f"""SELECT m.run_id, r.autoencoder, r.dataset, m.arm, m.metric, m.noise_level, avg(m.value) AS value,
+                       avg(m.ci_low) AS ci_low, avg(m.ci_high) AS ci_high
                 FROM metrics m JOIN runs r USING (run_id) WHERE m.noise_level IS NOT NULL {where}
                 GROUP BY ALL ORDER BY m.run_id, m.arm, m.metric, m.noise_level""",
             [run_id] if run_id else [],
@@ -418,13 +449,16 @@ class Store:
     def paired_scores(
         self, metric: str = "balanced_accuracy", a: str = "reconstruction", b: str = "latent"
     ) -> pd.DataFrame:
-        """Clean test scores of arms a and b paired by (run, fold): the input of the paired significance test."""
+        """Clean test scores of arms a and b paired by (run, seed, fold) replicate, with what identifies the AE (its
+        weights hash and latent options), the run's profile and age: the input of `stats.paired_test`."""
         return self._query(
-            """SELECT r.run_id, r.autoencoder, r.dataset, r.profile, m.fold,
+            """SELECT r.run_id, r.autoencoder, r.ae_hash, json_extract_string(r.spec, '$.latent_norm') AS latent_norm,
+                      json_extract_string(r.spec, '$.vq_latent') AS vq_latent, r.dataset, r.profile,
+                      coalesce(m.seed, r.seed) AS seed, m.fold, r.created_at,
                       max(CASE WHEN m.arm = ? THEN m.value END) AS a, max(CASE WHEN m.arm = ? THEN m.value END) AS b
                FROM metrics m JOIN runs r USING (run_id)
                WHERE m.metric = ? AND m.noise_level IS NULL AND m.quantity = 'score' AND m.arm IN (?, ?)
-               GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL""",
+               GROUP BY ALL HAVING a IS NOT NULL AND b IS NOT NULL ORDER BY r.created_at, m.fold""",
             [a, b, metric, a, b],
         )
 
@@ -448,6 +482,22 @@ class Store:
             [run_id],
         )
 
+    def predictions(self, run_id: str, fold: int | None = None) -> pd.DataFrame:
+        """Each arm's prediction on each test sample of a run (of one fold when given): predicted class and
+        confidence (the top softmax probability)."""
+        where = "AND fold = ?" if fold is not None else ""
+        return self._query(
+            f"""SELECT fold, arm, sample_index, predicted, confidence FROM predictions WHERE run_id = ? {where}
+                ORDER BY fold, arm, sample_index""",
+            [run_id, fold] if fold is not None else [run_id],
+        )
+
+    def sample_fidelity(self, run_id: str) -> pd.DataFrame:
+        """Reconstruction PSNR (dB) and SSIM of every sample of a run (none for an encoder-only AE)."""
+        return self._query(
+            "SELECT sample_index, psnr, ssim FROM sample_fidelity WHERE run_id = ? ORDER BY sample_index", [run_id]
+        )
+
     def fidelity(self) -> pd.DataFrame:
         """Reconstruction PSNR / SSIM per run."""
         return self._query(
@@ -463,7 +513,8 @@ class Store:
         with self._connect() as con:
             try:
                 con.execute(
-                    "INSERT INTO jobs VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', NULL, NULL, 0, NULL)",
+                    """INSERT INTO jobs (job_id, created_at, updated_at, status, label, spec, progress, step, attempts)
+                       VALUES (?, now(), now(), 'queued', ?, ?, 0, 'queued', 0)""",
                     [job_id, label, json.dumps(spec)],
                 )
             except duckdb.IOException as e:
@@ -472,33 +523,36 @@ class Store:
 
     def claim_job(self, worker_pid: int) -> tuple[str, dict] | None:
         """Atomically mark the oldest queued job running for this worker; (job_id, spec) or None."""
+        now = time.time()
         with self._connect() as con:
             row = con.execute(
                 """UPDATE jobs SET status = 'running', worker_pid = ?, attempts = attempts + 1, updated_at = now(),
-                          step = 'starting'
+                          step = 'starting', started_s = ?, step_started_s = ?, step_progress = 0
                    WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY created_at, job_id LIMIT 1)
                    RETURNING job_id, spec""",
-                [worker_pid],
+                [worker_pid, now, now],
             ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
-    def update_job(self, job_id: str, **fields) -> None:
-        """Set some of status, progress, step, run_id, error (only while the job is not cancelled)."""
-        assert set(fields) <= {"status", "progress", "step", "run_id", "error"}, fields
+    def update_job(self, job_id: str, **fields) -> bool:
+        """Set some of status, progress, step, run_id, error, step_progress, step_started_s (Unix seconds) while the
+        job is not cancelled; False when it was cancelled (or is gone), so one write also checks for a cancel."""
+        assert set(fields) <= {"status", "progress", "step", "run_id", "error", "step_progress", "step_started_s"}
         assert fields.get("status", "queued") in JOB_STATES, fields
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._connect() as con:
-            con.execute(
-                f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled'",
+            row = con.execute(
+                f"UPDATE jobs SET {sets}, updated_at = now() WHERE job_id = ? AND status != 'cancelled' RETURNING job_id",
                 [*fields.values(), job_id],
-            )
+            ).fetchone()
+        return row is not None
 
     def job_status(self, job_id: str) -> str | None:
         df = self._query("SELECT status FROM jobs WHERE job_id = ?", [job_id])
         return None if df.empty else df.status.iloc[0]
 
     def cancel_job(self, job_id: str) -> bool:
-        """Cancel a queued or running job (a running one stops at its next step); False if it had ended."""
+        """Cancel a queued or running job (a running one stops within a batch of its loops); False if it had ended."""
         with self._connect() as con:
             row = con.execute(
                 """UPDATE jobs SET status = 'cancelled', step = 'cancelled', updated_at = now()
@@ -544,5 +598,18 @@ class Store:
     def jobs(self) -> pd.DataFrame:
         return self._query(
             """SELECT job_id, status, round(100 * progress) AS progress_pct, step, label, run_id, error, attempts,
-                      created_at, updated_at FROM jobs ORDER BY created_at DESC, job_id DESC"""
+                      created_at, updated_at, started_s, step_started_s, step_progress
+               FROM jobs ORDER BY created_at DESC, job_id DESC"""
         )
+
+    def active_job(self, spec: dict) -> str | None:
+        """The id of a queued or running job with exactly this spec, if any (so a repeated submit adds nothing)."""
+        df = self._query("SELECT job_id, spec FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at")
+        wanted = json.loads(json.dumps(spec))  # as stored: tuples become lists
+        return next((j for j, s in zip(df.job_id, df.spec) if json.loads(s) == wanted), None)
+
+    def runs_version(self) -> str:
+        """A cheap fingerprint of the stored runs (count and newest id): it changes whenever a run is written, so the
+        dashboard refreshes its views only then."""
+        n, newest = self._query("SELECT count(*) AS n, max(run_id) AS newest FROM runs").iloc[0]
+        return f"{n}:{newest}"

@@ -4,9 +4,13 @@
 <home>/cache/datasets/          generated embedded benchmarks (.npz)
 <home>/cache/latents/           latents + reconstructions per (weights, dataset, resolution) (.npz)
 <home>/cache/shards/            Ray encoding shards (Parquet) before they are read back into cache/latents
-<home>/gallery/RUN.npz          the Reconstructions tab's image grid of one run
+<home>/cache/arms/              trained AE-independent arms (image, image-s2d), reused across autoencoders
+<home>/bench/                   this machine's benchmark results (the Efficiency tab's "measure this machine")
+<home>/gallery/RUN.npz          the Compare tab's small image grid of one run (48 px)
+<home>/thumbnails/RUN/          per-sample thumbnails of one run (thumbnails.py): explorer and Reconstructions tab
 <home>/uploads/                 checkpoints uploaded in the dashboard, named by content hash
 <home>/exports/                 CSV / Parquet exports the dashboard hands out
+<home>/reports/NAME.html        self-contained HTML reports (report.py; `report` verb, dashboard download)
 <home>/gradio-tmp/              Gradio's own temporary files (kept inside the workspace)
 <home>/worker.log               the dashboard's job worker
 """
@@ -59,8 +63,23 @@ class Workspace:
     def shard_cache(self) -> Path:
         return self.cache / "shards"
 
+    @property
+    def arm_cache(self) -> Path:
+        return self.cache / "arms"
+
+    @property
+    def bench_results(self) -> Path:
+        return self.root / "bench"
+
     def gallery(self, run_id: str) -> Path:
         return self.root / "gallery" / f"{run_id}.npz"
+
+    @property
+    def thumbnail_root(self) -> Path:
+        return self.root / "thumbnails"
+
+    def thumbnails(self, run_id: str) -> Path:
+        return self.thumbnail_root / run_id
 
     @property
     def uploads(self) -> Path:
@@ -69,6 +88,13 @@ class Workspace:
     @property
     def exports(self) -> Path:
         return self.root / "exports"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def report(self, name: str) -> Path:
+        return self.reports / f"{name}.html"
 
     @property
     def gradio_tmp(self) -> Path:

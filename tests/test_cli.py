@@ -16,6 +16,7 @@ VERBS = [
     ["diagnose"],
     ["inspect"],
     ["results"],
+    ["report"],
     ["zoo"],
     ["zoo", "list"],
     ["zoo", "build"],
@@ -47,6 +48,8 @@ def test_help_on_every_verb(verb):
         (["diagnose", "--ae", "no-such-ae"], "unknown autoencoder 'no-such-ae'"),
         (["diagnose", "--dataset", "no-such-data"], "unknown dataset 'no-such-data'"),
         (["diagnose", "--max-samples", "3"], "too small"),
+        (["diagnose", "--seeds", "0,0"], "--seeds '0,0': give distinct non-negative integers"),
+        (["diagnose", "--seed", "1", "--seeds", "0,1"], "give --seed N (one replicate per fold) or --seeds LIST"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
@@ -92,14 +95,16 @@ def test_listings_are_json():
     assert {m["ref"] for m in zoo} >= {"zoo:sd-vae-mini"} and all(m["family"] for m in zoo)
     data = {d["name"]: d for d in json.loads(cli("data", "list", "--json").stdout)}
     assert data["phantom-chest"]["synthetic"] and data["phantom-chest"]["available"]
+    default = data["chest-xray-pneumonia"]  # the embedded real default: shipped, so always available
+    assert not default["synthetic"] and default["available"] and default["embedded"] and default["licence"]
     real = [d for d in data.values() if not d["synthetic"]]
-    assert {d["name"] for d in real} >= {"chest-xray-pneumonia", "ham10000", "covid-ct"}
+    assert {d["name"] for d in real} >= {"chest-xray-pneumonia-full", "ham10000", "covid-ct"}
     assert all(d["doi"] and d["upstream"] for d in real)  # where to get a set that is not here
 
 
 def test_a_real_set_is_found_by_name_under_the_data_root_or_says_where_to_get_it(tmp_path):
     empty = json.loads(cli("data", "list", "--json", "--data-root", str(tmp_path)).stdout)  # nothing there
-    assert not any(d["available"] for d in empty if not d["synthetic"])
+    assert not any(d["available"] for d in empty if not d["synthetic"] and not d.get("embedded"))
     out = cli(
         "diagnose",
         "--dataset",
@@ -132,7 +137,60 @@ def test_inspect_a_single_file_in_ldm_layout(tmp_path):
     text = cli("inspect", str(tmp_path / "flux.safetensors"), "--family", "sd3-vae").stdout
     assert "family sd3-vae" in text and "ldm keys" in text
     bad = cli("inspect", str(tmp_path / "missing.safetensors"))
-    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown autoencoder")
+    assert bad.returncode == 2 and bad.stderr.startswith(f"error: {tmp_path / 'missing.safetensors'} does not exist")
+
+
+@pytest.mark.parametrize("ref", ["weights/vae.safetensors", "./runs/vae", "/no/such/folder/", "vae.ckpt"])
+def test_a_missing_ae_path_says_it_does_not_exist_and_what_is_accepted(ref, tmp_path, capsys):
+    from latentgap.cli import main
+
+    assert main(["diagnose", "--ae", ref, "--home", str(tmp_path)]) == 2
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[latentgap]")]  # progress
+    assert line.startswith(f"error: {ref} does not exist (no such file or folder)")
+    assert all(what in line for what in ("zoo:sd-vae-mini", "zoo list", ".safetensors", "folder", "hub id"))
+    assert "unknown autoencoder" not in line
+
+
+def test_a_dataset_folder_that_cannot_be_diagnosed_says_why_in_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    from latentgap.cli import main
+
+    empty, few = tmp_path / "empty", tmp_path / "few"
+    (empty / "normal").mkdir(parents=True)  # folders, but not one file
+    for label in ("normal", "lesion"):
+        (few / label).mkdir(parents=True)
+        for i in range(7):
+            Image.fromarray(np.full((32, 32), 40 * i, np.uint8)).save(few / label / f"{i}.png")
+    cases = [
+        (empty, f"{empty} is an empty folder; put the images in class subfolders (empty/CLASS/IMAGE.png)"),
+        (few, f"{few} holds 14 images; a diagnosis needs at least 50"),
+    ]
+    for dataset, message in cases:
+        code = main(["diagnose", "--dataset", str(dataset), "--profile", "smoke", "--home", str(tmp_path / "ws")])
+        [line] = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("[latentgap]")]  # progress
+        assert code == 2 and line.startswith(f"error: {message}"), line
+
+
+def test_output_into_a_closed_pipe_exits_quietly():
+    """`python -m latentgap ... | head`: the reader leaves mid-output; the CLI exits 141 without a traceback."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)  # far below the ~29 kB listing
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latentgap", "zoo", "list", "--json"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+    )
+    os.close(write_end)
+    with open(read_end, "rb") as reader:  # like `head -1`: one line, then close
+        assert reader.readline() == b"[\n"
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b"", err.decode()[-2000:]
 
 
 def test_every_cli_option_is_in_the_readme():
@@ -189,7 +247,9 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
             "fold",
             "noise_level",
         } <= r.keys()
-        assert r["seed"] == 1 and r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
+        assert r["autoencoder"] == "zoo:sd-vae-mini" and r["dataset"] == "phantom-chest"
+        run_level = r["fold"] is None and r["quantity"] != "fidelity"  # a difference's mean over the replicates
+        assert r["seed"] == (None if run_level else 1)
     curves = [r for r in records if r["noise_level"] is not None]
     for space in ("latent", "latent-noise", "latent-film", "latent-film-distilled"):
         levels = {r["noise_level"] for r in curves if r["arm"] == space and r["metric"] == "balanced_accuracy"}
@@ -202,7 +262,7 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     bacc = {s: by[(s, "balanced_accuracy")]["value"] for s in ("image", "reconstruction", "latent")}
     assert by[("gap", "balanced_accuracy")]["value"] == pytest.approx(bacc["reconstruction"] - bacc["latent"])
     assert by[("fidelity_loss", "balanced_accuracy")]["value"] == pytest.approx(bacc["image"] - bacc["reconstruction"])
-    assert by[("reconstruction", "psnr")]["value"] > 20 and 0 < by[("reconstruction", "ssim")]["value"] <= 1
+    assert by[("fidelity", "psnr")]["value"] > 20 and 0 < by[("fidelity", "ssim")]["value"] <= 1
 
     from latentgap.store import Store
 
@@ -225,6 +285,17 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     gallery = load_gallery(tmp_path, run_id)
     assert stored["summary"]["gallery"] == f"gallery/{run_id}.npz" and gallery["image"].dtype == np.uint8
     assert set(gallery["index"]) >= set(proj[proj.split == "test"].sample_index)  # every test sample has a thumbnail
+    # the explorer's per-sample records: every arm's call on every test sample, PSNR of every sample, thumbnails
+    from latentgap.thumbnails import load_thumbnail_index, sample_files
+
+    test = set(proj[proj.split == "test"].sample_index)
+    preds = Store(tmp_path).predictions(run_id)
+    assert set(preds.arm) == set(stored["summary"]["arms"]) and preds.confidence.between(0, 1).all()
+    assert all(set(g.sample_index) == test for _, g in preds.groupby("arm"))
+    assert len(Store(tmp_path).sample_fidelity(run_id)) == stored["summary"]["n_images"]
+    thumbs = load_thumbnail_index(tmp_path, run_id)
+    assert set(thumbs["samples"]) >= test and all(f.exists() for f in sample_files(thumbs, min(test)).values())
+    assert stored["summary"]["noise_training_sigma"][1] <= stored["spec"]["profile_settings"]["train_sigma_max"]
 
 
 @pytest.mark.slow
@@ -245,7 +316,17 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
         rows.append(f"img{i}.png,{label},{part},p{i // 2}")
     (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
     home = tmp_path / "home"
-    out = cli("diagnose", "--dataset", str(tmp_path / "manifest.csv"), "--device", "cpu", "--home", str(home))
+    out = cli(
+        "diagnose",
+        "--ae",
+        "zoo:sd-vae-mini",
+        "--dataset",
+        str(tmp_path / "manifest.csv"),
+        "--device",
+        "cpu",
+        "--home",
+        str(home),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     records = json.loads(cli("results", "--json", "--home", str(home)).stdout)
     image = {r["metric"]: r["value"] for r in records if r["arm"] == "image" and r["noise_level"] is None}
@@ -254,3 +335,30 @@ def test_diagnose_a_dataset_on_disk(tmp_path):
     assert image["balanced_accuracy"] > 0.8
     bad = cli("diagnose", "--dataset", str(tmp_path / "missing.csv"), "--home", str(home))
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr
+
+
+def test_diagnose_queue_submits_a_dashboard_job_once(tmp_path, monkeypatch, capsys):
+    """`diagnose --queue` (scripts/demo.sh) queues a job for the worker, with local paths made absolute (the worker
+    runs in another folder), and does not queue an identical active job twice."""
+    from latentgap.cli import main
+    from latentgap.jobs import spec_from_dict
+    from latentgap.store import Store
+
+    (tmp_path / "vae.safetensors").write_bytes(b"not read until the job runs")
+    monkeypatch.chdir(tmp_path)
+    args = ["diagnose", "--queue", "--ae", "vae.safetensors", "--dataset", "phantom-chest", "--profile", "smoke"]
+    args += ["--home", str(tmp_path / "home")]
+    assert main(args) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == job_id and "already queued or running" in out.err
+    store = Store(tmp_path / "home")
+    [job] = store.jobs().itertuples()
+    assert (
+        job.job_id == job_id
+        and job.status == "queued"
+        and job.label == "vae.safetensors · phantom-chest · smoke · seed 0"
+    )
+    spec = spec_from_dict(store.claim_job(1)[1])
+    assert spec.autoencoder == str(tmp_path / "vae.safetensors") and spec.profile == "smoke"

@@ -1,8 +1,10 @@
 """diagnose() in-process on every embedded benchmark (reduced), checking what lands in the store."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from latentgap.autoencoders.zoo import DEFAULT_AE
 from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
 from latentgap.diagnose import diagnose, subsample_groups
 from latentgap.spec import DiagnosisSpec
@@ -10,7 +12,9 @@ from latentgap.store import Store
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", [b for b in BENCHMARKS if b != DEFAULT_DATASET])  # the default: test_cli
+@pytest.mark.parametrize(
+    "dataset", [b for b in BENCHMARKS if BENCHMARKS[b].synthetic and b != "phantom-chest"]
+)  # test_cli
 def test_diagnose_every_embedded_benchmark(dataset, tmp_path):
     run_id = diagnose(DiagnosisSpec("zoo:sd-vae-mini", dataset, max_samples=150, device="cpu"), tmp_path)
     store = Store(tmp_path)
@@ -19,6 +23,22 @@ def test_diagnose_every_embedded_benchmark(dataset, tmp_path):
     assert gap.gap == pytest.approx(gap.reconstruction - gap.latent, abs=1e-9)
     summary = store.runs().iloc[0].summary
     assert '"dataset_card"' in summary and "SYNTHETIC" in summary
+
+
+@pytest.mark.slow  # 41 s of CPU; 2.7 min wall on the shared 2-core CPU
+def test_smoke_diagnosis_of_the_default_pair_on_real_chest_x_rays(tmp_path):
+    """The defaults (zoo:taef2 on the embedded REAL Kermany chest X-rays), smoke profile, whole patients."""
+    assert (DEFAULT_AE, DEFAULT_DATASET) == ("zoo:taef2", "chest-xray-pneumonia")
+    run_id = diagnose(
+        DiagnosisSpec(DEFAULT_AE, DEFAULT_DATASET, profile="smoke", max_samples=120, device="cpu"), tmp_path
+    )
+    store = Store(tmp_path)
+    gap = store.gap_table().iloc[0]
+    assert gap.run_id == run_id and gap.dataset == DEFAULT_DATASET and gap.autoencoder == DEFAULT_AE
+    assert not gap.synthetic and gap.gap == pytest.approx(gap.reconstruction - gap.latent, abs=1e-9)
+    summary = store.run_spec(run_id)["summary"]
+    assert summary["class_names"] == ["NORMAL", "PNEUMONIA"] and summary["n_images"] <= 120
+    assert summary["dataset_card"]["licence"] == "CC BY 4.0" and summary["latent_shape"] == [32, 8, 8]
 
 
 def test_subsample_keeps_whole_groups():
@@ -42,3 +62,68 @@ def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path)
     assert summary["reconstruction"].startswith("not available") and summary["gallery"] is None
     assert summary["latent_shape"] == [32, 4, 4] and "at 128 px" in summary["ae_input"]  # f32: 128 px in, 4x4 out
     assert "psnr" not in set(store.results(run_id).metric)
+
+
+@pytest.mark.slow
+def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
+    """The image classifier does not depend on the AE: the second AE's run takes it from the first's training."""
+    spec = DiagnosisSpec("zoo:null-s2d", "phantom-chest", profile="smoke", max_samples=150, device="cpu")
+    first = diagnose(spec, tmp_path)
+    second = diagnose(
+        DiagnosisSpec("zoo:blur-f8", "phantom-chest", profile="smoke", max_samples=150, device="cpu"), tmp_path
+    )
+    store = Store(tmp_path)
+    assert store.run_spec(first)["summary"]["arms_reused"] == []
+    assert store.run_spec(second)["summary"]["arms_reused"] == ["image (seed 0, fold 0)"]
+    image = lambda run: store.results(run).query("arm == 'image'").set_index(["metric", "fold"]).value
+    assert image(first).equals(image(second))
+    history = lambda run: store.training(run).set_index("arm").history
+    assert history(first)["image"] == history(second)["image"]
+    assert history(first)["latent"] != history(second)["latent"]  # the AE's own arms are trained for it
+
+
+def test_seeds_make_every_seed_and_fold_a_replicate_with_a_run_level_interval(tmp_path):
+    """`--seeds 0,1` with two folds: four (seed, fold) replicates in one run, each training every arm; the gap is
+    their mean with one stored run-level interval (not the mean of the replicates' bounds)."""
+    from latentgap.diagnose import steps
+    from latentgap.gaps import gap_report
+
+    spec = DiagnosisSpec(
+        "zoo:sd-vae-mini", "phantom-chest", profile="smoke", seeds="0,1", folds="0,1", max_samples=150, device="cpu"
+    )
+    reported = []
+    run_id = diagnose(spec, tmp_path, on_step=lambda name, _: reported.append(name))
+    assert reported == steps(spec) and "train latent (seed 1, fold 1)" in reported  # progress counts replicates
+    store = Store(tmp_path)
+    results = store.results(run_id)
+    per_replicate = results[results.fold.notna()]
+    assert set(zip(per_replicate.seed, per_replicate.fold)) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    training = store.training(run_id)
+    assert len(training) == 4 * len(spec.arms()) and set(training.seed) == {0, 1}
+    latent = training[(training.arm == "latent") & (training.fold == 0)].set_index("seed").history
+    assert latent[0] != latent[1]  # the seed changes the training, not only the label
+
+    row = gap_report(store.gap_table(), store.training()).iloc[0]
+    assert row.n_replicates == 2 * 2 and row.seeds == "0,1" and row.profile == "smoke"
+    gaps = results[(results.quantity == "gap") & (results.metric == "balanced_accuracy")]
+    replicates, run_level = gaps[gaps.fold.notna()], gaps[gaps.fold.isna()].iloc[0]
+    assert len(replicates) == 4 and pd.isna(run_level.seed)
+    assert row.paper_gap == pytest.approx(replicates.value.mean()) == pytest.approx(run_level.value)
+    assert (row.paper_gap_ci_low, row.paper_gap_ci_high) == (run_level.ci_low, run_level.ci_high)
+    assert row.paper_gap_ci_low <= row.paper_gap <= row.paper_gap_ci_high
+    assert (row.paper_gap_ci_low, row.paper_gap_ci_high) != (replicates.ci_low.mean(), replicates.ci_high.mean())
+
+
+def test_progress_steps_count_every_replicate_and_seeds_survive_the_job_queue():
+    import json
+
+    from latentgap.diagnose import steps
+    from latentgap.jobs import spec_from_dict
+
+    spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="smoke", seeds="2,0,1", folds="0,3")
+    training = [n for n in steps(spec) if n.startswith(("train ", "probes "))]
+    assert len(training) == 3 * 2 * (len(spec.arms()) + 1) and spec.seed == 2
+    assert training[0] == "train image (seed 2, fold 0)" and training[-1] == "probes (seed 1, fold 3)"
+    queued = spec_from_dict(json.loads(json.dumps(spec.to_dict())))  # the dashboard's queue stores JSON
+    assert queued.seeds == (2, 0, 1) and queued.replicate_seeds() == spec.replicate_seeds()
+    assert DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", seed=4).replicate_seeds() == (4,)

@@ -18,7 +18,10 @@ def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="20
         matched_gap=matched,
         matched_gap_ci_low=lo,
         matched_gap_ci_high=hi,
+        n_replicates=1,
         n_folds=1,
+        folds="0",
+        seeds=str(seed),
         created_at=pd.Timestamp(t),
     )
 
@@ -47,7 +50,7 @@ def test_a_control_whose_interval_excludes_zero_flags_the_runs_read_against_it()
     assert rows.loc["ae"].flag == FLAG and rows.loc["ctl"].flag == FLAG
 
 
-def test_the_control_is_matched_by_dataset_and_seed():
+def test_the_control_is_matched_by_dataset_and_replicates():
     gap = pd.DataFrame(
         [
             _gap_row("ctl-ct", CONTROL, 0.0, -0.1, 0.1, dataset="phantom-ct"),
@@ -58,6 +61,7 @@ def test_the_control_is_matched_by_dataset_and_seed():
         ]
     )
     rows = gap_report(gap, pd.DataFrame(columns=["run_id", "arm", "converged"])).set_index("run_id")
-    assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seed wins over the newer run of another seed
+    assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seeds and folds win over the newer run of another seed
+    assert rows.loc["ae"].n_replicates == 1
     assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL
     assert pd.isna(rows.loc["ae"].converged)  # no stored histories: unknown, not true

@@ -1,10 +1,22 @@
 """The job queue and worker: lifecycle, cancel, retry, recovery after a dead worker, one real job end to end."""
 
 import os
+import threading
+import time
 
 import pytest
 
-from latentgap.jobs import pid_alive, public_message, spec_from_dict, step_names, work
+from latentgap import progress
+from latentgap.jobs import (
+    JobCancelled,
+    JobProgress,
+    pid_alive,
+    public_message,
+    queue_diagnosis,
+    spec_from_dict,
+    step_names,
+    work,
+)
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
 
@@ -50,7 +62,7 @@ def test_a_live_workers_job_is_left_alone(tmp_path):
 
 def test_progress_steps_cover_every_arm():
     names = step_names(SMOKE)
-    assert names[:2] == ["load", "encode"] and "train latent-film" in names and names[-1] == "done"
+    assert names[:2] == ["load", "encode"] and "train latent-film (seed 0, fold 0)" in names and names[-1] == "done"
 
 
 @pytest.mark.slow
@@ -62,7 +74,7 @@ def test_worker_runs_a_job_and_reports_a_bad_one(tmp_path):
     jobs = store.jobs().set_index("job_id")
     assert jobs.loc[good, "status"] == "done" and jobs.loc[good, "progress_pct"] == 100
     assert jobs.loc[good, "run_id"] in set(store.gap_table().run_id)
-    assert jobs.loc[bad, "status"] == "failed" and "unknown autoencoder" in jobs.loc[bad, "error"]
+    assert jobs.loc[bad, "status"] == "failed" and "missing.safetensors does not exist" in jobs.loc[bad, "error"]
     assert len(store.runs()) == 1  # the failed job wrote nothing
 
 
@@ -77,3 +89,80 @@ def test_an_idle_worker_exits_and_a_bad_spec_fails_without_server_paths(tmp_path
 def test_public_message_hides_the_workspace_location(tmp_path):
     msg = f"cannot read {tmp_path.resolve()}/data/x.png and {tmp_path}/y"
     assert public_message(msg, tmp_path) == "cannot read <workspace>/data/x.png and <workspace>/y"
+
+
+def test_job_progress_stores_step_fraction_and_times_then_stops_a_cancelled_job(tmp_path):
+    store = Store(tmp_path)
+    job = store.submit_job(_spec(), "x")
+    store.claim_job(os.getpid())
+    names = ["load", "encode", "train image", "done"]
+    reporter = JobProgress(store, job, names, every_s=0.0)
+    before = time.time()
+    reporter.step("encode")
+    with progress.listening(reporter):
+        progress.report(0.5, "16/32 images")
+    row = store.jobs().set_index("job_id").loc[job]
+    assert row.step == "encode · 16/32 images" and row.step_progress == 0.5
+    assert row.progress_pct == 50  # (step 1 + half of it) of 3 steps
+    assert before <= row.step_started_s <= time.time() and row.started_s <= row.step_started_s
+    store.cancel_job(job)
+    with progress.listening(reporter), pytest.raises(JobCancelled):
+        progress.report(0.6, "19/32 images")
+    assert store.job_status(job) == "cancelled"
+
+
+def test_job_progress_writes_at_most_every_few_seconds(tmp_path):
+    store = Store(tmp_path)
+    job = store.submit_job(_spec(), "x")
+    store.claim_job(os.getpid())
+    reporter = JobProgress(store, job, ["load", "done"], every_s=60.0)
+    reporter.step("load")  # a new step is written at once
+    store.cancel_job(job)
+    with progress.listening(reporter):
+        for i in range(100):
+            progress.report(i / 100)  # within the interval: no write, so no database cost per batch
+    with pytest.raises(JobCancelled):
+        reporter.step("done")  # the next write finds the job cancelled
+
+
+def test_an_identical_active_job_is_not_queued_twice(tmp_path):
+    store = Store(tmp_path)
+    first, new = queue_diagnosis(store, SMOKE, "a")
+    assert new and queue_diagnosis(store, SMOKE, "a") == (first, False)
+    other_spec = DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", profile="smoke")
+    other, new = queue_diagnosis(store, other_spec, "b")
+    assert new and other != first
+    store.cancel_job(first)
+    again, new = queue_diagnosis(store, SMOKE, "a")  # a cancelled job no longer counts
+    assert new and again != first
+    claimed, spec = store.claim_job(os.getpid())  # the oldest active one
+    assert claimed == other and spec_from_dict(spec) == other_spec  # the stored spec rebuilds the same diagnosis
+
+
+def _training_epochs(step) -> bool:
+    """A job step inside the image classifier's epoch loop, e.g. "train image (seed 0, fold 0) · epoch 3/30"."""
+    return str(step).startswith("train image") and "· epoch" in str(step)
+
+
+@pytest.mark.slow
+def test_cancelling_a_training_job_frees_the_worker_within_seconds(tmp_path):
+    """Cancel while the first classifier trains (the quick profile: minutes of training left): the job stops inside
+    the epoch loop, writes no run, and the worker returns for the next job."""
+    store = Store(tmp_path)
+    job = store.submit_job(_spec(profile="quick", max_samples=300), "long")
+    cancelled_at = []
+
+    def cancel_once_training():
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not _training_epochs(store.jobs().step.iloc[0]):
+            time.sleep(0.2)
+        cancelled_at.append(time.monotonic())
+        assert Store(tmp_path).cancel_job(job)
+
+    canceller = threading.Thread(target=cancel_once_training, daemon=True)
+    canceller.start()
+    assert work(tmp_path, max_jobs=1, poll_s=0.1) == 1
+    stopped_after = time.monotonic() - cancelled_at[0]
+    canceller.join()
+    assert stopped_after < 10, stopped_after
+    assert store.job_status(job) == "cancelled" and store.runs().empty

@@ -78,3 +78,40 @@ def test_vectorised_bootstrap_equals_the_sklearn_loop(n_classes, imbalance):
     for name in metrics.CLASSIFICATION_METRICS:
         expected = [metrics.metric_value(name, y[idx], proba[idx]) for idx in draws]
         np.testing.assert_allclose(metrics.bootstrap_values(name, y, proba, counts), expected, atol=1e-12)
+
+
+def _patients_all_right_or_all_wrong(n_patients=40, per_patient=10):
+    """Two classes; each patient's 10 images are all classified right or all wrong (a patient effect)."""
+    groups = np.repeat(np.arange(n_patients), per_patient)
+    y = np.repeat(np.arange(n_patients) % 2, per_patient)
+    right = np.repeat(np.arange(n_patients) % 4 < 2, per_patient)  # half the patients of each class right
+    pred = np.where(right, y, 1 - y)
+    return y, np.eye(2)[pred], np.full((len(y), 2), 0.5) + 1e-3 * np.eye(2)[y], groups
+
+
+def test_the_cluster_bootstrap_resamples_patients_not_images():
+    y, proba_a, proba_b, groups = _patients_all_right_or_all_wrong()
+    counts = metrics.resample_counts(len(y), 200, 0, groups)
+    per_patient = counts.reshape(200, 40, 10)
+    assert (per_patient == per_patient[:, :, :1]).all()  # a patient's images are drawn together
+    assert (per_patient[:, :, 0].sum(1) == 40).all()  # as many patients drawn as there are
+    _, lo_img, hi_img = metrics.bootstrap_difference(y, proba_a, proba_b, "accuracy", 1000, 0)
+    _, lo_pat, hi_pat = metrics.bootstrap_difference(y, proba_a, proba_b, "accuracy", 1000, 0, groups=groups)
+    # 10 correlated images per patient: the honest interval is about sqrt(10) = 3.2x wider
+    assert (hi_pat - lo_pat) > 2.5 * (hi_img - lo_img)
+    lo, hi = metrics.bootstrap_ci(y, proba_a, "accuracy", 1000, 0, groups=groups)
+    assert lo < 0.5 < hi and hi - lo > 0.25
+
+
+def test_the_replicate_interval_covers_the_spread_of_replicates_not_the_mean_of_their_bounds():
+    rng = np.random.default_rng(0)
+    points = [0.0, 0.4]  # two replicates far apart, each with a narrow interval of its own
+    draws = [p + rng.normal(0, 0.005, 500) for p in points]
+    value, lo, hi = metrics.replicate_interval(points, draws, 2000, 0)
+    mean_of_bounds = np.mean([np.quantile(d, [0.025, 0.975]) for d in draws], axis=0)
+    assert value == pytest.approx(0.2)
+    assert lo < 0.02 and hi > 0.38  # resampling replicates: the mean could have been either
+    assert mean_of_bounds[1] - mean_of_bounds[0] < 0.03  # what averaging bounds would have claimed
+    one = metrics.replicate_interval([0.4], [draws[1]], 2000, 0)  # one replicate: its own interval
+    assert one[1] == pytest.approx(np.quantile(draws[1], 0.025), abs=0.003)
+    assert np.isnan(metrics.replicate_interval([float("nan")], [np.array([])], 100, 0)[1])

@@ -165,3 +165,32 @@ def test_default_backend_never_imports_ray():
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_cancelled_job_cancels_its_ray_tasks(cluster):
+    """The driver polls while Ray tasks run: a dashboard job's cancellation (its progress listener raising) leaves
+    the wait within about a second and cancels the tasks still running, so the cluster's CPUs are free again."""
+    import numpy as np
+
+    from latentgap import progress
+
+    class Stop(Exception):
+        pass
+
+    def stop(_fraction, _detail):
+        raise Stop
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30_000, 300)).astype(np.float32), rng.integers(0, 5, 30_000)
+    # every point's neighbours among 30k at one thread: tens of seconds on any CPU (a logistic regression
+    # on random data converged within the first second's wait on a fast machine and so never saw the cancel)
+    jobs = {f"probe-{i}": ("knn", x, y, x, 5) for i in range(2)}
+    t0 = time.monotonic()
+    with progress.listening(stop), pytest.raises(Stop):
+        ray_backend.probe_probas(jobs, seed=0)
+    assert time.monotonic() - t0 < 10  # one poll (1 s) after the tasks started, not after they finished
+    deadline = time.monotonic() + 30
+    while cluster.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert cluster.available_resources().get("CPU", 0) == 2  # the cancelled tasks released their CPUs

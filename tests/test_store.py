@@ -124,25 +124,53 @@ def test_concurrent_readers_in_one_process(tmp_path):
         assert set(pool.map(query, range(32))) == {(1, 1)}
 
 
-def test_gap_table_reports_mean_and_spread_over_folds(tmp_path):
+def _replicate_rows(run_level_ci=None):
+    """4 replicates (seeds 0, 1 x folds 0, 1) whose gaps are 0.1, 0.3, 0.2, 0.2, each with a narrow interval of its
+    own, plus the run-level gap row diagnose writes when `run_level_ci` is given."""
     rows = []
-    for fold, (rec, lat) in enumerate([(0.8, 0.6), (0.7, 0.6), (0.9, 0.6)]):
-        for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", lat), ("gap", rec - lat)):
+    for seed, fold, rec in ((0, 0, 0.7), (0, 1, 0.9), (1, 0, 0.8), (1, 1, 0.8)):
+        for space, v in (("image", 0.85), ("reconstruction", rec), ("latent", 0.6), ("gap", rec - 0.6)):
             rows.append(
                 dict(
                     run_id="r",
                     **arm_quantity(space),
                     metric="balanced_accuracy",
                     value=v,
-                    ci_low=v,
-                    ci_high=v,
+                    ci_low=v - 0.01,
+                    ci_high=v + 0.01,
                     fold=fold,
+                    seed=seed,
                 )
             )
-    Store(tmp_path).write_run(_run("r"), {"metrics": rows})
+    if run_level_ci:
+        rows.append(
+            dict(
+                run_id="r",
+                **arm_quantity("gap"),
+                metric="balanced_accuracy",
+                value=0.2,
+                ci_low=run_level_ci[0],
+                ci_high=run_level_ci[1],
+            )
+        )
+    return rows
+
+
+def test_gap_table_reports_mean_and_spread_over_replicates(tmp_path):
+    Store(tmp_path).write_run(_run("r"), {"metrics": _replicate_rows((0.05, 0.35))})
     row = Store(tmp_path).gap_table().iloc[0]
-    assert row.n_folds == 3 and row.gap == pytest.approx(0.2) and row.gap_fold_std == pytest.approx(0.1)
-    assert row.reconstruction_fold_std == pytest.approx(0.1) and row.latent_fold_std == pytest.approx(0.0)
+    assert row.n_replicates == 4 and row.n_folds == 2 and row.seeds == "0,1" and row.folds == "0,1"
+    assert row.gap == pytest.approx(0.2) and row.gap_replicate_std == pytest.approx(0.08165, abs=1e-4)
+    assert row.reconstruction_replicate_std == pytest.approx(0.08165, abs=1e-4) and row.latent_replicate_std == 0
+    # the run-level interval of the mean, not the average of the replicates' bounds (0.19, 0.21)
+    assert (row.gap_ci_low, row.gap_ci_high) == (0.05, 0.35)
+
+
+def test_several_replicates_without_a_run_level_interval_show_none(tmp_path):
+    """A store written before replicate intervals existed: averaging its folds' bounds is not an interval."""
+    Store(tmp_path).write_run(_run("r"), {"metrics": _replicate_rows()})
+    row = Store(tmp_path).gap_table().iloc[0]
+    assert row.gap == pytest.approx(0.2) and pd.isna(row.gap_ci_low) and pd.isna(row.gap_ci_high)
 
 
 def test_query_cache_never_serves_stale_results(tmp_path):
@@ -263,3 +291,36 @@ def test_rows_with_an_unknown_column_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no column"):
         Store(tmp_path).write_run(_run("r"), {"metrics": [dict(run_id="r", space="image", metric="m", value=1.0)]})
     assert Store(tmp_path).runs().empty
+
+
+def test_per_sample_predictions_fidelity_and_noise_intervals(tmp_path):
+    store = Store(tmp_path)
+    predictions = [
+        dict(run_id="r1", fold=f, arm=arm, sample_index=i, predicted=i % 2, confidence=0.5 + 0.1 * i)
+        for f in (0, 1)
+        for arm in ("latent", "image")
+        for i in (3, 1)
+    ]
+    fidelity = [dict(run_id="r1", sample_index=i, psnr=30.0 - i, ssim=0.9) for i in (2, 0, 1)]
+    noise = [
+        dict(
+            run_id="r1",
+            arm="latent",
+            quantity="score",
+            metric="auroc",
+            value=v,
+            ci_low=v - 0.1,
+            ci_high=v + 0.1,
+            fold=f,
+            noise_level=1.0,
+        )
+        for f, v in ((0, 0.7), (1, 0.8))
+    ]
+    store.write_run(_run(), {"predictions": predictions, "sample_fidelity": fidelity, "metrics": noise})
+    p = store.predictions("r1", fold=1)
+    assert len(p) == 4 and list(p.arm) == ["image", "image", "latent", "latent"] and list(p.sample_index[:2]) == [1, 3]
+    assert p.confidence.iloc[1] == pytest.approx(0.8) and len(store.predictions("r1")) == 8
+    assert store.predictions("other").empty
+    assert list(store.sample_fidelity("r1").psnr) == [30.0, 29.0, 28.0]  # in sample order
+    curve = store.noise_curves("r1").iloc[0]
+    assert (curve.value, curve.ci_low, curve.ci_high) == pytest.approx((0.75, 0.65, 0.85))  # means over folds

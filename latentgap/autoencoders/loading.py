@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,51 +167,146 @@ def _load_diffusers_folder(folder: Path, family_override: str | None):
 
 
 # --- single files: read safely, unwrap, detect, build ---------------------------------------------------------
-def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB) -> tuple[dict, dict]:
-    """(state dict of tensors, safetensors metadata) from one file, executing nothing it contains."""
+def read_checkpoint(path: Path, max_mb: float = MAX_CHECKPOINT_MB, name: str | None = None) -> tuple[dict, dict]:
+    """(state dict of tensors, safetensors metadata) from one file, executing nothing it contains.
+
+    The content decides how the file is read (a safetensors header, a torch zip, a pickle); the suffix only picks
+    the advice when it is none of them. `name`: how messages call the file (default its own name; an upload stored
+    under its content hash passes the user's file name).
+    """
     import torch
 
-    size_mb = path.stat().st_size / 2**20
-    if size_mb > max_mb:
+    name = name or path.name
+    size = path.stat().st_size
+    if size > max_mb * 2**20:
         raise LatentgapError(
-            f"{path.name} is {size_mb:,.0f} MB, over the {max_mb:,.0f} MB cap; "
+            f"{name} is {size / 2**20:,.0f} MB, over the {max_mb:,.0f} MB cap; "
             "raise LATENTGAP_MAX_CHECKPOINT_MB if it is genuine"
         )
+    if size == 0:
+        raise LatentgapError(f"{name} is empty (0 bytes); download it again or pick the weights file")
     with open(path, "rb") as f:
         head = f.read(132)
     for magic, what in NOT_CHECKPOINTS.items():
         if head.startswith(magic):
-            raise LatentgapError(
-                f"{path.name} is {what}, not a checkpoint; give .safetensors (preferred) or .ckpt weights"
-            )
+            raise LatentgapError(f"{name} is {what}, not a checkpoint; give .safetensors (preferred) or .ckpt weights")
     if head[128:132] == b"DICM":
         raise LatentgapError(
-            f"{path.name} is a DICOM image, not a checkpoint; give .safetensors (preferred) or .ckpt weights"
+            f"{name} is a DICOM image, not a checkpoint; give .safetensors (preferred) or .ckpt weights"
         )
-    if path.suffix == ".safetensors" or _looks_like_safetensors(head, path):
-        return _read_safetensors(path)
-    names = _zip_names(path)
+    if _safetensors_header_length(head) is not None:
+        return _read_safetensors(path, name)
+    if path.suffix.lower() == ".safetensors" and not _is_torch_container(head):
+        raise LatentgapError(
+            f"{name} is not a safetensors file: its header is unreadable ({_what_it_is(head)}); pick the "
+            "autoencoder's weights file, or export the weights with safetensors.torch.save_file(state_dict, PATH)"
+        )
+    names = _zip_names(path, name)
     if names is not None:
         if len(names) > MAX_ZIP_ENTRIES:
-            raise LatentgapError(f"{path.name} is a zip with {len(names):,} entries (cap {MAX_ZIP_ENTRIES:,}); refused")
+            raise LatentgapError(f"{name} is a zip with {len(names):,} entries (cap {MAX_ZIP_ENTRIES:,}); refused")
         if not any(n.endswith("data.pkl") for n in names):
-            raise LatentgapError(f"{path.name} is a zip archive but not a torch checkpoint (no data.pkl); refused")
+            raise LatentgapError(f"{name} is a zip archive but not a torch checkpoint (no data.pkl); refused")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; the refusal says it
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
     except Exception as e:  # torch raises many types for bad pickles; all mean "refused"
-        msg = (str(e).splitlines() or [type(e).__name__])[0][:160]  # an empty file raises with no message
-        if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
-            raise LatentgapError(
-                f"{path.name} was refused: its pickle asks to run code or build objects that plain "
-                f"weights do not need ({msg}); convert it to .safetensors"
-            ) from None
-        raise LatentgapError(f"{path.name} is not a readable checkpoint ({msg})") from None
+        raise _torch_refusal(path, name, head, e) from None
     if not isinstance(obj, dict):
-        raise LatentgapError(f"{path.name} holds a {type(obj).__name__}, not a state dict of tensors")
+        raise LatentgapError(f"{name} holds a {type(obj).__name__}, not a state dict of tensors")
     return obj, {}
 
 
-def _zip_names(path: Path) -> list[str] | None:
+SAFETENSORS_MAX_HEADER = 100_000_000  # the safetensors format's own cap on its JSON header (bytes)
+TORCH_ADVICE = (
+    "latentgap never runs code from a file: where you trust it, load it once in your own Python and save "
+    "its state dict with safetensors.torch.save_file(state_dict, PATH)"
+)
+
+
+def _safetensors_header_length(head: bytes) -> int | None:
+    """The JSON header length a safetensors file starts with (little-endian u64, then `{`), or None."""
+    if len(head) < 9 or head[8:9] != b"{":
+        return None
+    n = int.from_bytes(head[:8], "little")
+    return n if 2 <= n <= SAFETENSORS_MAX_HEADER else None
+
+
+def _is_torch_container(head: bytes) -> bool:
+    """A zip archive (torch.save since 1.6) or a pickle with a protocol marker (torch's legacy format)."""
+    return head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5)
+
+
+def _what_it_is(head: bytes) -> str:
+    """A few words on what a file that is no checkpoint looks like."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:  # a multi-byte character cut by the 132-byte window still counts as text
+        text = head[: e.start].decode("utf-8") if e.start > len(head) - 4 else ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "it is a text file"
+    return f"it starts with bytes {head[:8].hex(' ')}"
+
+
+def _torch_refusal(path: Path, name: str, head: bytes, e: Exception) -> LatentgapError:
+    """One line for a file torch.load(weights_only=True) did not read: not a checkpoint at all, a pickle that would
+    need code to load, or a damaged checkpoint."""
+    text = str(e)
+    if not _is_torch_container(head):
+        return LatentgapError(
+            f"{name} is not a PyTorch checkpoint at all ({_what_it_is(head)}, not the zip archive or pickle that "
+            "torch.save writes); pick the autoencoder's weights file (.safetensors preferred, or a .ckpt/.pt)"
+        )
+    if "Weights only load failed" not in text:
+        first = (text.splitlines() or [type(e).__name__])[0].strip()  # an empty or cut file raises with no message
+        return LatentgapError(
+            f"{name} is a damaged PyTorch checkpoint ({_clip(first)}); it may be truncated: download it again"
+        )
+    wanted = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    wanted = wanted[1] if wanted else _first_global(path) if head[:1] == b"\x80" else None  # a bare pickle: scan it
+    if wanted:
+        wanted = _clip("".join(c for c in wanted if c.isprintable()), 80)  # the file's own words: keep them one line
+        return LatentgapError(
+            f"{name} was refused: its pickle needs code execution to load (it asks for {wanted}, which plain "
+            f"weights do not need); {TORCH_ADVICE}"
+        )
+    opcode = re.search(r"Unsupported operand (\d+)", text)
+    detail = f"pickle opcode {opcode[1]}" if opcode else "not plain tensors"
+    return LatentgapError(
+        f"{name} was refused: it is a pickle that the safe loader (torch.load weights_only=True) cannot read "
+        f"({detail}; not written by torch.save); {TORCH_ADVICE}"
+    )
+
+
+def _first_global(path: Path, max_ops: int = 100_000) -> str | None:
+    """The first class or function a pickle names (what unpickling it would import and call), read with pickletools:
+    nothing is built or run. None when it names none (or is too damaged to tell)."""
+    import pickletools
+
+    strings = []
+    try:
+        with open(path, "rb") as f:
+            for i, (op, arg, _) in enumerate(pickletools.genops(f)):
+                if op.name in ("GLOBAL", "INST"):
+                    return str(arg).replace(" ", ".")
+                if op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    return ".".join(strings[-2:])
+                if isinstance(arg, str):
+                    strings.append(arg)
+                if i >= max_ops:
+                    return None
+    except Exception:  # noqa: BLE001 (pickletools raises several types on damaged input; then we cannot tell)
+        return None
+    return None
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """`text` up to `limit` characters, cut at a word with an ellipsis (never mid-word)."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _zip_names(path: Path, name: str) -> list[str] | None:
     """The entries of a zip archive (a torch checkpoint is one), or None when the file is not a zip."""
     try:  # is_zipfile itself raises on some damaged end records (fuzzing found "span multiple disks")
         if not zipfile.is_zipfile(path):
@@ -218,14 +314,10 @@ def _zip_names(path: Path) -> list[str] | None:
         with zipfile.ZipFile(path) as z:
             return z.namelist()
     except (zipfile.BadZipFile, UnicodeDecodeError, NotImplementedError, ValueError, OSError) as e:
-        raise LatentgapError(f"{path.name} is a damaged zip archive ({str(e)[:120]}); download it again") from None
+        raise LatentgapError(f"{name} is a damaged zip archive ({_clip(str(e), 120)}); download it again") from None
 
 
-def _looks_like_safetensors(head: bytes, path: Path) -> bool:
-    return path.suffix not in (".ckpt", ".pt", ".pth", ".bin") and len(head) > 9 and head[8:9] == b"{"
-
-
-def _read_safetensors(path: Path) -> tuple[dict, dict]:
+def _read_safetensors(path: Path, name: str) -> tuple[dict, dict]:
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -234,7 +326,7 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
             return {k: f.get_tensor(k) for k in f.keys()}, metadata
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise LatentgapError(
-            f"{path.name} is not a valid safetensors file ({str(e).splitlines()[0][:160]}); "
+            f"{name} is not a valid safetensors file ({_clip(str(e).splitlines()[0])}); "
             "it may be truncated: download it again"
         ) from None
 
@@ -309,23 +401,26 @@ def _build(family: Family, config: dict, sd: dict, name: str):
     return model.eval().requires_grad_(False)
 
 
-def _load_single_file(path: Path, family_override: str | None, max_mb: float):
-    raw, metadata = read_checkpoint(path, max_mb)
-    sd, notes = unwrap_state_dict(raw, path.name)
+def _load_single_file(path: Path, family_override: str | None, max_mb: float, name: str):
+    raw, metadata = read_checkpoint(path, max_mb, name)
+    sd, notes = unwrap_state_dict(raw, name)
     if family_override is None and "family" in metadata:
         family_override = metadata["family"]
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
-    det = detect(shapes, family_override)
+    try:
+        det = detect(shapes, family_override)
+    except LatentgapError as e:
+        raise LatentgapError(f"{name}: {e}") from None
     sd = det.family.prepare_state_dict(sd)
     config = infer_config(det, sd, metadata)
     try:
         sd = to_diffusers_keys(sd, det, config)
     except (KeyError, IndexError, ValueError, RuntimeError) as e:
         raise LatentgapError(
-            f"{path.name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete"
+            f"{name}: LDM keys could not be converted ({e!s:.120}); the file may be incomplete"
         ) from None
-    check_finite(sd, path.name)
-    model = _build(det.family, config, sd, path.name)
+    check_finite(sd, name)
+    model = _build(det.family, config, sd, name)
     return model, det, dict(model.config), notes
 
 
@@ -356,7 +451,7 @@ def _hub_folder(repo_id: str) -> Path:
     except Exception as e:  # offline, unknown repo, gated repo: all end in the same advice
         raise LatentgapError(
             f"hub id {repo_id!r} could not be fetched ({type(e).__name__}; the hub is unreachable or the repo is not "
-            f"cached). Download it where there is network (`huggingface-cli download {repo_id} --local-dir DIR`) "
+            f"cached), and there is no local folder {repo_id}. Download it where there is network (`huggingface-cli download {repo_id} --local-dir DIR`) "
             "and pass --ae DIR"
         ) from None
 
@@ -394,10 +489,34 @@ def _load_taesd_pth(path: Path, name: str, source: str) -> LoadedAutoencoder:
 
 
 # --- the one entry point ----------------------------------------------------------------------------------------
+def _accepted() -> str:
+    """What `--ae` takes, for the messages that refuse a reference."""
+    zoo = ", ".join("zoo:" + n for n in list(ZOO)[:3])
+    return (
+        f"give a zoo name ({zoo}, ...; all of them: `python -m latentgap zoo list`), a weights file "
+        f"({', '.join(WEIGHT_SUFFIXES)}), a local diffusers folder, or a hub id (owner/name)"
+    )
+
+
+def _looks_like_path(ref: str) -> bool:
+    """Meant as a file or folder: a checkpoint suffix, or a path form no hub id has (absolute, ./, ~, a backslash,
+    a trailing slash, two or more slashes)."""
+    path_form = ref.startswith(("/", ".", "~")) or ref.endswith("/") or "\\" in ref or ref.count("/") > 1
+    return path_form or ref.lower().endswith(WEIGHT_SUFFIXES)
+
+
 def load_autoencoder(
-    name_or_path: str, family: str | None = None, vq_latent: str = "prequant", max_mb: float = MAX_CHECKPOINT_MB
+    name_or_path: str,
+    family: str | None = None,
+    vq_latent: str = "prequant",
+    max_mb: float = MAX_CHECKPOINT_MB,
+    name: str | None = None,
 ) -> LoadedAutoencoder:
-    """`zoo:NAME` (or a bare zoo NAME), a diffusers folder, a single weights file, or a hub id."""
+    """`zoo:NAME` (or a bare zoo NAME), a diffusers folder, a single weights file, or a hub id.
+
+    `name`: what messages and results call a single file (default its file name; the dashboard passes the user's
+    own name for an upload it stored under a content hash).
+    """
     if vq_latent not in VQ_LATENTS:
         raise LatentgapError(f"--vq-latent {vq_latent!r}: choose {' or '.join(VQ_LATENTS)}")
     path = Path(name_or_path).expanduser()
@@ -424,11 +543,12 @@ def load_autoencoder(
         model, fam, config, h = _load_diffusers_folder(path, family)
         return LoadedAutoencoder(path.name, fam, model, h, "diffusers-folder", config, vq_latent=vq_latent)
     if path.is_file():
+        shown = name or path.name
         if path.suffix.lower() not in WEIGHT_SUFFIXES:
-            raise LatentgapError(f"{path.name}: expected a weights file ({', '.join(WEIGHT_SUFFIXES)}) or a folder")
-        model, det, config, notes = _load_single_file(path, family, max_mb)
+            raise LatentgapError(f"{shown}: expected a weights file ({', '.join(WEIGHT_SUFFIXES)}) or a folder")
+        model, det, config, notes = _load_single_file(path, family, max_mb, shown)
         return LoadedAutoencoder(
-            path.name,
+            shown,
             det.family,
             model,
             file_hash([path]),
@@ -439,10 +559,9 @@ def load_autoencoder(
             vq_latent,
             notes,
         )
-    if HUB_ID.match(name_or_path) and not name_or_path.startswith(("./", "../")):
+    if _looks_like_path(name_or_path):
+        raise LatentgapError(f"{name_or_path} does not exist (no such file or folder); {_accepted()}")
+    if HUB_ID.match(name_or_path):
         model, fam, config, h = _load_diffusers_folder(_hub_folder(name_or_path), family)
         return LoadedAutoencoder(name_or_path, fam, model, h, "hub", config, vq_latent=vq_latent)
-    raise LatentgapError(
-        f"unknown autoencoder {name_or_path!r}: give a zoo name ({', '.join('zoo:' + n for n in ZOO)}; see "
-        "`zoo list`), a local diffusers folder, a weights file (.safetensors, .ckpt) or a hub id (owner/name)"
-    )
+    raise LatentgapError(f"unknown autoencoder {name_or_path!r}: {_accepted()}")

@@ -208,7 +208,7 @@ ZOO: dict[str, ZooModel] = {
     ]
 }
 
-DEFAULT_AE = "zoo:sd-vae-mini"
+DEFAULT_AE = "zoo:taef2"  # real pretrained weights (MIT), diagnosed on real chest X-rays by default
 
 
 def get_zoo_model(name: str) -> ZooModel:

@@ -2,6 +2,9 @@
 
 `--dataset NAME` (and `data list`) finds NAME under `--data-root`, else `$LATENTGAP_DATA`; the files are never
 shipped or downloaded by latentgap. A missing set is listed as unavailable with where to get it (upstream name, DOI).
+The full Kermany set is `chest-xray-pneumonia-full` (folder `chest-xray-pneumonia/`): the name
+`chest-xray-pneumonia` is the compact copy that ships with latentgap (`datasets/embedded.py`), so a name means the
+same images whether or not a data root is set.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ REAL_SETS: dict[str, RealSet] = {
     s.name: s
     for s in [
         RealSet(
-            "chest-xray-pneumonia",
+            "chest-xray-pneumonia-full",
             "chest-xray-pneumonia",
             "chest-xray",
             "paediatric chest X-ray",

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from latentgap.cache import atomic_savez, load_npz
-from latentgap.datasets import phantoms  # importing the package registers every embedded benchmark
+from latentgap.datasets import embedded, phantoms  # importing them registers every embedded benchmark
 from latentgap.datasets.benchmark import BENCHMARKS, Benchmark
 from latentgap.datasets.dataset import Dataset  # also importable from here, as before
 from latentgap.errors import LatentgapError
 
-DEFAULT_DATASET = "phantom-chest"
+DEFAULT_DATASET = "chest-xray-pneumonia"  # embedded REAL chest X-rays (datasets/embedded.py)
 
 
 def get_benchmark(name: str) -> Benchmark:
@@ -45,8 +45,8 @@ def load(
 ) -> Dataset:
     """Embedded benchmark `name` at `resolution` px (generated, or read from `cache_dir`), or a dataset on disk.
 
-    A path is read by `formats.load_path` (format detected unless `data_format` names it); `n_images` then
-    caps the images read (whole patients).
+    An embedded real set is read from the package data, a path by `formats.load_path` (format detected unless
+    `data_format` names it); `n_images` then caps the images read (whole patients).
     """
     from latentgap.datasets.real import REAL_SETS, locate
 
@@ -62,6 +62,8 @@ def load(
 
         return load_path(name, data_format, data_root, resolution, n_images)
     bench = get_benchmark(name)
+    if not bench.synthetic:  # real images shipped with latentgap: nothing to generate or cache
+        return embedded.load(bench, resolution, n_images)
     n = n_images or bench.default_size
     if resolution <= 0 or resolution % 8:
         raise LatentgapError(f"resolution {resolution} must be a positive multiple of 8")
@@ -99,6 +101,8 @@ def load(
 def describe(name: str) -> dict:
     """Metadata for `data list`: classes, class counts, groups, default size, resolutions, signals, synthetic flag."""
     b = get_benchmark(name)
+    if not b.synthetic:
+        return embedded.describe(b)
     d = getattr(phantoms, b.generator)(b.default_size, 8, seed=0)  # counts do not depend on resolution: 8 px is enough
     counts = np.bincount(d["labels"], minlength=len(b.class_names))
     return dict(

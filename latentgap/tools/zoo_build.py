@@ -28,7 +28,8 @@ class BenchmarkSampler:
         from latentgap.datasets import registry
 
         self.rng = np.random.default_rng(seed)
-        images = [registry.load(b, size, n_images=n_per_benchmark, seed=1).images for b in registry.BENCHMARKS]
+        synthetic = [name for name, b in registry.BENCHMARKS.items() if b.synthetic]  # never the real default
+        images = [registry.load(b, size, n_images=n_per_benchmark, seed=1).images for b in synthetic]
         self.images = np.concatenate([np.repeat(im, 3, axis=1) if im.shape[1] == 1 else im for im in images])
 
     def batch(self, batch_size: int, size: int):
@@ -147,7 +148,7 @@ def evaluate(name: str, folder: Path | None = None, n: int = 256, size: int = 64
     out = {
         "general-domain crops (held out)": reconstruction_fidelity(held_out, encode_decode(ae, held_out, 32, "cpu")[1])
     }
-    for bench in registry.BENCHMARKS:
+    for bench in [name for name, b in registry.BENCHMARKS.items() if b.synthetic]:
         images = registry.load(bench, size, n_images=n, seed=1).images  # seed 1: not the diagnosis data
         recon = encode_decode(ae, images, 32, "cpu")[1]
         out[f"{bench} ({size} px)"] = reconstruction_fidelity(images, recon)

@@ -1,6 +1,7 @@
 """The Gradio dashboard. `build_app()` does no heavy work at import; handlers read the store and return
 tables and plotly figures built by pure functions in `latentgap.plots`. A per-run tab computes its view when it is
-opened (`tab.select`) or a control is changed by the user (`.input`), never for every tab at page load."""
+opened (`tab.select`) or a control is changed by the user (`.input`), never for every tab at page load. When a run
+is stored while the page is open, the views that list runs follow (`refresh.build_run_watch`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from latentgap.ui.diagnose import build_diagnose_tab
 from latentgap.ui.efficiency import build_efficiency_tab
 from latentgap.ui.explorer import build_explorer_tab
 from latentgap.ui.export import build_export_tab
+from latentgap.ui.guard import guard_handlers
 from latentgap.ui.noise import build_noise_tab, fill_run_pickers
 from latentgap.ui.overview import build_overview
 from latentgap.ui.reconstructions import build_reconstructions_tab
+from latentgap.ui.refresh import build_run_watch
 from latentgap.workspace import Workspace
 
 
@@ -23,19 +26,21 @@ def build_app(home: Path, supervisor=None):
     import gradio as gr
 
     with gr.Blocks(title="latentgap") as app:
+        ticker = gr.Timer(2.0)  # one timer for the job list and the run watch
+        runs_changed = build_run_watch(app, home, ticker)
         gr.Markdown(
             "# latentgap — the learnability gap of image autoencoders\n"
             "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
             "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
-            "Embedded benchmarks are **SYNTHETIC** phantoms."
+            "The default benchmark is **real** (Kermany chest X-rays); the `phantom-*` benchmarks are **SYNTHETIC**."
         )
         with gr.Tabs():
             with gr.Tab("Overview"):
-                build_overview(app, home)
+                build_overview(app, home, runs_changed)
             with gr.Tab("Diagnose"):
-                build_diagnose_tab(app, home, supervisor)
+                build_diagnose_tab(app, home, supervisor, ticker)
             with gr.Tab("Compare") as tab:
-                build_compare_tab(app, home, tab)
+                build_compare_tab(app, home, tab, runs_changed)
             with gr.Tab("Latent explorer") as tab:
                 explorer_run = build_explorer_tab(app, home, tab)
             with gr.Tab("Reconstructions") as tab:
@@ -49,7 +54,15 @@ def build_app(home: Path, supervisor=None):
             with gr.Tab("Export"):
                 build_export_tab(app, home)
         pickers = [noise_run, classes_run, explorer_run, recon_a]  # one store query fills every run dropdown
+        runs_changed.change(  # a new run: every picker lists it and keeps the run it shows
+            lambda *shown: fill_run_pickers(home, len(pickers), 1, shown),
+            inputs=[*pickers, recon_b],
+            outputs=[*pickers, recon_b],
+            api_name=False,
+            show_progress="hidden",
+        )
         app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
+    guard_handlers(app)  # a user error: its one line in the page and the log, no traceback
     return app
 
 
@@ -76,6 +89,7 @@ def launch(
             show_error=False,
             auth=auth,
             max_file_size=f"{max_upload_mb}mb",
+            allowed_paths=[str(Workspace(Path(home)).reports)],  # the Overview's report downloads
             **kwargs,
         )
     finally:

@@ -33,8 +33,6 @@ def export_table(home: Path, table: str, fmt: str) -> str:
 def build_export_tab(app, home: Path) -> None:
     import gradio as gr
 
-    from latentgap.errors import LatentgapError
-
     with gr.Row():
         table = gr.Dropdown(list(TABLES), value=next(iter(TABLES)), label="table")
         fmt = gr.Radio(["csv", "parquet"], value="csv", label="format")
@@ -44,10 +42,4 @@ def build_export_tab(app, home: Path) -> None:
         "Figures: each plot's toolbar downloads a PNG. Results of SYNTHETIC benchmarks carry `synthetic = true`."
     )
 
-    def run(t, f):
-        try:
-            return export_table(home, t, f)
-        except LatentgapError as e:
-            raise gr.Error(str(e)) from None
-
-    go_btn.click(run, [table, fmt], file, api_name="export")
+    go_btn.click(lambda t, f: export_table(home, t, f), [table, fmt], file, api_name="export")

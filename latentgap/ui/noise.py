@@ -15,15 +15,45 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0) -> list:
+def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0, current=()) -> list:
     """Run dropdown updates for every per-run tab from one store query: `n_newest` with the newest run selected,
-    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view)."""
+    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view). With `current` (the
+    pickers' values, on a refresh after a new run) a picker keeps its run while that run is stored."""
     import gradio as gr
 
     choices = run_choices(home)
-    newest = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
-    optional = gr.Dropdown(choices=[("none", ""), *choices], value="")
-    return [newest] * n_newest + [optional] * n_optional
+    stored = {c[1] for c in choices}
+    current = list(current) + [None] * (n_newest + n_optional - len(current))
+    newest = choices[0][1] if choices else None
+    out = []
+    for i, value in enumerate(current):
+        if i < n_newest:
+            out.append(gr.Dropdown(choices=choices, value=value if value in stored else newest))
+        else:
+            out.append(gr.Dropdown(choices=[("none", ""), *choices], value=value if value in stored else ""))
+    return out
+
+
+NOISE_ARMS = ("latent-noise", "latent-film", "latent-film-distilled")  # the arms trained on noisy latents (arms.py)
+SIGMA_MIN = 0.002  # the EDM schedule's lowest level (noise.karras_sigmas): where noise training starts
+
+
+def trained_sigma_range(spec: dict) -> tuple[float, float] | None:
+    """The σ range the run's noise-trained arms saw: stored with the run, else (older runs) the schedule's lowest
+    level up to the profile's `train_sigma_max`; None when the run trained no arm on noise."""
+    summary = spec["summary"]
+    if "noise_training_sigma" in summary:  # stored with the run (null: no arm trained on noise)
+        return tuple(summary["noise_training_sigma"]) if summary["noise_training_sigma"] else None
+    settings = spec["spec"].get("profile_settings", {})
+    arms = summary.get("arms") or settings.get("arms", ())
+    if not set(arms) & set(NOISE_ARMS) or "train_sigma_max" not in settings:
+        return None
+    return SIGMA_MIN, float(settings["train_sigma_max"])
+
+
+def chance_level(metric: str, n_classes: int) -> float | None:
+    """What a classifier that guesses scores: 1 / classes balanced accuracy, 0.5 AUROC."""
+    return {"balanced_accuracy": 1 / n_classes if n_classes else None, "auroc": 0.5}.get(metric)
 
 
 def noise_view(home: Path, run_id: str | None, metric: str):
@@ -35,14 +65,20 @@ def noise_view(home: Path, run_id: str | None, metric: str):
         return noise_curves(store.noise_curves("-"), store.results().head(0), metric)
     results = store.results(run_id)
     clean = results[results.noise_level.isna()]
-    return noise_curves(store.noise_curves(run_id), clean, metric)
+    spec = store.run_spec(run_id)
+    n_classes = spec["summary"].get("n_classes") or len(spec["summary"].get("class_names", []))
+    return noise_curves(
+        store.noise_curves(run_id), clean, metric, chance_level(metric, n_classes), trained_sigma_range(spec)
+    )
 
 
 def build_noise_tab(app, home: Path, tab):
     import gradio as gr
 
     with gr.Row():
-        run = gr.Dropdown(label="run", choices=[], scale=3, allow_custom_value=True)  # API clients name any run
+        run = gr.Dropdown(  # API clients name any run
+            label="run", choices=[], scale=3, allow_custom_value=True, elem_id="noise-run"
+        )
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
 

@@ -1,5 +1,8 @@
 """Overview tab: the gap table across autoencoders x benchmarks, a grouped bar chart of the three spaces, filters,
-and the paired test of latent vs reconstruction beside the paper's published p-value."""
+the paired test of latent vs reconstruction beside the paper's published p-value, and a shareable HTML report of
+chosen runs to download.
+
+One profile by default (the newest measured one: `stats.default_profile`); smoke runs never enter the paired test."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import math
 from pathlib import Path
 
 from latentgap.metrics import CLASSIFICATION_METRICS
+from latentgap.ui.noise import run_choices
 
 TABLE_COLUMNS = [
     "autoencoder",
@@ -14,78 +18,144 @@ TABLE_COLUMNS = [
     "dataset",
     "synthetic",
     "profile",
-    "seed",
+    "seeds",
     "image",
     "reconstruction",
     "latent",
     "gap",
     "gap_ci_low",
     "gap_ci_high",
-    "gap_fold_std",
-    "n_folds",
+    "gap_replicate_std",
+    "n_replicates",
     "fidelity_loss",
     "run_id",
 ]
 FILTERS = ("family", "dataset", "profile")
 
 
-def paired_test_line(paired, metric: str) -> str:
-    """Markdown: the local paired test of latent vs reconstruction over the shown runs, and the published one."""
-    from latentgap.published import published_line
-    from latentgap.stats import paired_test
+def paired_test_line(pairs, metric: str, profile: str) -> str:
+    """Markdown: the local paired test of latent vs reconstruction over the shown runs of one profile."""
+    from latentgap.stats import SMOKE_PROFILES, paired_test
 
-    t = paired_test(paired)
-    fmt = lambda v: "n/a (needs 2 or more pairs)" if math.isnan(v) else f"{v:.2g}"
-    local = (
-        f"**local** ({metric.replace('_', ' ')}, {t['n_pairs']} run x fold pairs shown): latent − reconstruction "
-        f"= {t['mean_difference']:+.3f}, paired t-test p = {fmt(t['t_test_p'])}, Wilcoxon p = {fmt(t['wilcoxon_p'])}"
-        if t["n_pairs"]
-        else "**local**: no runs match the filters"
+    if profile in SMOKE_PROFILES:
+        return f"**local** ({profile}): smoke runs are a run-through check, not a measurement: no test"
+    t = paired_test(pairs)
+    fmt = lambda v: "n/a (needs 2 or more AE x dataset units)" if math.isnan(v) else f"{v:.2g}"
+    if not t["n_pairs"]:
+        return f"**local** ({profile}): no runs match the filters"
+    return (
+        f"**local** ({profile} profile, {metric.replace('_', ' ')}; {t['n_units']} AE x dataset units from "
+        f"{t['n_pairs']} seed x fold replicates, reruns counted once): latent − reconstruction = "
+        f"{t['mean_difference']:+.3f}, paired t-test p = {fmt(t['t_test_p'])}, Wilcoxon p = {fmt(t['wilcoxon_p'])}. "
+        "*Not comparable with the published p below: other autoencoders, datasets, budget and number of units.*"
     )
-    return f"{local}  \n{published_line('latent_vs_reconstruction_p')}"
 
 
 def gap_view(home: Path, metric: str, family=None, dataset=None, profile=None):
-    """(gap table, bar figure, paired-test markdown) for `metric`, filtered to the chosen families, benchmarks and
-    profiles (empty = all); the table is rounded for reading."""
+    """(gap table, bar figure, paired-test markdown) for `metric`, filtered to the chosen families and benchmarks
+    (empty = all) and profiles (empty = the newest measured one); the table is rounded for reading."""
     from latentgap.plots import gap_bars
+    from latentgap.published import published_line
+    from latentgap.stats import default_profile, select_pairs
     from latentgap.store import Store
 
     store = Store(home)
     gap = store.gap_table(metric)
+    profile = profile or [p for p in [default_profile(store.runs())] if p]
     for col, chosen in zip(FILTERS, (family, dataset, profile)):
         if chosen:
             gap = gap[gap[col].isin(chosen)]
     paired = store.paired_scores(metric, "latent", "reconstruction")
     paired = paired[paired.run_id.isin(gap.run_id)]
-    return gap[TABLE_COLUMNS].round(4), gap_bars(gap, metric), paired_test_line(paired, metric)
+    lines = [paired_test_line(select_pairs(paired, p), metric, p) for p in profile] or ["**local**: no runs yet"]
+    tests = "  \n".join([*lines, published_line("latent_vs_reconstruction_p")])
+    return gap[TABLE_COLUMNS].round(4), gap_bars(gap, metric), tests
 
 
 def filter_choices(home: Path):
+    """The filters' choices from the stored runs; the profile filter starts on the newest measured profile."""
     import gradio as gr
 
+    from latentgap.stats import default_profile
     from latentgap.store import Store
 
     runs = Store(home).runs()
-    return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in FILTERS]
+    default = [p for p in [default_profile(runs)] if p]
+    return [
+        gr.Dropdown(choices=sorted(runs[c].unique().tolist()), **({"value": default} if c == "profile" else {}))
+        for c in FILTERS
+    ]
 
 
-def build_overview(app, home: Path) -> None:
+def report_download(home: Path, run_ids: list[str] | None) -> tuple[str | None, str]:
+    """(the chosen runs' report, written to `<home>/reports/` by report.py, for the download button; a note saying
+    it is ready). Nothing while no run is chosen."""
+    import gradio as gr
+
+    from latentgap.errors import LatentgapError
+    from latentgap.report import write_report
+
+    if not run_ids:
+        return None, ""
+    try:
+        path = write_report(home, run_ids)
+    except LatentgapError as e:  # an API client's unknown run id
+        raise gr.Error(str(e)) from None
+    return str(path), f"ready: {path.name} ({path.stat().st_size / 1e6:.1f} MB, opens offline) — *Download report*"
+
+
+def build_overview(app, home: Path, runs_changed=None) -> None:
+    """runs_changed: a component whose change means a run was stored (ui.refresh): table, figure and filters
+    follow it without a click."""
     import gradio as gr
 
     with gr.Row():
         metric = gr.Dropdown(list(CLASSIFICATION_METRICS), value="balanced_accuracy", label="metric")
         filters = [
-            gr.Dropdown(choices=[], value=[], multiselect=True, label=f"{c} (all when empty)", allow_custom_value=True)
+            gr.Dropdown(
+                choices=[],
+                value=[],
+                multiselect=True,
+                label=f"{c} ({'the newest measured profile' if c == 'profile' else 'all'} when empty)",
+                allow_custom_value=True,
+            )
             for c in FILTERS
         ]
-    table = gr.Dataframe(label="gap table (test split; CI = paired bootstrap 95 %)", interactive=False)
+    table = gr.Dataframe(
+        label="gap table (test split; means over seed x fold replicates; CI = 95 % two-level bootstrap over "
+        "replicates and test patients)",
+        interactive=False,
+    )
     plot = gr.Plot(label="image vs reconstruction vs latent")
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
-    app.load(lambda: filter_choices(home), outputs=filters, api_name=False)
+    with gr.Row():
+        report_runs = gr.Dropdown(
+            choices=[],
+            value=[],
+            multiselect=True,
+            label="report: one run, or several to compare",
+            allow_custom_value=True,  # API clients name any run
+            scale=4,
+        )
+        report = gr.DownloadButton("Download report", scale=1)  # holds the chosen runs' file, once written
+    followed = [runs_changed.change] if runs_changed is not None else []
+    gr.on([app.load, *followed], lambda: filter_choices(home), outputs=filters, api_name=False)
     gr.on(
-        [app.load, metric.change, refresh.click, *(f.change for f in filters)],
+        [app.load, refresh.click, *followed],
+        lambda: gr.Dropdown(choices=run_choices(home)),
+        outputs=report_runs,
+        api_name=False,
+    )
+    report_note = gr.Markdown()
+    report_runs.input(  # the button holds no stale file while the new one is written (a few seconds)
+        lambda r: (None, f"writing the report of {len(r)} run(s) ..." if r else ""),
+        inputs=report_runs,
+        outputs=[report, report_note],
+        api_name=False,
+    ).then(lambda r: report_download(home, r), inputs=report_runs, outputs=[report, report_note], api_name="report")
+    gr.on(
+        [app.load, metric.change, refresh.click, *followed, *(f.change for f in filters)],
         lambda m, *f: gap_view(home, m, *f),
         inputs=[metric, *filters],
         outputs=[table, plot, tests],

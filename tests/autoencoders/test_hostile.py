@@ -42,12 +42,12 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _RunsCode(marker)}, path)
-    with pytest.raises(LatentgapError, match="refused.*run code"):
+    with pytest.raises(LatentgapError, match="evil.ckpt was refused: its pickle needs code execution.*save_file"):
         load_autoencoder(str(path))
     assert not marker.exists()
-    legacy = tmp_path / "evil.pt"  # the pre-zip pickle format
+    legacy = tmp_path / "evil.pt"  # a bare pickle, as the pre-zip format is
     legacy.write_bytes(pickle.dumps(_RunsCode(marker)))
-    with pytest.raises(LatentgapError):
+    with pytest.raises(LatentgapError, match="needs code execution to load .it asks for pathlib.Path.touch"):
         load_autoencoder(str(legacy))
     assert not marker.exists()
 
@@ -55,12 +55,15 @@ def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path):
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("random.safetensors", bytes(range(256)) * 40, "not a valid safetensors"),
-        ("random.ckpt", bytes(range(256)) * 40, "not a readable checkpoint|refused"),
+        ("random.safetensors", bytes(range(256)) * 40, "not a safetensors file: its header is unreadable"),
+        ("random.ckpt", bytes(range(256)) * 40, "not a PyTorch checkpoint at all .it starts with bytes 00 01"),
+        ("cut.ckpt", b"PK\x03\x04" + b"\x00" * 100, "damaged"),
+        ("marker.safetensors", b"\x80", "not a safetensors file"),  # one byte: a pickle marker, nothing after it
+        ("marker.pt", b"\x80\x02", "damaged PyTorch checkpoint"),
         ("image.safetensors", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "PNG image, not a checkpoint"),
         ("photo.ckpt", b"\xff\xd8\xff\xe0" + b"\x00" * 200, "JPEG image"),
         ("scan.pt", b"\x00" * 128 + b"DICM" + b"\x00" * 64, "DICOM image"),
-        ("empty.safetensors", b"", "not a valid safetensors"),
+        ("empty.safetensors", b"", "empty .0 bytes."),
     ],
 )
 def test_garbage_files(tmp_path, name, content, message):
@@ -156,3 +159,31 @@ def test_cli_refuses_a_bad_checkpoint_without_touching_the_store(tmp_path):
         cwd=ROOT,
     )
     assert json.loads(results.stdout) == []
+
+
+NOTES = b"Notes on the VAE run\nlr 1e-4, 40 epochs; the weights are elsewhere\n"
+
+
+@pytest.mark.parametrize(
+    "name, says, fix",
+    [
+        ("notes.safetensors", "is not a safetensors file: its header is unreadable (it is a text file)", "save_file"),
+        ("notes.pt", "is not a PyTorch checkpoint at all (it is a text file", "pick the autoencoder's weights file"),
+        ("evil.ckpt", "was refused: its pickle needs code execution to load (it asks for ", "save_file"),
+    ],
+)
+def test_cli_says_what_a_file_is_and_the_fix_in_one_whole_line(tmp_path, name, says, fix):
+    """A text file renamed to a checkpoint is not called truncated; a pickle that needs code is refused; both messages
+    are one whole line (no torch text cut mid-sentence, no warnings around it)."""
+    path = tmp_path / name
+    if name == "evil.ckpt":
+        torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _RunsCode(tmp_path / "pwned")}, path)
+    else:
+        path.write_bytes(NOTES)
+    out = subprocess.run(
+        [sys.executable, "-m", "latentgap", "inspect", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 2 and not (tmp_path / "pwned").exists()
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"error: {name} {says}") and fix in line, line
+    assert line.endswith(")") and "truncated" not in line and "weights_only` arg" not in line

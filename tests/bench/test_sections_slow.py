@@ -1,19 +1,22 @@
 """Bench sections that start heavy machinery (numba's UMAP, the dashboard server, a diagnosis), on tiny inputs."""
 
-import math
-
 import pytest
 
-from latentgap.tools.bench import dashboard, end_to_end, projection
+from latentgap.tools.bench import dashboard, end_to_end, projection, report
 from latentgap.tools.bench import store as store_bench
 
 pytestmark = pytest.mark.slow
 
 
-def test_projection_measures_then_extrapolates_and_labels_it():
-    out = projection.run(quick=True, sizes=(60, 200, 2_000), measured=(60, 200), reps=1)
-    assert [out["sizes"][n]["extrapolated"] for n in ("60", "200", "2000")] == [False, False, True]
-    assert math.isfinite(out["scaling_exponent"]) and out["sizes"]["2000"]["seconds"]["median"] > 0
+def test_projection_compares_fast_and_before_and_estimates_what_it_skips():
+    out = projection.run(quick=True, sizes=(60, 300), before_sizes=(60,), reps=1, warmup_n=50)
+    small, large = out["sizes"]["60"], out["sizes"]["300"]
+    assert not small["before"]["estimated"] and "before" not in large  # nothing above the 5k fit to scale from
+    assert small["speedup"] == small["before"]["seconds"]["median"] / small["fast"]["seconds"]["median"] != 1
+    assert 0.5 < large["fast"]["trustworthiness"] <= 1 and 0 <= small["knn_shared_with_before"] <= 1
+    assert set(out["first_call_s"]) == {"fast", "before"} and out["first_call_s"]["fast"]["cpu"] > 0
+    table = "\n".join(report._projection(out))
+    assert "| 60 |" in table and "| 300 | – |" in table and "trustworthiness before / fast" in table
 
 
 def test_dashboard_under_load_answers_every_endpoint(tmp_path):
@@ -49,7 +52,9 @@ def test_serve_skips_a_port_taken_before_the_dashboard_binds_it(tmp_path, monkey
 
 def test_end_to_end_reads_the_runs_own_step_timing(tmp_path):
     out = end_to_end.run(tmp_path, "cpu", quick=True, profile="smoke", max_samples=120, profile_to=tmp_path / "p.txt")
-    assert {"load", "encode", "train_image_fold0"} <= set(out["steps_s"]) and out["slowest_step"] in out["steps_s"]
+    assert {"load", "encode", "train_image_fold0_seed0"} <= set(out["steps_s"]) and out["slowest_step"] in out[
+        "steps_s"
+    ]
     assert out["wall_s"] >= sum(out["steps_s"].values()) * 0.9 and "diagnose" in (tmp_path / "p.txt").read_text()
 
 

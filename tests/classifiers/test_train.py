@@ -104,12 +104,20 @@ def test_patience_is_counted_afresh_at_the_drw_epoch():
 def test_convergence_flag():
     from latentgap.classifiers.train import converged
 
-    flat = [dict(loss=1.0)] * 20
-    falling = [dict(loss=1.0 - 0.03 * i) for i in range(20)]
-    assert converged(flat, best_epoch=5, budget=20)
-    assert not converged(flat, best_epoch=18, budget=20)  # best epoch in the last 15 % of the budget
-    assert not converged(falling, best_epoch=5, budget=20)  # ran the whole budget with the loss still falling
-    assert converged(falling[:12], best_epoch=5, budget=20)  # early stopping stopped it
+    def run(losses, scores):
+        return [dict(loss=l, val_balanced_accuracy=v) for l, v in zip(losses, scores, strict=True)]
+
+    early = [min(0.5 + 0.1 * i, 0.8) for i in range(20)]  # on its plateau from epoch 3
+    flat, falling = [1.0] * 20, [1.0 - 0.03 * i for i in range(20)]
+    assert converged(run(flat, early), budget=20)
+    late = [0.5 + 0.01 * i for i in range(20)]  # still rising at the end: 0.69, more than 0.01 above epoch 16
+    assert not converged(run(flat, late), budget=20)
+    wobble = [*early[:18], 0.805, 0.808]  # best epoch in the last 15 %, by less than the plateau tolerance
+    assert converged(run(flat, wobble), budget=20)
+    assert not converged(run(falling, early), budget=20)  # ran the whole budget with the loss still falling
+    assert converged(run(falling[:12], early[:12]), budget=20)  # early stopping stopped it
+    noisy = [0.6, 0.9] * 10  # raw: on its best value from epoch 1; a heavy EMA of it still climbs at the end
+    assert converged(run(flat, noisy), budget=20) and not converged(run(flat, noisy), budget=20, ema=0.9)
 
 
 def test_paper_schedule_drops_the_learning_rate_tenfold_at_drw():

@@ -41,7 +41,7 @@ def test_any_resolution_multiple_of_8():
     assert phantom_chest(4, 256, seed=0)["images"].shape == (4, 1, 256, 256)
 
 
-@pytest.mark.parametrize("name", [b.generator for b in registry.BENCHMARKS.values()])
+@pytest.mark.parametrize("name", [b.generator for b in registry.BENCHMARKS.values() if b.synthetic])
 def test_labels_and_groups_do_not_depend_on_resolution(name):
     small, large = getattr(phantoms, name)(150, 16, seed=2), getattr(phantoms, name)(150, 64, seed=2)
     assert np.array_equal(small["labels"], large["labels"]) and np.array_equal(small["groups"], large["groups"])
@@ -50,7 +50,7 @@ def test_labels_and_groups_do_not_depend_on_resolution(name):
     assert len(np.unique(large["groups"])) < 150  # several images per group
 
 
-GENERATORS = [b.generator for b in registry.BENCHMARKS.values()]  # every registered benchmark
+GENERATORS = [b.generator for b in registry.BENCHMARKS.values() if b.synthetic]  # every registered phantom
 REAL = [b.generator for b in registry.BENCHMARKS.values() if b.source_files]  # composites of packaged real pixels
 
 
@@ -160,7 +160,7 @@ def test_real_pixels_are_read_offline_or_fail_with_the_fix(monkeypatch):
     assert calls == [False]  # never asks pydicom to download
 
 
-@pytest.mark.parametrize("name", list(registry.BENCHMARKS))
+@pytest.mark.parametrize("name", [name for name, b in registry.BENCHMARKS.items() if b.synthetic])
 def test_card_lists_every_real_source_with_license_and_provenance(name, tmp_path):
     import hashlib
     from pathlib import Path

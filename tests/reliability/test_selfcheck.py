@@ -26,7 +26,7 @@ def test_selfcheck_json_counts_faults_and_inputs():
     report = json.loads(out.stdout)
     assert KEYS <= report.keys() and report["passed"] and report["results_lost"] == 0
     assert report["faults_injected"] == report["faults_survived"] == 5
-    assert report["inputs_tried"] == 11 and report["inputs_refused_correctly"] == 4
+    assert report["inputs_tried"] == 15 and report["inputs_refused_correctly"] == 8
     assert [(s["name"], s["kind"], s["passed"]) for s in report["scenarios"]] == [
         ("corrupt, truncated, foreign, older and newer stores", "fault", True),
         ("upload names", "input", True),

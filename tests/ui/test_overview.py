@@ -1,5 +1,8 @@
 """The dashboard through its API, as `gradio_client` users call it."""
 
+from pathlib import Path
+
+import pytest
 from gradio_client import Client
 
 from latentgap.store import Store
@@ -13,7 +16,8 @@ def test_gap_table_endpoint_serves_stored_runs(serve, tmp_path):
     row = dict(zip(table["headers"], table["data"][0]))
     assert row["run_id"] == "run-a" and row["gap"] == 0.18 and row["latent"] == 0.6 and row["synthetic"] is True
     assert "gap +0.180" in plot["plot"]  # the bar chart annotates the gap
-    assert "1 run x fold pairs" in tests and "**published**: 9.5e-07" in tests
+    assert "1 AE x dataset units from 1 seed x fold replicates" in tests and "**published**: 9.5e-07" in tests
+    assert "Not comparable with the published p" in tests
     table, _, tests = client.predict("balanced_accuracy", [], ["phantom-derm"], [], api_name="/gap_table")
     assert "no runs match" in tests  # the dataset filter removed the only run
 
@@ -23,3 +27,34 @@ def test_empty_store_shows_a_hint(serve, tmp_path):
     table, plot, _ = client.predict("auroc", [], [], [], api_name="/gap_table")
     assert table["data"] == [] or table["data"] == [[""] * len(table["headers"])]
     assert "no results yet" in plot["plot"]
+
+
+def test_the_overview_shows_the_newest_measured_profile_and_never_tests_smoke_runs(tmp_path):
+    import time
+
+    from latentgap.ui.overview import gap_view
+
+    store = Store(tmp_path)
+    for run_id, profile in (("quick-run", "quick"), ("smoke-run", "smoke")):  # the smoke run is the newest
+        store.write_run({**_run(run_id), "profile": profile}, {"metrics": _metrics(run_id)})
+        time.sleep(0.01)
+    table, _, tests = gap_view(tmp_path, "balanced_accuracy")
+    assert list(table.run_id) == ["quick-run"] and "(quick profile" in tests and "smoke" not in tests
+    table, _, tests = gap_view(tmp_path, "balanced_accuracy", profile=["smoke"])  # asked for: shown, not tested
+    assert list(table.run_id) == ["smoke-run"] and "not a measurement: no test" in tests
+
+
+def test_report_endpoint_hands_out_the_runs_html_report(serve, tmp_path):
+    """Choosing runs in the Overview writes their report under <home>/reports and offers it for download."""
+    from tests.test_store import _v4_store
+
+    home = _v4_store(tmp_path)
+    run_id = Store(home).runs().run_id.iloc[0]
+    client = Client(serve(home), verbose=False)
+    downloaded, note = client.predict([run_id], api_name="/report")
+    assert note.startswith(f"ready: {run_id}.html (")
+    page = Path(downloaded).read_text()
+    assert page.startswith("<!DOCTYPE html>") and f"run {run_id}" in page and "SYNTHETIC data" in page
+    assert (home / "reports" / f"{run_id}.html").read_text() == page
+    with pytest.raises(Exception, match="no run 'nope' in the store"):
+        client.predict(["nope"], api_name="/report")

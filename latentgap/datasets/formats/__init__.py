@@ -67,6 +67,11 @@ def detect_format(path: str | Path) -> str:
     path = Path(path).expanduser()
     if not path.exists():
         raise LatentgapError(f"{path} does not exist; give a dataset file or folder")
+    if path.is_dir() and not any(f.is_file() for f in path.rglob("*")):
+        raise LatentgapError(
+            f"{path} is an empty folder; put the images in class subfolders ({path.name}/CLASS/IMAGE.png) or give "
+            "a manifest CSV"
+        )
     for fmt in FORMATS.values():
         if fmt.detect(path):
             return fmt.name

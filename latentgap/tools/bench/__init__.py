@@ -17,9 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from latentgap.resources import bench_results_dir
+
 SECTIONS = ("classifiers", "encoding", "families", "projection", "store", "dashboard", "page", "ray", "end_to_end")
 HEADLINE_KEYS = ("latent_vs_image.throughput_ratio", "latent_vs_image.memory_ratio", "encoder.flop_fraction")
-RESULTS_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "results"  # the repo's, from any cwd
+# the source checkout's benchmarks/results (or $LATENTGAP_BENCH_RESULTS); an installed wheel writes under the cwd
+RESULTS_DIR = bench_results_dir() or Path("benchmarks") / "results"
 
 
 def machine_info(device: str, note: str | None) -> dict:

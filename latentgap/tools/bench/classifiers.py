@@ -59,14 +59,13 @@ def prepare_data(workdir: Path, n_pool: int, device: str, seed: int = 0) -> dict
     from PIL import Image
 
     from latentgap.autoencoders.loading import load_autoencoder
-    from latentgap.autoencoders.zoo import DEFAULT_AE
     from latentgap.cache import atomic_savez
     from latentgap.datasets import registry
     from latentgap.encode import cached_encode
 
     paths = {}
     for size in (256, 64):
-        data = registry.load(registry.DEFAULT_DATASET, size, n_pool, seed=seed, cache_dir=workdir / "datasets")
+        data = registry.load("phantom-chest", size, n_pool, seed=seed, cache_dir=workdir / "datasets")
         folder = workdir / f"png-{size}"
         folder.mkdir(parents=True, exist_ok=True)
         for i, img in enumerate(data.images):
@@ -74,7 +73,7 @@ def prepare_data(workdir: Path, n_pool: int, device: str, seed: int = 0) -> dict
         np.save(folder / "labels.npy", data.labels)
         paths[f"png-{size}"] = str(folder)
         if size == 64:
-            ae = load_autoencoder(DEFAULT_AE)
+            ae = load_autoencoder("zoo:sd-vae-mini")
             key = f"{ae.weights_hash}-{data.fingerprint}-64px"
             cached_encode(ae, data.images, key, workdir / "latents", 32, device)
             paths["cache-4x8x8"] = str(workdir / "latents" / f"{key}.npz")

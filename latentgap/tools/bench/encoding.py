@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+AE, DATASET = "zoo:sd-vae-mini", "phantom-chest"  # a diffusers AutoencoderKL (the naive loop is diffusers' idiom)
+
 
 def naive_loop(ae, images: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
     """One image at a time through the diffusers model: (N, c, h, w) latents, (N, C, H, W) reconstructions."""
@@ -55,7 +57,6 @@ def encoder_flops_per_image(ae, images: np.ndarray, device: str) -> float:
 
 def run(workdir: Path, device: str, quick: bool, n_images: int | None = None, reps: int | None = None) -> dict:
     from latentgap.autoencoders.loading import load_autoencoder
-    from latentgap.autoencoders.zoo import DEFAULT_AE
     from latentgap.datasets import registry
     from latentgap.encode import cached_encode, encode_decode
     from latentgap.spec import get_profile
@@ -64,12 +65,10 @@ def run(workdir: Path, device: str, quick: bool, n_images: int | None = None, re
     n = n_images or (32 if quick else 256)
     reps = reps or (3 if quick else 5)
     profile = get_profile("quick")
-    ae = load_autoencoder(DEFAULT_AE)
-    images = registry.load(
-        registry.DEFAULT_DATASET, profile.resolution, max(n, 64), cache_dir=Path(workdir) / "datasets"
-    ).images[:n]
+    ae = load_autoencoder(AE)
+    images = registry.load(DATASET, profile.resolution, max(n, 64), cache_dir=Path(workdir) / "datasets").images[:n]
     batch = profile.encode_batch
-    out = dict(autoencoder=DEFAULT_AE, resolution=profile.resolution, n_images=n, batch_size=batch)
+    out = dict(autoencoder=AE, resolution=profile.resolution, n_images=n, batch_size=batch)
     out["batched"] = per_second(
         repeat(lambda: encode_decode(ae, images, batch, device), reps, 1, device), n, "images/s"
     )

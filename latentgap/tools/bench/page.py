@@ -29,7 +29,7 @@ def server_times(home: Path, run_id: str, reps: int) -> dict:
     from latentgap.ui.classes import classes_view
     from latentgap.ui.compare import compare_view
     from latentgap.ui.efficiency import efficiency_view
-    from latentgap.ui.explorer import explorer_view, sample_table
+    from latentgap.ui.explorer import explorer_view, preset_samples, selection_view
     from latentgap.ui.noise import noise_view, run_choices
     from latentgap.ui.overview import gap_view
     from latentgap.ui.reconstructions import reconstructions_view
@@ -40,7 +40,9 @@ def server_times(home: Path, run_id: str, reps: int) -> dict:
         "noise curves": lambda: noise_view(home, run_id, "balanced_accuracy"),
         "classes": lambda: classes_view(home, run_id),
         "latent explorer (20k points)": lambda: explorer_view(home, run_id, "class"),
-        "explorer sample list": lambda: sample_table(home, run_id, "all test samples"),
+        "explorer selection (all test samples)": lambda: selection_view(
+            home, run_id, preset_samples(home, run_id, "all test samples")
+        ),
         "reconstructions": lambda: reconstructions_view(home, run_id, None, 2),
         "compare (2 AEs)": lambda: compare_view(
             home,

@@ -152,24 +152,54 @@ def _families(f: dict) -> list[str]:
 
 
 def _projection(p: dict) -> list[str]:
+    def before(row: dict) -> str:
+        b = row.get("before")
+        if not b:
+            return "–"
+        if b["estimated"]:
+            return f"~{b['estimate_s']:.0f} (estimated: linear from {b['estimated_from']:,})"
+        return f"{_fig(b['seconds'])} ({b['cpu_seconds']['median']:.1f} CPU)"
+
+    def alike(row: dict, key: str, digits: int) -> str:
+        b = row.get("before", {})
+        return (_num(b[key], digits) + " / " if key in b else "– / ") + _num(row["fast"][key], digits)
+
     rows = [
         [
             f"{int(n):,}",
-            _fig(s["seconds"]),
-            "measured"
-            if not s["extrapolated"]
-            else "extrapolated (power law)"
-            + (f"; linear above the fit limit: {s['linear_estimate_s']:.0f} s" if "linear_estimate_s" in s else ""),
+            before(row),
+            f"{_fig(row['fast']['seconds'])} ({row['fast']['cpu_seconds']['median']:.1f} CPU)",
+            _num(row.get("speedup"), 1, "x") + (f" ({row['cpu_speedup']:.1f}x CPU)" if "cpu_speedup" in row else ""),
+            alike(row, "trustworthiness", 3),
+            alike(row, "knn_kept", 2),
+            _num(row.get("knn_shared_with_before"), 2),
         ]
-        for n, s in sorted(p["sizes"].items(), key=lambda kv: int(kv[0]))
+        for n, row in sorted(p["sizes"].items(), key=lambda kv: int(kv[0]))
     ]
+    f, first = p["fast"], p["first_call_s"]
     return [
-        f"**Projection** (UMAP via `project`, {p['dim']}-d features; first call incl. numba compile "
-        f"{p['first_call_compile_s']:.0f} s):",
+        f"**Projection** (UMAP of {p['dim']}-d SYNTHETIC clustered features; warm calls. Fast: PCA to "
+        f"{f['pca_dims']}, UMAP on at most {f['max_fit']:,} samples over an exact kNN graph, {f['n_epochs']} "
+        f"epochs, the rest placed by their fitted neighbours. Before: umap-learn defaults fitted on at most "
+        f"{p['before_fit']:,}, transform() for the rest. A process's first calls ({p['warmup_n'][0]:,} then "
+        f"{p['warmup_n'][1]:,} points, incl. numba compile): fast {first['fast']['wall']:.0f} s "
+        f"({first['fast']['cpu']:.0f} CPU), then before {first['before']['wall']:.0f} s "
+        f"({first['before']['cpu']:.0f} CPU)):",
         "",
-        *_table(["latents", "seconds", ""], rows),
+        *_table(
+            [
+                "latents",
+                "before s",
+                "fast s",
+                "speedup",
+                "trustworthiness before / fast",
+                f"{p['k']}-NN kept before / fast",
+                "2-D neighbours shared",
+            ],
+            rows,
+        ),
         "",
-        f"Scaling exponent {p['scaling_exponent']:.2f} ({p['scaling_fit']}). {p['dashboard']}",
+        p["dashboard"],
     ]
 
 

@@ -150,14 +150,24 @@ def caches_complete(home: Path, n: int) -> bool:
 
 
 def expect(
-    out: Outcome, label: str, fn: Callable[[], object], expect: str, valid: Callable[[object], bool] | None = None
+    out: Outcome,
+    label: str,
+    fn: Callable[[], object],
+    expect: str,
+    valid: Callable[[object], bool] | None = None,
+    says: tuple[str, ...] = (),
 ):
-    """One input. expect "refuse": a LatentgapError; "read": a result passing `valid`; "either": one or the other.
-    Any other exception is a finding."""
+    """One input. expect "refuse": a LatentgapError, whose message is one line and contains each of `says`; "read": a
+    result passing `valid`; "either": one or the other. Any other exception is a finding."""
     try:
         result = fn()
     except LatentgapError as e:
-        out.refused += out.check(expect in ("refuse", "either"), f"{label}: refused ({str(e)[:140]})")
+        message = str(e)
+        missing = [s for s in says if s not in message]
+        clear = "\n" not in message and not missing
+        why = "" if clear else f" MISSING {missing}" if missing else " NOT ONE LINE"
+        shown = message[:140] if clear else message
+        out.refused += out.check(expect in ("refuse", "either") and clear, f"{label}: refused ({shown}){why}")
         return
     except Exception as e:  # noqa: BLE001 (the point: any other exception is a finding)
         out.check(False, f"{label}: {type(e).__name__} instead of a clear refusal ({str(e)[:140]})")

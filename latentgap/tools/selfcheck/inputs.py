@@ -25,6 +25,7 @@ class _RunsCode:
         return (Path.touch, (self.marker,))
 
 
+NOTES = b"Notes on the VAE run\nlr 1e-4, 40 epochs; the weights are elsewhere\n"  # a text file, as users rename them
 # Found by atheris in CI: a zip64 end record claiming several disks made zipfile.is_zipfile raise BadZipFile.
 SPANNED_ZIP = bytes.fromhex(
     "a0504b060780504b0506ff8a0003004b05ffffff06504b050600000000ffffff0000000000000005060000000000000000cf"
@@ -61,27 +62,39 @@ def hostile_checkpoints(home: Path) -> Outcome:
         return d / "bomb.ckpt"
 
     torch.save({"state_dict": sd, "payload": _RunsCode(marker)}, d / "evil.ckpt")
-    cases = {
-        "random bytes (.safetensors)": lambda: write("random.safetensors", os.urandom(4096)),
-        "random bytes (.ckpt)": lambda: write("random.ckpt", os.urandom(4096)),
-        "empty file": lambda: write("empty.safetensors", b""),
-        "truncated safetensors": lambda: write("cut.safetensors", good.read_bytes()[:5000]),
-        "header claiming a 40 GB tensor": lambda: write(
-            "huge.safetensors", struct.pack("<Q", len(header)) + header.encode()
+    code = ("code execution", "save_file")  # a refused pickle says why and how to convert it
+    cases = {  # label: (make the file, what the one-line refusal must say besides the file's name)
+        "random bytes (.safetensors)": (lambda: write("random.safetensors", os.urandom(4096)), ()),
+        "random bytes (.ckpt)": (lambda: write("random.ckpt", os.urandom(4096)), ("not a PyTorch checkpoint",)),
+        "a text file named .safetensors": (
+            lambda: write("notes.safetensors", NOTES),
+            ("not a safetensors file", "header is unreadable", "text file", "save_file"),
         ),
-        "pickle whose reduce runs code (zip)": lambda: d / "evil.ckpt",
-        "pickle whose reduce runs code (legacy)": lambda: write("evil.pt", pickle.dumps(_RunsCode(marker))),
-        "zip with 20,001 entries": zip_bomb,
-        "zip end record spanning disks (fuzz find)": lambda: write("disks.ckpt", SPANNED_ZIP),
-        "a PNG named .safetensors": lambda: write("image.safetensors", b"\x89PNG\r\n\x1a\n" + bytes(200)),
-        "NaN weights": lambda: tiny_checkpoint(d / "nan.safetensors", **{"encoder.conv_in.weight": nan}),
-        "Inf weights": lambda: tiny_checkpoint(d / "inf.safetensors", **{"decoder.conv_out.weight": inf}),
-        "wrong shapes": lambda: tiny_checkpoint(
-            d / "shape.safetensors", **{"decoder.conv_in.weight": torch.zeros(16, 3, 3, 3)}
+        "a text file named .pt": (
+            lambda: write("notes.pt", NOTES),
+            ("not a PyTorch checkpoint at all", "text file", ".safetensors"),
+        ),
+        "empty file": (lambda: write("empty.safetensors", b""), ("empty",)),
+        "truncated safetensors": (lambda: write("cut.safetensors", good.read_bytes()[:5000]), ("download it again",)),
+        "header claiming a 40 GB tensor": (
+            lambda: write("huge.safetensors", struct.pack("<Q", len(header)) + header.encode()),
+            (),
+        ),
+        "pickle whose reduce runs code (zip)": (lambda: d / "evil.ckpt", code),
+        "pickle whose reduce runs code (legacy)": (lambda: write("evil.pt", pickle.dumps(_RunsCode(marker))), code),
+        "zip with 20,001 entries": (zip_bomb, ()),
+        "zip end record spanning disks (fuzz find)": (lambda: write("disks.ckpt", SPANNED_ZIP), ()),
+        "a PNG named .safetensors": (lambda: write("image.safetensors", b"\x89PNG\r\n\x1a\n" + bytes(200)), ("PNG",)),
+        "NaN weights": (lambda: tiny_checkpoint(d / "nan.safetensors", **{"encoder.conv_in.weight": nan}), ("NaN",)),
+        "Inf weights": (lambda: tiny_checkpoint(d / "inf.safetensors", **{"decoder.conv_out.weight": inf}), ("Inf",)),
+        "wrong shapes": (
+            lambda: tiny_checkpoint(d / "shape.safetensors", **{"decoder.conv_in.weight": torch.zeros(16, 3, 3, 3)}),
+            ("wrong shapes",),
         ),
     }
-    for label, make in cases.items():
-        expect(out, label, lambda make=make: load_autoencoder(str(make())), "refuse")
+    for label, (make, says) in cases.items():
+        path = make()
+        expect(out, label, lambda path=path: load_autoencoder(str(path)), "refuse", says=(path.name, *says))
     expect(out, "over the size cap", lambda: load_autoencoder(str(good), max_mb=0.01), "refuse")
     out.check(not marker.exists(), "no code from a pickle ran", count=False)
     expect(
@@ -227,7 +240,11 @@ ODD_NAMES = [
 
 
 def upload_names(home: Path) -> Outcome:
-    """Uploads named to escape the workspace or confuse a shell land inside it under a content hash."""
+    """Uploads named to escape the workspace or confuse a shell land inside it under a content hash; uploads that are
+    no checkpoint are refused naming the user's file, and only accepted uploads stay in `uploads/`."""
+    import pickle
+
+    from latentgap.autoencoders.loading import file_hash
     from latentgap.ui.diagnose import store_upload
 
     out, outside = Outcome("upload names", "input"), home / "outside"
@@ -235,34 +252,51 @@ def upload_names(home: Path) -> Outcome:
     incoming.mkdir(parents=True)
     ws.mkdir()
     weights = tiny_checkpoint(outside / "w.safetensors").read_bytes()
+    accepted = set()
 
-    def stored(name: str):
+    def stored(name: str, data: bytes = weights, family: str = "auto"):
         src = incoming / name
-        src.write_bytes(weights)
-        dest, label = store_upload(ws, str(incoming / ".." / "sub" / name))  # a path with ../ in it, too
-        return dest, label
+        src.write_bytes(data)
+        dest, label, info = store_upload(ws, str(incoming / ".." / "sub" / name), family)  # a path with ../ in it
+        accepted.add(dest.name)
+        return dest, label, info
 
     def inside(result) -> bool:
-        dest, label = result
+        dest, label, info = result
         safe = all(c.isalnum() or c in "._-:" for c in label) and len(label) <= 70
-        return dest.resolve().parent == (ws / "uploads").resolve() and dest.read_bytes() == weights and safe
+        in_ws = dest.resolve().parent == (ws / "uploads").resolve() and dest.read_bytes() == weights
+        return in_ws and safe and info["family"] == "sd-vae" and info["name"] == label
 
     for name in ODD_NAMES:
         expect(out, f"upload named {name[:40]!r}", lambda name=name: stored(name), "read", inside)
     for name in ("passwd", "../../etc/shadow.txt", "x.exe"):
         expect(out, f"upload named {name!r} (not weights)", lambda name=name: stored(Path(name).name), "refuse")
-    expect(out, "a typed reference to a system file", lambda: _load_reference(ws, "/etc/passwd"), "refuse")
+    not_weights = {
+        "notes.safetensors": (NOTES, "not a safetensors file"),
+        "notes.pt": (NOTES, "not a PyTorch checkpoint"),
+        "evil.ckpt": (pickle.dumps(_RunsCode(home / "code-ran")), "code execution"),
+    }
+    for name, (data, what) in not_weights.items():
+        expect(out, f"upload {name} (no checkpoint)", lambda n=name, b=data: stored(n, b), "refuse", says=(name, what))
+        out.check(file_hash([incoming / name]) not in out.detail[-1], f"{name}: not called by its hash", count=False)
+    expect(
+        out, "an accepted upload checked with a wrong family", lambda: stored("w.safetensors", family="dc-ae"), "refuse"
+    )
+    kept = sorted(p.name for p in (ws / "uploads").iterdir())
+    out.check(kept == sorted(accepted), f"uploads/ holds only accepted checkpoints ({kept})", count=False)
+    expect(out, "a typed reference to a system file", lambda: _load_reference("/etc/passwd"), "refuse")
     strays = sorted(p.name for p in outside.rglob("*") if p.is_file() and p.parent != incoming)
     out.check(strays == ["w.safetensors"], f"nothing written outside the workspace ({strays})", count=False)
-    out.check(not (home / "pwned").exists() and not Path("pwned").exists(), "no name was run as a command", count=False)
+    pwned = (home / "pwned").exists() or Path("pwned").exists() or (home / "code-ran").exists()
+    out.check(not pwned, "no name was run as a command, no pickle ran", count=False)
     return out
 
 
-def _load_reference(home: Path, ref: str):
+def _load_reference(ref: str):
     from latentgap.autoencoders.loading import load_autoencoder
-    from latentgap.ui.diagnose import resolve_source
+    from latentgap.ui.diagnose import resolve_reference
 
-    source, _ = resolve_source(home, None, ref)
+    source, _ = resolve_reference(ref)
     return load_autoencoder(source)
 
 

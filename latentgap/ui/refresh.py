@@ -1,0 +1,37 @@
+"""Views that follow the store: when a job (or a CLI run) stores a new run, the open page shows it without a reload.
+
+Every 2 s the page's `gr.Timer` asks the store for its runs' fingerprint (`Store.runs_version`: one cached count).
+Only when it differs from what this page last saw does the returned `changed` state change, and the views that list
+runs (Overview, the run pickers, Compare's choices) refresh on that change; otherwise the tick updates nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def check_runs(home: Path, seen: str | None) -> tuple:
+    """(what this page has now seen, the change signal): the fingerprint twice when it moved, else no update (the
+    first look after page load only records it: the load handlers showed those runs already)."""
+    import gradio as gr
+
+    from latentgap.store import Store
+
+    version = Store(home).runs_version()
+    if version == seen:
+        return gr.skip(), gr.skip()
+    return version, (version if seen is not None else gr.skip())
+
+
+def build_run_watch(app, home: Path, timer=None):
+    """A state that changes whenever a run is stored while the page is open; tabs add its `.change` to their
+    triggers. timer: the page's `gr.Timer` (one timer for the page: its ticks arrive together, so the browser's
+    network falls quiet between them), else a new one of 2 s."""
+    import gradio as gr
+
+    seen, changed = gr.State(None), gr.State(None)
+    app.load(lambda: check_runs(home, None)[0], outputs=seen, api_name=False)
+    (timer or gr.Timer(2.0)).tick(
+        lambda s: check_runs(home, s), inputs=seen, outputs=[seen, changed], api_name=False, show_progress="hidden"
+    )
+    return changed
