@@ -105,7 +105,7 @@ def test_convergence_flag():
     from latentgap.classifiers.train import converged
 
     def run(losses, scores):
-        return [dict(loss=l, val_balanced_accuracy=v) for l, v in zip(losses, scores, strict=True)]
+        return [dict(loss=loss, val_balanced_accuracy=v) for loss, v in zip(losses, scores, strict=True)]
 
     early = [min(0.5 + 0.1 * i, 0.8) for i in range(20)]  # on its plateau from epoch 3
     flat, falling = [1.0] * 20, [1.0 - 0.03 * i for i in range(20)]
