@@ -6,11 +6,16 @@ from pathlib import Path
 
 
 def run_choices(home: Path) -> list[tuple[str, str]]:
+    """(label, run id) of every stored run, newest first; the label says whether its data is real or SYNTHETIC."""
     from latentgap.store import Store
 
     runs = Store(home).runs()
     return [
-        (f"{r.autoencoder} · {r.dataset} · {r.profile} · seed {r.seed} · {r.run_id}", r.run_id)
+        (
+            f"{r.autoencoder} · {r.dataset} ({'SYNTHETIC' if r.synthetic else 'real'}) · {r.profile} · seed {r.seed}"
+            f" · {r.run_id}",
+            r.run_id,
+        )
         for r in runs.itertuples()
     ]
 

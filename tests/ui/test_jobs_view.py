@@ -88,3 +88,11 @@ def test_run_pickers_keep_their_run_and_list_the_new_one(tmp_path):
     assert kept.value == "r1" and [c[1] for c in kept.choices] == ["r2", "r1"]
     assert kept_optional.value == ""
     assert fill_run_pickers(tmp_path, 1, 0, [None])[0].value == "r2"  # an empty picker takes the newest
+
+
+def test_run_pickers_say_which_data_is_real_and_which_synthetic(tmp_path):
+    store = Store(tmp_path)
+    store.write_run(_run("r1"), {"metrics": _metrics("r1")})  # a phantom: synthetic
+    store.write_run({**_run("r2"), "dataset": "chest-xray-pneumonia", "synthetic": False}, {"metrics": _metrics("r2")})
+    labels = {c[1]: c[0] for c in fill_run_pickers(tmp_path, 1)[0].choices}
+    assert "(SYNTHETIC)" in labels["r1"] and "chest-xray-pneumonia (real)" in labels["r2"]
