@@ -234,7 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
         "format, images per class, patient groups, duplicate images, official split and "
         "warnings.",
     )
-    q.add_argument("path", metavar="PATH", help="a dataset file or folder")
+    q.add_argument(
+        "path",
+        metavar="PATH",
+        help="a dataset file or folder, or a dataset name (`data list`): a real set is looked up under $LATENTGAP_DATA",
+    )
     q.add_argument("--format", dest="data_format", choices=_format_names(), help="its format (detected when omitted)")
     q.add_argument("--data-root", help="folder that a manifest's image paths are relative to (default: its folder)")
     q.add_argument(
@@ -596,10 +600,28 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _dataset_path(name_or_path: str) -> str:
+    """`data inspect` also takes a dataset's name: a shipped real set's folder, or a real set under the data root."""
+    from pathlib import Path
+
+    from latentgap.datasets import embedded
+    from latentgap.datasets.benchmark import BENCHMARKS
+    from latentgap.datasets.real import REAL_SETS, locate
+
+    if Path(name_or_path).expanduser().exists():
+        return name_or_path
+    if name_or_path in REAL_SETS:
+        return str(locate(name_or_path))  # $LATENTGAP_DATA; a one-line error says where to get it
+    bench = BENCHMARKS.get(name_or_path)
+    if bench is not None and bench.folder:
+        return str(embedded.folder(bench))
+    return name_or_path  # inspect_path names the missing path
+
+
 def _inspect_data(args) -> int:
     from latentgap.datasets.formats import inspect_path
 
-    info = inspect_path(args.path, args.data_format, args.data_root, args.labels)
+    info = inspect_path(_dataset_path(args.path), args.data_format, args.data_root, args.labels)
     if args.json:
         print(json.dumps(info, indent=1))
         return 0

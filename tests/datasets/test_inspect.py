@@ -84,3 +84,15 @@ def test_inspect_covid_ct():
     assert info["classes"] == {"COVID": 1252, "non-COVID": 1229}
     assert info["duplicate_images"] == 2 and info["groups"] == 2479  # Covid (128)/(129) and (134)/(135) are copies
     assert info["warnings"][0].startswith("no patient ids: cross-validation is by image")
+
+
+def test_inspect_by_name(tmp_path):
+    """A dataset's name works where a path does: the shipped real default, and a real set under $LATENTGAP_DATA."""
+    info = inspect("chest-xray-pneumonia")
+    assert info["format"] == "chest-xray" and info["images"] == 598 and info["groups"] == 302
+    tree(tmp_path / "root/covid-ct", {"COVID/a.png": 10, "COVID/b.png": 20, "non-COVID/c.png": 30})
+    out = cli("data", "inspect", "covid-ct", "--json", env={**ENV, "LATENTGAP_DATA": str(tmp_path / "root")})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["classes"] == {"COVID": 2, "non-COVID": 1}
+    missing = cli("data", "inspect", "ham10000", env={**ENV, "LATENTGAP_DATA": str(tmp_path / "root")})
+    assert missing.returncode == 2 and "ham10000 is not under" in missing.stderr and "doi:" in missing.stderr
