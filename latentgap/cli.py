@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         default="quick",
         choices=list(PROFILES),
-        help="quick: CPU scale-down (minutes); paper: the paper's budget (GPU hours)",
+        help="quick: CPU scale-down (minutes, one replicate); standard: quick x 3 seeds x 5 folds with learning "
+        "curves (GPU or a long CPU job); paper: the paper's budget (GPU hours); smoke: seconds, not a measurement",
     )
     _add_home(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         help="replicates in one run, e.g. 0,1,2: every (seed, fold) pair trains every arm (fold k trains with "
         "seed + k); gaps are their mean with a two-level bootstrap interval (default: --seed alone)",
+    )
+    p.add_argument(
+        "--train-fractions",
+        help="learning curve, e.g. 0.25,0.5,1: every replicate also trains every arm on these nested fractions of "
+        "its training split (whole patients; same validation and test split); 1 must be included (default: the "
+        "profile's: 0.25,0.5,1 in standard, none otherwise); `results --kind learning` reads them",
     )
     p.add_argument("--max-samples", type=int, help="use at most N images (whole patients); for previews and tests")
     p.add_argument(
@@ -166,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         "per AE x dataset); "
         "correlation: how each structure statistic correlates with the gap across runs, per profile, with n and "
         "permutation p-values; "
-        "training: every classifier's training history (epochs run, best epoch, converged)",
+        "training: every classifier's training history (epochs run, best epoch, converged); "
+        "learning: learning curves, one row per run, arm and training fraction with the mean over replicates, its "
+        "interval and the paper and matched gap at that fraction (runs with --train-fractions or --profile standard)",
     )
 
     p = verbs.add_parser(
@@ -410,6 +419,7 @@ def cmd_diagnose(args) -> int:
         profile=args.profile,
         seed=0 if args.seed is None else args.seed,
         seeds=args.seeds,
+        train_fractions=args.train_fractions,
         device=args.device,
         max_samples=args.max_samples,
         data_format=args.data_format,
@@ -486,6 +496,13 @@ def _correlation(store):
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
 
 
+def _learning(store):
+    """One row per run, arm and training fraction: the learning curves with the gaps at each fraction."""
+    from latentgap.gaps import learning_report
+
+    return learning_report(store.learning_curve())
+
+
 def _gap(store):
     """One row per run: the gap table joined with reconstruction PSNR / SSIM."""
     from latentgap.gaps import gap_report
@@ -502,6 +519,7 @@ RESULT_KINDS = {
     "tests": _tests,
     "correlation": _correlation,
     "training": lambda store: store.training().assign(space=lambda d: d.arm),  # `space`: the name before v5
+    "learning": _learning,
 }
 
 
@@ -513,6 +531,10 @@ def cmd_results(args) -> int:
         df = df[df.run_id == args.run]
     if args.json:
         print(json.dumps(_records(df), indent=1))
+    elif df.empty and args.kind == "learning":
+        print(
+            "no learning curves yet: run `python -m latentgap diagnose --train-fractions 0.25,0.5,1` (or --profile standard)"
+        )
     elif df.empty and args.kind in ("tests", "correlation"):
         print("no measured runs yet (smoke runs are left out): run `python -m latentgap diagnose --profile quick`")
     elif df.empty:

@@ -20,7 +20,7 @@ from latentgap import __version__, progress
 from latentgap.arms import ARMS, FoldTask, prepare_inputs
 from latentgap.classifiers.probes import PROBES
 from latentgap.datasets import registry
-from latentgap.datasets.splits import OFFICIAL, official_split, paper_split, parse_folds
+from latentgap.datasets.splits import OFFICIAL, nested_subsets, official_split, paper_split, parse_folds
 from latentgap.encode import normalize_latents
 from latentgap.errors import LatentgapError
 from latentgap.executors import make_executor
@@ -28,10 +28,13 @@ from latentgap.gallery import choose_samples, save_gallery
 from latentgap.metrics import (
     CLASSIFICATION_METRICS,
     bootstrap_ci,
+    bootstrap_values,
     classification_report,
     difference_draws,
+    metric_value,
     per_sample_fidelity,
     replicate_interval,
+    resample_counts,
 )
 from latentgap.noise import evaluation_levels, karras_sigmas
 from latentgap.projection import project
@@ -230,22 +233,91 @@ def _record_differences(
             )
 
 
-def replicate_tag(seed: int, fold: int) -> str:
-    """How progress steps name a (seed, fold) replicate."""
-    return f"(seed {seed}, fold {'official' if fold == OFFICIAL else fold})"
+LEARNING_METRIC = "balanced_accuracy"  # what a learning curve records
+
+
+def _record_learning(
+    rec: Records,
+    fraction: float,
+    n_train: int,
+    fold: int,
+    seed: int,
+    y_test: np.ndarray,
+    g_test: np.ndarray,
+    proba: dict,
+    n_boot: int,
+    draws: dict,
+) -> None:
+    """One replicate's learning-curve point at `fraction` of its training split: every arm's test score and every
+    difference of two arms (gap, matched gap, ...), each with its patient-level bootstrap CI (the resamples of
+    `Records.classification` and `_record_differences`); the draws are kept in `draws` for the run-level rows."""
+    counts = resample_counts(len(y_test), n_boot, seed, g_test)
+    rows = {(arm, SCORE): bootstrap_values(LEARNING_METRIC, y_test, p, counts) for arm, p in proba.items()}
+    points = {key: metric_value(LEARNING_METRIC, y_test, proba[key[0]]) for key in rows}
+    for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
+        rows[None, quantity] = rows[a, SCORE] - rows[b, SCORE]  # paired: both arms on the same resamples
+        points[None, quantity] = points[a, SCORE] - points[b, SCORE]
+    for (arm, quantity), values in rows.items():
+        values = values[np.isfinite(values)]
+        lo, hi = np.quantile(values, [0.025, 0.975]) if len(values) else (np.nan, np.nan)
+        draws.setdefault((arm, quantity, fraction), []).append((points[arm, quantity], values, n_train))
+        rec.add(
+            "learning_curve",
+            arm=arm,
+            quantity=quantity,
+            fold=fold,
+            seed=seed,
+            train_fraction=fraction,
+            n_train=n_train,
+            metric=LEARNING_METRIC,
+            value=points[arm, quantity],
+            ci_low=float(lo),
+            ci_high=float(hi),
+        )
+
+
+def _record_learning_means(rec: Records, draws: dict, n_boot: int, seed: int) -> None:
+    """The run-level learning-curve rows (fold and seed null): mean over the replicates, two-level interval."""
+    for (arm, quantity, fraction), reps in draws.items():
+        points, values, n_train = zip(*reps)
+        value, lo, hi = replicate_interval(list(points), list(values), n_boot=n_boot, seed=seed)
+        rec.add(
+            "learning_curve",
+            arm=arm,
+            quantity=quantity,
+            fold=None,
+            seed=None,
+            train_fraction=fraction,
+            n_train=round(float(np.mean(n_train))),
+            metric=LEARNING_METRIC,
+            value=value,
+            ci_low=lo,
+            ci_high=hi,
+        )
+
+
+def replicate_tag(seed: int, fold: int, fraction: float = 1.0) -> str:
+    """How progress steps name a (seed, fold) replicate, and its training on a fraction of the training split."""
+    share = "" if fraction == 1.0 else f", {100 * fraction:g} %"
+    return f"(seed {seed}, fold {'official' if fold == OFFICIAL else fold}{share})"
 
 
 def steps(spec: DiagnosisSpec) -> list[str]:
     """The step names `diagnose()` reports through `on_step`, in order: job progress is its index in this list.
-    Every (seed, fold) replicate trains every arm and fits the probes."""
+    Every (seed, fold) replicate trains every arm and fits the probes, then trains every arm again on each smaller
+    fraction of its training split (the learning curve; none by default)."""
     profile = get_profile(spec.profile)
     if spec.folds is not None or spec.dataset in registry.BENCHMARKS:  # embedded benchmarks have no official split
         folds = parse_folds(spec.folds, profile.folds)
     else:  # a dataset on disk may bring its own split: both are listed, progress skips the one not run
         folds = (OFFICIAL, *profile.folds)
-    per_replicate = [*(f"train {a}" for a in spec.arms()), "probes"]
-    replicates = [replicate_tag(seed, fold) for fold in folds for seed in spec.replicate_seeds()]
-    training = [f"{name} {tag}" for tag in replicates for name in per_replicate]
+    training = []
+    for fold in folds:
+        for seed in spec.replicate_seeds():
+            tag = replicate_tag(seed, fold)
+            training += [*(f"train {a} {tag}" for a in spec.arms()), f"probes {tag}"]
+            for fraction in spec.learning_fractions()[:-1]:  # the learning curve's smaller training sets
+                training += [f"train {a} {replicate_tag(seed, fold, fraction)}" for a in spec.arms()]
     return ["load", "encode", "structure", *training, "projection", "store", "done"]
 
 
@@ -342,6 +414,8 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         raise LatentgapError(f"{data.name} has no official split; use --folds 0 or --folds all")
     view = None
     draws = {}  # (quantity, metric) -> [(value, cluster-bootstrap draws)] of every replicate, for the run-level rows
+    fractions = spec.learning_fractions()
+    curve_draws = {}  # (arm, quantity, fraction) -> [(value, draws, n_train)] of every replicate (learning curve)
     for fold in folds:
         if fold == OFFICIAL:
             train, val, test = official_split(data.split, labels, groups)
@@ -398,9 +472,30 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
                 report = classification_report(y_test, np.log(p + 1e-12))
                 rec.classification(name, fold, y_test, report, data.class_names, profile.bootstrap, seed, g_test)
             lap(f"probes_fold{fold}_seed{seed}")
+
+            # --- learning curve: every arm again on nested whole-group fractions of the training split ---------
+            if len(fractions) == 1:
+                continue
+            _record_learning(rec, 1.0, len(train), fold, seed, y_test, g_test, proba, profile.bootstrap, curve_draws)
+            # the inputs keep the full split's normalisation statistics: only the images trained on change
+            subsets = nested_subsets(labels, groups, train, fractions, train_seed)
+            for fraction in fractions[:-1]:
+                sub_tag = replicate_tag(seed, fold, fraction)
+                sub_task = replace(task, splits=(subsets[fraction], val, test))
+                sub_proba = {}
+                for arm, out in executor.train_arms(sub_task, inputs, lambda name, t=sub_tag: step(f"{name} {t}", 0.0)):
+                    if out["reused"]:
+                        reused.append(f"{arm} {sub_tag}")
+                    sub_proba[arm] = classification_report(y_test, out["logits"])["proba"]
+                    lap(f"train_{arm}_fold{fold}_seed{seed}_{fraction:g}")
+                n_sub = len(subsets[fraction])
+                _record_learning(
+                    rec, fraction, n_sub, fold, seed, y_test, g_test, sub_proba, profile.bootstrap, curve_draws
+                )
     for (quantity, metric), reps in draws.items():  # the run-level mean over replicates and its interval
         value, lo, hi = replicate_interval(*zip(*reps), n_boot=profile.bootstrap, seed=spec.seed)
         rec.add("metrics", arm=None, quantity=quantity, metric=metric, value=value, ci_low=lo, ci_high=hi)
+    _record_learning_means(rec, curve_draws, profile.bootstrap, spec.seed)
 
     # --- projections, gallery and thumbnails: the Latent explorer, the Reconstructions and Compare grids ------
     step("projection", 0.0)
@@ -427,6 +522,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         deviations=profile.deviations,
         folds=list(folds),
         seeds=list(spec.replicate_seeds()),
+        train_fractions=list(fractions),  # the learning curve's points ([1.0]: none)
         dataset_card=data.card,
         input_channels=int(images.shape[1]),
         ae_input=f"{ae.in_channels} channels in [-1, 1] at {resolution} px "

@@ -58,3 +58,26 @@ def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=[*out.columns, "control_run_id", "excess_gap", "excess_gap_ci_low", "excess_gap_ci_high", "flag"]
     )
+
+
+LEARNING_GAPS = {"gap": "paper_gap", "matched_gap": "matched_gap"}  # stored quantity -> its name in the report
+
+
+def learning_report(curve: pd.DataFrame) -> pd.DataFrame:
+    """The `results --kind learning` rows from `Store.learning_curve()`: one per run, arm and training fraction with
+    the mean over the run's replicates (`value`) and its two-level interval, `n_replicates`, the mean `n_train`, and
+    the paper and matched gap at that fraction with their intervals. A gap that shrinks as `n_train` grows is the
+    latent classifier needing more examples (sample efficiency), not information the autoencoder lost."""
+    key = ["run_id", "train_fraction"]
+    run_level, replicates = curve[curve.fold.isna()], curve[curve.fold.notna()]
+    counts = replicates.groupby([*key, "quantity", "arm"], dropna=False).size().rename("n_replicates").reset_index()
+    arms = run_level[run_level.quantity == "score"].merge(counts, on=[*key, "quantity", "arm"], how="left")
+    out = arms[
+        ["run_id", "autoencoder", "dataset", "synthetic", "profile", "arm", "train_fraction", "n_train", "n_replicates"]
+        + ["metric", "value", "ci_low", "ci_high", "created_at"]
+    ]
+    for quantity, name in LEARNING_GAPS.items():
+        gap = run_level[run_level.quantity == quantity][[*key, "value", "ci_low", "ci_high"]]
+        gap = gap.rename(columns={"value": name, "ci_low": f"{name}_ci_low", "ci_high": f"{name}_ci_high"})
+        out = out.merge(gap, on=key, how="left")
+    return out.sort_values(["created_at", "run_id", "arm", "train_fraction"]).reset_index(drop=True)

@@ -4,7 +4,8 @@ A metric row names the `arm` that produced it (a classifier or probe of `arms.AR
 arm produced) and the `quantity` it is: an arm's `score`, the AE's reconstruction `fidelity` (PSNR / SSIM), or a
 difference of two arms (`gap`, `fidelity_loss`, `matched_gap`, `matched_fidelity_loss`). A run's replicates are its
 (seed, fold) pairs; each difference also has one run-level row (fold and seed null): the mean over the replicates with
-its two-level bootstrap interval (`metrics.replicate_interval`).
+its two-level bootstrap interval (`metrics.replicate_interval`). Learning curves (arms trained on fractions of the
+training split) have their own table, `learning_curve`, so that no query of `metrics` sees them.
 """
 
 from __future__ import annotations
@@ -107,6 +108,27 @@ class PredictionRow:
 
 
 @dataclass(frozen=True)
+class LearningCurveRow:
+    """One point of a learning curve: an arm's test score (`quantity` score) or a difference of two arms (`gap`,
+    `matched_gap`, ...; arm null) after training on `train_fraction` of the replicate's training split (nested whole
+    groups: `datasets.splits.nested_subsets`; 1.0 repeats the replicate's own score). Validation and test splits are
+    the replicate's. A row with fold and seed null is the run-level mean over the replicates with its two-level
+    bootstrap interval (`metrics.replicate_interval`) and the mean of their `n_train`, rounded."""
+
+    run_id: str
+    arm: str | None
+    quantity: str
+    fold: int | None
+    seed: int | None
+    train_fraction: float
+    n_train: int  # training images the classifier saw
+    metric: str
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
 class SampleFidelityRow:
     run_id: str
     sample_index: int
@@ -123,6 +145,7 @@ TABLES: dict[str, type] = {
     "projections": ProjectionRow,
     "predictions": PredictionRow,
     "sample_fidelity": SampleFidelityRow,
+    "learning_curve": LearningCurveRow,
 }
 _SQL_TYPES = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN"}
 _JSON_COLUMNS = {"history"}

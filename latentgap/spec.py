@@ -16,6 +16,26 @@ from latentgap.errors import LatentgapError
 MIN_IMAGES = 50  # fewer cannot fill five patient-grouped folds and the 10-nearest-neighbour structure statistics
 
 
+def check_train_fractions(fractions: tuple[float, ...]) -> tuple[float, ...]:
+    """Fractions of the training split for the learning curve: each in (0, 1], distinct, ascending, 1 included."""
+    text = ",".join(f"{f:g}" for f in fractions)
+    if not fractions or any(not 0 < f <= 1 for f in fractions) or len(set(fractions)) != len(fractions):
+        raise LatentgapError(f"--train-fractions {text}: give distinct fractions in (0, 1], e.g. 0.25,0.5,1")
+    if 1.0 not in fractions:
+        raise LatentgapError(f"--train-fractions {text}: include 1 (the full training split is the curve's last point)")
+    return tuple(sorted(fractions))
+
+
+def parse_train_fractions(fractions) -> tuple[float, ...]:
+    """`--train-fractions`: "0.25,0.5,1" (or a list of numbers) -> (0.25, 0.5, 1.0); see `check_train_fractions`."""
+    items = fractions.split(",") if isinstance(fractions, str) else fractions
+    try:
+        out = tuple(float(str(f).strip()) for f in items)
+    except ValueError:
+        raise LatentgapError(f"--train-fractions {fractions!r}: give fractions in (0, 1] like 0.25,0.5,1") from None
+    return check_train_fractions(out)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Compute budget. `paper` follows the paper (GPU); `quick` is a CPU-sized scale-down of it."""
@@ -38,6 +58,10 @@ class Profile:
     small_latent_stem: bool = False  # ResNet on latent grids (latent-resnet) with a 3x3/1 stem, no max-pool
     min_latent: int = 4  # an AE whose latent would be smaller than this a side gets a larger input (`ae_resolution`)
     smoke: bool = False  # a run-through check, not a measurement: statistics across runs leave it out
+    seeds: tuple[int, ...] = (0,)  # replicate seeds when the spec names none, counted from its `seed` (quick: the
+    # seed alone; standard: seed, seed + 1, seed + 2)
+    train_fractions: tuple[float, ...] = (1.0,)  # learning curve: each replicate also trains every arm on these
+    # nested whole-group fractions of its training split (1.0: the replicate itself; `datasets.splits.nested_subsets`)
     arms: tuple[str, ...] = (
         "image",
         "reconstruction",
@@ -57,6 +81,8 @@ class Profile:
         return max(self.resolution, self.min_latent * factor)
 
     def __post_init__(self):
+        assert self.seeds and self.seeds[0] == 0, self.seeds  # the spec's own seed is always the first replicate
+        assert check_train_fractions(self.train_fractions) == self.train_fractions  # ascending, 1.0 last
         assert self.arms[0] == "image" and {"reconstruction", "latent"} <= set(self.arms), self.arms  # teacher first
         assert set(self.arms) <= set(ARMS), self.arms
 
@@ -113,6 +139,17 @@ QUICK = Profile(
 )
 PROFILES: dict[str, Profile] = {
     "quick": QUICK,
+    "standard": replace(  # the quick recipe, replicated: the profile the README's tables come from
+        QUICK,
+        name="standard",
+        folds=(0, 1, 2, 3, 4),
+        seeds=(0, 1, 2),
+        train_fractions=(0.25, 0.5, 1.0),
+        deviations="The quick profile's models and recipe, replicated: 3 seeds x 5 folds (15 replicates, fold k "
+        "trained from seed + k), each replicate also trained on nested 25 % and 50 % of its training split (whole "
+        "patients; learning curves); about 45x quick's training, for a GPU or a long CPU job. Quick's deviations "
+        "otherwise: " + QUICK.deviations,
+    ),
     "smoke": replace(  # the quick profile cut to seconds: narrower models, 3 epochs, 4 classifiers
         QUICK,
         name="smoke",
@@ -177,6 +214,8 @@ class DiagnosisSpec:
     label: str | None = None  # how results name the autoencoder (e.g. an upload's original file name)
     image_weights: str | None = None  # ResNet backbone weights for image/reconstruction classifiers (else random init)
     latent_weights: str | None = None  # ConvNeXt backbone weights for latent classifiers (stem replaced; else random)
+    train_fractions: tuple[float, ...] | None = None  # learning curve (--train-fractions 0.25,0.5,1); None: the
+    # profile's (1.0 alone but in standard)
     backend: str = "local"  # "local": in-process; "ray": encoding and training on a Ray cluster (ray_backend.py)
     ray_address: str | None = None  # backend ray: join this cluster ("auto" or HOST:PORT); None: start a local Ray
     extra: dict = field(default_factory=dict)
@@ -187,6 +226,8 @@ class DiagnosisSpec:
             seeds = parse_seeds(self.seeds)
             object.__setattr__(self, "seeds", seeds)  # frozen: normalise a list (from JSON) or text to a tuple
             object.__setattr__(self, "seed", seeds[0])
+        if self.train_fractions is not None:  # frozen: normalise a list (from JSON) or text to a tuple
+            object.__setattr__(self, "train_fractions", parse_train_fractions(self.train_fractions))
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
@@ -212,8 +253,13 @@ class DiagnosisSpec:
             raise LatentgapError(f"--max-samples {self.max_samples} is too small; use at least {MIN_IMAGES}")
 
     def replicate_seeds(self) -> tuple[int, ...]:
-        """The run's replicate seeds: each (seed, fold) pair trains every arm, from training seed seed + fold index."""
-        return self.seeds or (self.seed,)
+        """The run's replicate seeds: each (seed, fold) pair trains every arm, from training seed seed + fold index.
+        Without `seeds`, the profile's (counted from `seed`: quick's is `seed` alone)."""
+        return self.seeds or tuple(self.seed + k for k in get_profile(self.profile).seeds)
+
+    def learning_fractions(self) -> tuple[float, ...]:
+        """The training-split fractions of the learning curve, ascending, 1.0 last; (1.0,): no curve."""
+        return self.train_fractions or get_profile(self.profile).train_fractions
 
     def arms(self) -> tuple[str, ...]:
         """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""

@@ -22,8 +22,8 @@ import pandas as pd
 from latentgap import records
 from latentgap.errors import LatentgapError
 
-SCHEMA_VERSION = 5  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`,
-# per-row seed, per-sample predictions and fidelity (the explorer)
+SCHEMA_VERSION = 6  # v2: jobs; v3: projections; v4: training; v5: `space` split into `arm` + `quantity`,
+# per-row seed, per-sample predictions and fidelity (the explorer); v6: learning_curve (an older store gains it empty)
 DB_NAME = "latentgap.duckdb"
 
 SCHEMA = "\n".join(
@@ -471,6 +471,18 @@ class Store:
                        t.best_epoch, t.converged, t.history
                 FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.arm""",
             [run_id] if run_id else [],
+        )
+
+    def learning_curve(self, run_id: str | None = None, metric: str = "balanced_accuracy") -> pd.DataFrame:
+        """Learning-curve rows (of one run when given) with the run's identity: per replicate and, with fold and seed
+        null, the run-level mean over replicates with its interval; an arm's score or a difference (arm null)."""
+        where = "AND l.run_id = ?" if run_id else ""
+        return self._query(
+            f"""SELECT l.run_id, r.autoencoder, r.dataset, r.synthetic, r.profile, l.arm, l.quantity, l.fold, l.seed,
+                       l.train_fraction, l.n_train, l.metric, l.value, l.ci_low, l.ci_high, r.created_at
+                FROM learning_curve l JOIN runs r USING (run_id) WHERE l.metric = ? {where}
+                ORDER BY r.created_at, l.run_id, l.quantity, l.arm NULLS FIRST, l.train_fraction, l.fold, l.seed""",
+            [metric, run_id] if run_id else [metric],
         )
 
     def projections(self, run_id: str) -> pd.DataFrame:

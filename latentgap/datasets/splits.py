@@ -65,3 +65,33 @@ def parse_folds(text: str | None, default: tuple[int, ...], n_splits: int = 5) -
 
 
 OFFICIAL = -1  # the fold number stored for runs on a dataset's official split
+
+
+def nested_subsets(
+    labels: np.ndarray, groups: np.ndarray, train: np.ndarray, fractions: tuple[float, ...], seed: int
+) -> dict[float, np.ndarray]:
+    """Nested training subsets of whole groups for a learning curve: fraction -> sorted indices into the dataset.
+
+    The training split's groups are ordered once by a permutation seeded with `seed` (the replicate's training
+    seed); then the first group of each class in that order is moved to the front, so every class with training
+    images keeps a group at every fraction. A fraction takes the longest prefix of that order with at most
+    fraction x len(train) images (never fewer than the class-covering groups), so smaller subsets are subsets of
+    larger ones and 1.0 is the whole split. labels, groups (N,); train: indices into them.
+    """
+    train = np.asarray(train)
+    names, member = np.unique(groups[train], return_inverse=True)  # member: each training image's group number
+    sizes = np.bincount(member, minlength=len(names))
+    order = np.random.default_rng(seed).permutation(len(names))
+    first_of_class = {}  # class -> rank in `order` of its first group
+    rank = np.empty(len(names), int)
+    rank[order] = np.arange(len(names))
+    for c in np.unique(labels[train]):
+        first_of_class[c] = rank[member[labels[train] == c]].min()
+    cover = sorted(set(first_of_class.values()))  # ranks of the class-covering groups, in permutation order
+    order = np.concatenate([order[cover], np.delete(order, cover)])
+    cumulative = np.cumsum(sizes[order])
+    out = {}
+    for fraction in fractions:
+        n_groups = max(int(np.searchsorted(cumulative, fraction * len(train) + 1e-9, side="right")), len(cover))
+        out[fraction] = np.sort(train[np.isin(member, order[:n_groups])])
+    return out

@@ -46,3 +46,35 @@ def test_official_split_and_fold_parsing():
     for bad in ("7", "x"):
         with pytest.raises(LatentgapError, match="--folds"):
             parse_folds(bad, (0,))
+
+
+def test_nested_subsets_take_whole_groups_nested_and_sized_and_keep_every_class():
+    from latentgap.datasets.splits import nested_subsets
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(60), rng.integers(1, 5, 60))  # patients with 1 to 4 images
+    labels = (groups % 7 == 0).astype(int)  # a rare class: 9 of 60 patients
+    labels[groups == 59] = 2  # a class held by one patient alone
+    train = np.flatnonzero(groups >= 10)  # groups 0-9 are validation / test: never drawn
+    fractions = (0.25, 0.5, 1.0)
+    subsets = nested_subsets(labels, groups, train, fractions, seed=3)
+    assert np.array_equal(subsets[1.0], train)
+    assert set(subsets[0.25]) < set(subsets[0.5]) < set(subsets[1.0])  # nested, strictly
+    for fraction in fractions:
+        idx = subsets[fraction]
+        assert np.array_equal(idx, np.sort(idx)) and set(idx) <= set(train)
+        kept = np.unique(groups[idx])
+        assert np.array_equal(np.sort(idx), np.flatnonzero(np.isin(groups, kept)))  # whole groups only
+        assert set(labels[idx]) == {0, 1, 2}  # every class with training images keeps a group
+        assert fraction * len(train) - 4 <= len(idx) <= fraction * len(train) + 4  # within one group of the target
+    again = nested_subsets(labels, groups, train, fractions, seed=3)
+    other = nested_subsets(labels, groups, train, fractions, seed=4)
+    assert np.array_equal(again[0.25], subsets[0.25]) and not np.array_equal(other[0.25], subsets[0.25])
+
+
+def test_nested_subsets_stay_within_the_target_without_covering_groups():
+    from latentgap.datasets.splits import nested_subsets
+
+    groups = np.repeat(np.arange(40), 3)
+    subsets = nested_subsets(np.zeros(120, int), groups, np.arange(120), (0.1, 0.5, 1.0), seed=0)
+    assert [len(subsets[f]) for f in (0.1, 0.5, 1.0)] == [12, 60, 120]  # at most the fraction: 12 = 4 groups of 3
