@@ -552,6 +552,14 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _arm_colors(arms) -> dict[str, str]:
+    """Each arm's registered colour (arms.ARMS); arms without a colour of their own take unused palette ones."""
+    colors = {**SPACE_COLORS, **CURVE_STYLES}
+    spare = [c for c in PALETTE if c not in colors.values()]
+    others = [a for a in dict.fromkeys(arms) if a not in colors]
+    return colors | {a: spare[i % len(spare)] for i, a in enumerate(others)}
+
+
 def training_curves(training: pd.DataFrame) -> go.Figure:
     """Each classifier's training loss and validation balanced accuracy per epoch (one line per arm, fold and seed,
     colour = arm), the selected (best) epoch starred, not-converged classifiers dashed. training: `Store.training()` rows of
@@ -563,10 +571,7 @@ def training_curves(training: pd.DataFrame) -> go.Figure:
     if training.empty:
         return _empty("no training histories stored for this run (runs before latentgap stored them have none)")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "validation balanced accuracy"])
-    colors = {**SPACE_COLORS, **CURVE_STYLES}
-    spare = [c for c in PALETTE if c not in colors.values()]  # arms without a colour of their own take unused ones
-    others = [a for a in dict.fromkeys(training.arm) if a not in colors]
-    colors |= {a: spare[i % len(spare)] for i, a in enumerate(others)}
+    colors = _arm_colors(training.arm)
     shown = set()  # one legend entry per arm; its folds and seeds share it
     for row in training.itertuples():
         h = pd.DataFrame(json.loads(row.history))
@@ -602,6 +607,71 @@ def training_curves(training: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         title="Training histories (★ selected epoch; dashed: not converged)",
         legend=dict(title="classifier", orientation="h", yanchor="top", y=-0.22),  # below: room for many arms
+        height=480,
+    )
+    return fig
+
+
+NO_LEARNING_CURVE = (
+    "no learning curve for this run: run with --train-fractions 0.25,0.5,1 or --profile standard "
+    "(every arm also trained on nested fractions of the training split)"
+)
+LEARNING_GAPS = {"matched_gap": ("matched gap (reconstruction-s2d − latent)", "solid"), "gap": ("paper gap", "dot")}
+
+
+def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figure:
+    """Learning curves of one run: each arm's test balanced accuracy against the training images it saw (log axis),
+    and the matched and paper gap against the same axis, each with its interval band (means over the run's
+    replicates with their two-level bootstrap intervals). A gap that closes as n grows is sample efficiency, not
+    information the autoencoder lost. curve: `Store.learning_curve()` rows of one run; chance: 1 / classes."""
+    from plotly.subplots import make_subplots
+
+    means = curve[curve.fold.isna()] if not curve.empty else curve  # run-level rows: mean over replicates
+    if means.empty:
+        return _empty(NO_LEARNING_CURVE)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["test balanced accuracy", "gap"], horizontal_spacing=0.1)
+    scores = means[means.quantity == "score"]
+    colors = _arm_colors(scores.arm)
+    for arm, c in scores.groupby("arm", sort=False):
+        c = c.sort_values("n_train")
+        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, colors[arm], arm), row=1, col=1)
+        fig.add_scatter(
+            x=c.n_train,
+            y=c.value,
+            name=arm,
+            legendgroup=arm,
+            mode="lines+markers",
+            line_color=colors[arm],
+            customdata=100 * c.train_fraction,
+            hovertemplate=f"{arm}: %{{x}} training images (%{{customdata:g}} %%), %{{y:.3f}}<extra></extra>",
+            row=1,
+            col=1,
+        )
+    for quantity, (label, dash) in LEARNING_GAPS.items():
+        c = means[means.quantity == quantity].sort_values("n_train")
+        if c.empty:
+            continue
+        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, "#333333", label), row=1, col=2)
+        fig.add_scatter(
+            x=c.n_train,
+            y=c.value,
+            name=label,
+            legendgroup=label,
+            mode="lines+markers",
+            line=dict(color="#333333", dash=dash),
+            row=1,
+            col=2,
+        )
+    fig.add_hline(y=0, line_color="#7f7f7f", line_dash="dash", row=1, col=2)
+    if chance is not None:
+        fig.add_hline(y=chance, line_color="#7f7f7f", line_dash="dashdot", row=1, col=1)
+    ticks = sorted(means.n_train.unique())
+    fig.update_xaxes(type="log", title_text="training images", tickvals=ticks, ticktext=[str(t) for t in ticks])
+    n = int(curve[curve.fold.notna()].groupby(["fold", "seed"]).ngroups)
+    fig.update_layout(
+        title=f"Learning curves ({n} replicate{'s' * (n != 1)}; bands: 95 % intervals): a gap that closes with more "
+        "training images is sample efficiency, not lost information",
+        legend=dict(title="classifier", orientation="h", yanchor="top", y=-0.22),
         height=480,
     )
     return fig

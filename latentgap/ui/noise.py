@@ -1,4 +1,5 @@
-"""Noise curves tab: per-noise-level accuracy of the plain, noise-trained, FiLM and distilled latent classifiers."""
+"""Noise curves tab: per-noise-level accuracy of the plain, noise-trained, FiLM and distilled latent classifiers, and
+the run's learning curves (every arm's accuracy and the gaps against the number of training images)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,19 @@ def noise_view(home: Path, run_id: str | None, metric: str):
     )
 
 
+def learning_view(home: Path, run_id: str | None):
+    """The learning-curve figure of a run (a plain note when it has none)."""
+    from latentgap.plots import learning_curves
+    from latentgap.store import Store
+
+    if not run_id:
+        return learning_curves(Store(home).learning_curve("-"))
+    store = Store(home)
+    summary = store.run_spec(run_id)["summary"]
+    n_classes = summary.get("n_classes") or len(summary.get("class_names", []))
+    return learning_curves(store.learning_curve(run_id), chance_level("balanced_accuracy", n_classes))
+
+
 def build_noise_tab(app, home: Path, tab):
     import gradio as gr
 
@@ -86,6 +100,7 @@ def build_noise_tab(app, home: Path, tab):
         )
         metric = gr.Dropdown(["balanced_accuracy", "auroc"], value="balanced_accuracy", label="metric", scale=1)
     plot = gr.Plot(label="per-noise-level accuracy")
+    learning = gr.Plot(label="learning curves (accuracy and gap vs training images)")
 
     gr.on(
         [tab.select, run.input, metric.input],
@@ -93,5 +108,12 @@ def build_noise_tab(app, home: Path, tab):
         inputs=[run, metric],
         outputs=plot,
         api_name="noise_curves",
+    )
+    gr.on(
+        [tab.select, run.input],
+        lambda r: learning_view(home, r),
+        inputs=run,
+        outputs=learning,
+        api_name="learning_curves",
     )
     return run
