@@ -91,3 +91,23 @@ def _diagnose_into(home):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def learning_home(tmp_path_factory):
+    """A workspace holding one smoke diagnosis with a learning curve (`--train-fractions 0.5,1`, 120 images), run
+    through the CLI in this process: (home, run id, the progress steps it printed)."""
+    import contextlib
+    import io
+    import re
+
+    from latentgap.cli import main
+
+    home = tmp_path_factory.mktemp("learning")
+    args = ["--ae", "zoo:sd-vae-mini", "--dataset", "phantom-chest", "--profile", "smoke", "--max-samples", "120"]
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["diagnose", *args, "--device", "cpu", "--train-fractions", "0.5,1", "--home", str(home)])
+    assert code == 0, err.getvalue()[-3000:]
+    steps = re.findall(r"\[latentgap\] ([^\r\n]*)", err.getvalue())  # progress bars share the lines
+    return home, out.getvalue().split()[1], steps

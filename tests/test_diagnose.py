@@ -100,6 +100,7 @@ def test_seeds_make_every_seed_and_fold_a_replicate_with_a_run_level_interval(tm
     assert set(zip(per_replicate.seed, per_replicate.fold)) == {(0, 0), (0, 1), (1, 0), (1, 1)}
     training = store.training(run_id)
     assert len(training) == 4 * len(spec.arms()) and set(training.seed) == {0, 1}
+    assert store.learning_curve(run_id).empty  # no --train-fractions: no learning curve
     latent = training[(training.arm == "latent") & (training.fold == 0)].set_index("seed").history
     assert latent[0] != latent[1]  # the seed changes the training, not only the label
 
@@ -127,3 +128,44 @@ def test_progress_steps_count_every_replicate_and_seeds_survive_the_job_queue():
     queued = spec_from_dict(json.loads(json.dumps(spec.to_dict())))  # the dashboard's queue stores JSON
     assert queued.seeds == (2, 0, 1) and queued.replicate_seeds() == spec.replicate_seeds()
     assert DiagnosisSpec("zoo:sd-vae-mini", "phantom-chest", seed=4).replicate_seeds() == (4,)
+
+
+def test_train_fractions_store_a_learning_curve_beside_unchanged_metrics(learning_home, capsys):
+    """`--train-fractions 0.5,1`: every arm also trains on half the training split (whole patients); the curve's
+    rows land in `learning_curve` (1.0 repeating the replicate's own scores), never in `metrics`."""
+    import json
+
+    from latentgap.cli import main
+    from latentgap.diagnose import steps
+
+    home, run_id, reported = learning_home
+    store = Store(home)
+    spec = DiagnosisSpec(**{k: v for k, v in store.run_spec(run_id)["spec"].items() if k != "profile_settings"})
+    assert spec.learning_fractions() == (0.5, 1.0) and reported == steps(spec)  # progress counts the extra training
+    assert "train latent (seed 0, fold 0, 50 %)" in reported
+    curve = store.learning_curve(run_id)
+    arms = set(store.run_spec(run_id)["summary"]["arms"])
+    replicate = curve[curve.fold.notna() & (curve.quantity == "score")]
+    assert set(zip(replicate.arm, replicate.train_fraction)) == {(a, f) for a in arms for f in (0.5, 1.0)}
+    n_train = replicate.groupby("train_fraction").n_train.unique()
+    assert len(n_train[0.5]) == len(n_train[1.0]) == 1  # every arm of a fraction saw the same images
+    assert 0.35 <= n_train[0.5][0] / n_train[1.0][0] <= 0.5  # whole patients, at most half
+
+    results = store.results(run_id)
+    clean = results[(results.quantity == "score") & results.noise_level.isna() & results.fold.notna()]
+    assert clean.groupby(["arm", "metric", "fold", "seed"]).size().max() == 1  # no fraction rows in metrics
+    full = replicate[replicate.train_fraction == 1.0].set_index("arm")[["value", "ci_low", "ci_high"]]
+    same = clean[clean.metric == "balanced_accuracy"].set_index("arm").loc[full.index, ["value", "ci_low", "ci_high"]]
+    pd.testing.assert_frame_equal(full, same, check_dtype=False)  # 1.0: the replicate's own score and interval
+
+    main(["results", "--kind", "learning", "--json", "--home", str(home)])
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["arm"], r["train_fraction"]) for r in rows} == {(a, f) for a in arms for f in (0.5, 1.0)}
+    by = {(r["arm"], r["train_fraction"]): r for r in rows}
+    for f in (0.5, 1.0):
+        r = by["latent", f]
+        assert r["n_replicates"] == 1 and r["ci_low"] <= r["value"] <= r["ci_high"]
+        assert r["matched_gap"] == pytest.approx(by["reconstruction-s2d", f]["value"] - r["value"])
+        assert r["paper_gap"] == pytest.approx(by["reconstruction", f]["value"] - r["value"])
+        assert r["matched_gap_ci_low"] <= r["matched_gap"] <= r["matched_gap_ci_high"]
+    assert by["latent", 0.5]["n_train"] < by["latent", 1.0]["n_train"]
