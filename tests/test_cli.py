@@ -48,6 +48,7 @@ def test_help_on_every_verb(verb):
         (["diagnose", "--ae", "no-such-ae"], "unknown autoencoder 'no-such-ae'"),
         (["diagnose", "--dataset", "no-such-data"], "unknown dataset 'no-such-data'"),
         (["diagnose", "--max-samples", "3"], "too small"),
+        (["diagnose", "--train-fractions", "0.25,0.5"], "--train-fractions 0.25,0.5: include 1"),
         (["diagnose", "--seeds", "0,0"], "--seeds '0,0': give distinct non-negative integers"),
         (["diagnose", "--seed", "1", "--seeds", "0,1"], "give --seed N (one replicate per fold) or --seeds LIST"),
     ],
@@ -270,6 +271,8 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
     assert stored["spec"]["profile_settings"]["name"] == "quick" and stored["spec"]["max_samples"] == 300
     assert stored["versions"]["torch"] and stored["timing"]["total"] > 0
     assert any(k.startswith("train_latent") for k in stored["timing"])
+    assert stored["summary"]["train_fractions"] == [1.0] and Store(tmp_path).learning_curve().empty  # no curve asked
+    assert json.loads(cli("results", "--json", "--kind", "learning", home=tmp_path).stdout) == []
     structure = json.loads(cli("results", "--json", "--kind", "structure", home=tmp_path).stdout)
     assert {"effective_rank", "fisher_ratio", "channel_kurtosis"} <= {r["statistic"] for r in structure}
     tests = json.loads(cli("results", "--json", "--kind", "tests", home=tmp_path).stdout)

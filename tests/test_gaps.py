@@ -1,6 +1,7 @@
 """The three gaps read against the null control (results --kind gap)."""
 
 import pandas as pd
+import pytest
 
 from latentgap.gaps import CONTROL, FLAG, NO_CONTROL, gap_report
 
@@ -65,3 +66,30 @@ def test_the_control_is_matched_by_dataset_and_replicates():
     assert rows.loc["ae"].n_replicates == 1
     assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL
     assert pd.isna(rows.loc["ae"].converged)  # no stored histories: unknown, not true
+
+
+def test_learning_report_gives_each_arm_and_fraction_its_run_level_mean_and_the_gaps_there():
+    from latentgap.gaps import learning_report
+
+    base = dict(run_id="r", autoencoder="zoo:x", dataset="phantom-chest", synthetic=True, profile="standard")
+    base |= dict(metric="balanced_accuracy", created_at=pd.Timestamp("2026-12-01"))
+    rows = []
+    for f, n, latent, recon, s2d in ((0.5, 40, 0.5, 0.7, 0.6), (1.0, 80, 0.7, 0.75, 0.72)):
+        for fold in (0, 1):  # two replicates, then the run-level rows (fold and seed null)
+            for arm, v in (("latent", latent), ("reconstruction", recon), ("reconstruction-s2d", s2d)):
+                rows.append(
+                    dict(base, arm=arm, quantity="score", fold=fold, seed=0, train_fraction=f, n_train=n, value=v)
+                )
+        for arm, v in (("latent", latent), ("reconstruction", recon), ("reconstruction-s2d", s2d)):
+            rows.append(
+                dict(base, arm=arm, quantity="score", fold=None, seed=None, train_fraction=f, n_train=n, value=v)
+            )
+        for q, v in (("gap", recon - latent), ("matched_gap", s2d - latent)):
+            rows.append(dict(base, arm=None, quantity=q, fold=None, seed=None, train_fraction=f, n_train=n, value=v))
+    curve = pd.DataFrame(rows).assign(ci_low=lambda d: d.value - 0.1, ci_high=lambda d: d.value + 0.1)
+    out = learning_report(curve).set_index(["arm", "train_fraction"])
+    assert len(out) == 3 * 2 and set(out.n_replicates) == {2}
+    assert out.loc[("latent", 0.5), "matched_gap"] == pytest.approx(0.1)
+    assert out.loc[("latent", 1.0), "paper_gap"] == pytest.approx(0.05)
+    assert out.loc[("latent", 0.5), "matched_gap_ci_high"] == pytest.approx(0.2)
+    assert out.loc[("reconstruction", 1.0), "n_train"] == 80

@@ -276,7 +276,8 @@ def test_a_v4_store_migrates_and_shows_the_same_results(tmp_path):
     assert training.sort_values("arm")[["arm", "fold", "best_epoch"]].values.tolist() == old_training.values.tolist()
     assert set(store.class_metrics(new.run_id.iloc[0]).arm) >= {"image", "latent"}
     con = duckdb.connect(str(home / "latentgap.duckdb"), read_only=True)
-    for table in ("metrics", "class_metrics", "confusion", "training"):  # the v5 layout, as a new store has it
+    assert store.learning_curve().empty  # v6: the learning-curve table, empty
+    for table in ("metrics", "class_metrics", "confusion", "training", "learning_curve"):  # as a new store has them
         cols = [
             r[0]
             for r in con.execute(
@@ -285,6 +286,24 @@ def test_a_v4_store_migrates_and_shows_the_same_results(tmp_path):
         ]
         assert cols == TABLE_COLUMNS[table], table
     con.close()
+
+
+def test_a_v5_store_gains_an_empty_learning_curve_table(tmp_path):
+    """v6 added `learning_curve`: a v5 store (the table absent, version 5) keeps its runs and gains the table."""
+    Store(tmp_path).write_run(_run(), {"metrics": _metrics()})
+    con = duckdb.connect(str(tmp_path / DB_NAME))
+    con.execute("DROP TABLE learning_curve")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    store = Store(tmp_path)
+    assert (tmp_path / "latentgap.v5.duckdb").exists() and SCHEMA_VERSION == 6  # the backup copied aside
+    con = duckdb.connect(str(tmp_path / DB_NAME), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
+    con.close()
+    assert store.learning_curve().empty and len(store.results()) == len(_metrics())
+    row = dict(arm="latent", quantity="score", fold=0, seed=0, train_fraction=0.5, n_train=40)
+    store.write_run(_run("r2"), {"learning_curve": [dict(run_id="r2", **row, metric="balanced_accuracy", value=0.6)]})
+    assert store.learning_curve("r2").n_train.tolist() == [40] and store.learning_curve("r1").empty
 
 
 def test_rows_with_an_unknown_column_are_refused(tmp_path):

@@ -47,3 +47,32 @@ def test_noise_curves_draw_bands_chance_and_training_range(tmp_path):
     chance = [s for s in fig.layout.shapes if s.type == "line" and s.y0 == 0.25]
     assert chance and any("chance" in a.text for a in fig.layout.annotations)
     assert any("noise training σ 0.002–1.6" == a.text for a in fig.layout.annotations)
+
+
+def test_learning_curves_plot_every_arm_and_the_gaps_against_training_images(learning_home):
+    from latentgap.plots import NO_LEARNING_CURVE
+    from latentgap.ui.noise import learning_view
+
+    home, run_id, _ = learning_home
+    fig = learning_view(home, run_id)
+    curve = Store(home).learning_curve(run_id)
+    arms = set(curve.arm.dropna())
+    lines = {t.name: t for t in fig.data if t.mode == "lines+markers"}
+    assert arms <= set(lines) and any(name.startswith("matched gap") for name in lines)
+    n_train = sorted(curve[curve.fold.isna()].n_train.unique())
+    assert len(n_train) == 2 and sorted(lines["latent"].x) == n_train  # x: the training images each point saw
+    assert lines["latent"].xaxis == "x" and lines["paper gap"].xaxis == "x2"  # accuracy left, gaps right
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == len(arms) + 2  # an interval band for every arm and both gaps
+    assert fig.layout.xaxis.type == "log" and "1 replicate;" in fig.layout.title.text
+    note = learning_view(home, None).layout.annotations[0].text
+    assert note == NO_LEARNING_CURVE and "--train-fractions 0.25,0.5,1" in note
+
+
+def test_a_run_without_a_learning_curve_says_how_to_get_one(tmp_path):
+    from latentgap.plots import NO_LEARNING_CURVE
+    from latentgap.ui.noise import learning_view
+
+    Store(tmp_path).write_run({**_run("r"), "summary": {"n_classes": 2}}, {"metrics": _metrics("r")})
+    fig = learning_view(tmp_path, "r")
+    assert [a.text for a in fig.layout.annotations] == [NO_LEARNING_CURVE] and not fig.data
