@@ -533,7 +533,8 @@ def cmd_results(args) -> int:
         print(json.dumps(_records(df), indent=1))
     elif df.empty and args.kind == "learning":
         print(
-            "no learning curves yet: run `python -m latentgap diagnose --train-fractions 0.25,0.5,1` (or --profile standard)"
+            "no learning curves yet: run `python -m latentgap diagnose --train-fractions 0.25,0.5,1` "
+            "(or --profile standard)"
         )
     elif df.empty and args.kind in ("tests", "correlation"):
         print("no measured runs yet (smoke runs are left out): run `python -m latentgap diagnose --profile quick`")

@@ -8,6 +8,8 @@ A control whose matched-gap interval excludes 0 flags every run it is read again
 autoencoder from the classifier there. A gap is the mean over the run's `n_replicates` (seed, fold) replicates; its
 interval is the stored two-level bootstrap interval of that mean (replicates, then test patients within each:
 `metrics.replicate_interval`). The excess gap's interval is the conservative difference of the two runs' intervals.
+`learning_report` reads the paper and matched gap at each training fraction of a run's learning curve
+(`results --kind learning`).
 """
 
 from __future__ import annotations
