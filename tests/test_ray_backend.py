@@ -79,6 +79,27 @@ def test_ray_backend_matches_local(cluster, local_tables, tmp_path):
     assert Store(tmp_path).run_spec(run_id)["spec"]["backend"] == "ray"
 
 
+@pytest.mark.slow
+def test_ray_backend_trains_the_learning_curve_as_local(cluster, tmp_path):
+    """`--train-fractions` goes through the executor seam: Ray trains the same nested subsets to the same numbers."""
+    spec = dict(SPEC, profile="smoke", max_samples=100, train_fractions="0.5,1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as every Ray worker runs
+    try:
+        local = diagnose(DiagnosisSpec(**spec), tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
+    remote = diagnose(DiagnosisSpec(**spec, backend="ray"), tmp_path / "ray")
+
+    def curve(home, run_id):
+        df = Store(home).learning_curve(run_id).drop(columns=["run_id", "created_at"])
+        return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+    want = curve(tmp_path / "local", local)
+    assert set(want.train_fraction) == {0.5, 1.0} and len(want) > 20
+    pd.testing.assert_frame_equal(curve(tmp_path / "ray", remote), want, check_exact=True)
+
+
 def _our_ray_workers(title: str) -> list[int]:
     """Pids of this test's Ray workers (children of the raylet this process started) running `title`."""
     pids = []

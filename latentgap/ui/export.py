@@ -9,6 +9,7 @@ TABLES = {
     "gap table (balanced accuracy)": lambda s: s.gap_table(),
     "all metric records": lambda s: s.results(),
     "latent-structure statistics": lambda s: s.structure(),
+    "learning curves (per replicate and run mean)": lambda s: s.learning_curve(),
     "runs (spec, versions, timing)": lambda s: s.runs(),
     "jobs": lambda s: s.jobs(),
 }
