@@ -246,10 +246,14 @@ def build_diagnose_tab(app, home: Path, supervisor=None, timer=None) -> None:
     detected = gr.JSON(label="detected")
     with gr.Row():
         datasets = gr.CheckboxGroup(list(BENCHMARKS), value=[DEFAULT_DATASET], label="benchmarks")
-        profile = gr.Radio(list(PROFILES), value="quick", label="profile (smoke: seconds; quick: minutes on CPU)")
+        profile = gr.Radio(
+            list(PROFILES),
+            value="quick",
+            label="profile (smoke: seconds; quick: minutes on CPU; standard: 15 replicates + learning curves, GPU)",
+        )
         max_samples = gr.Number(value=None, precision=0, label="max images (0 = all; whole patients)")
         seed = gr.Number(value=0, precision=0, label="seed")
-        seeds = gr.Textbox(value="", label="replicate seeds, e.g. 0,1,2 (empty: the seed alone)")
+        seeds = gr.Textbox(value="", label="replicate seeds, e.g. 0,1,2 (empty: the profile's, from the seed)")
     submit_btn = gr.Button("Diagnose", variant="primary")
     message = gr.Markdown()
     summary = gr.Markdown(elem_id="jobs-summary")
