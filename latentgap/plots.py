@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from latentgap.arms import ARMS
+from latentgap.arms import ARMS, Arm
 
 # each arm's colour is the arms registry's (arms.ARMS), so every figure draws an arm alike
 SPACE_COLORS = {a: ARMS[a].color for a in ("image", "reconstruction", "latent")}
@@ -72,6 +72,7 @@ def _band(x: pd.Series, low: pd.Series, high: pd.Series, color: str, group: str)
         y=np.r_[high.to_numpy(), low.to_numpy()[::-1]],
         fill="toself",
         fillcolor=f"rgba({r},{g},{b},0.15)",
+        mode="lines",  # no markers at the polygon's corners
         line_width=0,
         legendgroup=group,
         showlegend=False,
@@ -554,7 +555,8 @@ def efficiency_bars(comparisons: pd.DataFrame) -> go.Figure:
 
 def _arm_colors(arms) -> dict[str, str]:
     """Each arm's registered colour (arms.ARMS); arms without a colour of their own take unused palette ones."""
-    colors = {**SPACE_COLORS, **CURVE_STYLES}
+    default = Arm.__dataclass_fields__["color"].default  # the grey of arms that have no colour of their own
+    colors = {name: arm.color for name, arm in ARMS.items() if arm.color != default}
     spare = [c for c in PALETTE if c not in colors.values()]
     others = [a for a in dict.fromkeys(arms) if a not in colors]
     return colors | {a: spare[i % len(spare)] for i, a in enumerate(others)}
@@ -616,7 +618,10 @@ NO_LEARNING_CURVE = (
     "no learning curve for this run: run with --train-fractions 0.25,0.5,1 or --profile standard "
     "(every arm also trained on nested fractions of the training split)"
 )
-LEARNING_GAPS = {"matched_gap": ("matched gap (reconstruction-s2d − latent)", "solid"), "gap": ("paper gap", "dot")}
+LEARNING_GAPS = {  # quantity -> (legend, colour, dash)
+    "matched_gap": ("matched gap (reconstruction-s2d − latent)", "#333333", "solid"),
+    "gap": ("paper gap (reconstruction − latent)", "#8c8c8c", "dot"),
+}
 
 
 def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figure:
@@ -647,24 +652,32 @@ def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figu
             row=1,
             col=1,
         )
-    for quantity, (label, dash) in LEARNING_GAPS.items():
+    for quantity, (label, color, dash) in LEARNING_GAPS.items():
         c = means[means.quantity == quantity].sort_values("n_train")
         if c.empty:
             continue
-        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, "#333333", label), row=1, col=2)
+        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, color, label), row=1, col=2)
         fig.add_scatter(
             x=c.n_train,
             y=c.value,
             name=label,
             legendgroup=label,
             mode="lines+markers",
-            line=dict(color="#333333", dash=dash),
+            line=dict(color=color, dash=dash),
             row=1,
             col=2,
         )
     fig.add_hline(y=0, line_color="#7f7f7f", line_dash="dash", row=1, col=2)
     if chance is not None:
-        fig.add_hline(y=chance, line_color="#7f7f7f", line_dash="dashdot", row=1, col=1)
+        fig.add_hline(
+            y=chance,
+            line_color="#7f7f7f",
+            line_dash="dashdot",
+            annotation_text=f"chance ({chance:.2g})",
+            annotation_position="bottom left",
+            row=1,
+            col=1,
+        )
     ticks = sorted(means.n_train.unique())
     fig.update_xaxes(type="log", title_text="training images", tickvals=ticks, ticktext=[str(t) for t in ticks])
     n = int(curve[curve.fold.notna()].groupby(["fold", "seed"]).ngroups)

@@ -61,7 +61,9 @@ def test_learning_curves_plot_every_arm_and_the_gaps_against_training_images(lea
     assert arms <= set(lines) and any(name.startswith("matched gap") for name in lines)
     n_train = sorted(curve[curve.fold.isna()].n_train.unique())
     assert len(n_train) == 2 and sorted(lines["latent"].x) == n_train  # x: the training images each point saw
-    assert lines["latent"].xaxis == "x" and lines["paper gap"].xaxis == "x2"  # accuracy left, gaps right
+    assert (
+        lines["latent"].xaxis == "x" and lines["paper gap (reconstruction − latent)"].xaxis == "x2"
+    )  # accuracy left, gaps right
     bands = [t for t in fig.data if t.fill == "toself"]
     assert len(bands) == len(arms) + 2  # an interval band for every arm and both gaps
     assert fig.layout.xaxis.type == "log" and "1 replicate;" in fig.layout.title.text
