@@ -147,7 +147,7 @@ PROFILES: dict[str, Profile] = {
         train_fractions=(0.25, 0.5, 1.0),
         deviations="The quick profile's models and recipe, replicated: 3 seeds x 5 folds (15 replicates, fold k "
         "trained from seed + k), each replicate also trained on nested 25 % and 50 % of its training split (whole "
-        "patients; learning curves): 26-45x quick's classifier training, for a GPU or a long CPU job. Quick's "
+        "patients; learning curves): about 21-26x quick's classifier training, for a GPU or a long CPU job. Quick's "
         "deviations otherwise: " + QUICK.deviations,
     ),
     "smoke": replace(  # the quick profile cut to seconds: narrower models, 3 epochs, 4 classifiers
