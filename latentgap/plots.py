@@ -628,8 +628,11 @@ def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figu
     """Learning curves of one run: each arm's test balanced accuracy against the training images it saw (log axis),
     and the matched and paper gap against the same axis, each with its interval band (means over the run's
     replicates with their two-level bootstrap intervals). A gap that closes as n grows is sample efficiency, not
-    information the autoencoder lost. curve: `Store.learning_curve()` rows of one run; chance: 1 / classes."""
+    information the autoencoder lost. The arms behind the gaps are drawn; the ablation arms wait in the legend.
+    curve: `Store.learning_curve()` rows of one run; chance: 1 / classes."""
     from plotly.subplots import make_subplots
+
+    from latentgap.gaps import MAIN_ARMS
 
     means = curve[curve.fold.isna()] if not curve.empty else curve  # run-level rows: mean over replicates
     if means.empty:
@@ -639,12 +642,14 @@ def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figu
     colors = _arm_colors(scores.arm)
     for arm, c in scores.groupby("arm", sort=False):
         c = c.sort_values("n_train")
-        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, colors[arm], arm), row=1, col=1)
+        shown = True if arm in MAIN_ARMS else "legendonly"  # the ablations: one click on the legend away
+        fig.add_trace(_band(c.n_train, c.ci_low, c.ci_high, colors[arm], arm).update(visible=shown), row=1, col=1)
         fig.add_scatter(
             x=c.n_train,
             y=c.value,
             name=arm,
             legendgroup=arm,
+            visible=shown,
             mode="lines+markers",
             line_color=colors[arm],
             customdata=100 * c.train_fraction,
