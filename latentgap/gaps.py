@@ -20,21 +20,24 @@ FLAG = "protocol cannot separate AE from classifier here (the null control's mat
 NO_CONTROL = "no null-control run on this dataset and profile: run --ae zoo:null-s2d to read this gap"
 
 
-def _control_for(row, controls: pd.DataFrame):
-    same = controls[(controls.dataset == row.dataset) & (controls.profile == row.profile)]
-    if same.empty:
+def _control_for(row, controls: dict):
+    """controls: the control runs grouped by (dataset, profile): one lookup per run, not a scan (the Overview asks
+    this of every stored run on each request)."""
+    same = controls.get((row.dataset, row.profile))
+    if same is None:
         return None
     replicated = same[(same.seeds == row.seeds) & (same.folds == row.folds)]  # the same replicates
     return (replicated if not replicated.empty else same).sort_values("created_at").iloc[-1]
 
 
 def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
-    """gap: `Store.gap_table()` (one row per run); training: `Store.training()`. One row per run, newest first."""
+    """gap: `Store.gap_table()` (one row per run); training: `Store.convergence()` (or `Store.training()`). One row
+    per run, in the order of `gap`."""
     out = gap.rename(columns={"gap": "paper_gap", "gap_ci_low": "paper_gap_ci_low", "gap_ci_high": "paper_gap_ci_high"})
     main = training[training.arm.isin(MAIN_ARMS)] if not training.empty else training
     converged = main.groupby("run_id")["converged"].all() if not main.empty else pd.Series(dtype=bool)
     out["converged"] = out.run_id.map(converged).astype(object).where(out.run_id.isin(converged.index), None)
-    controls = out[out.autoencoder == CONTROL]
+    controls = dict(tuple(out[out.autoencoder == CONTROL].groupby(["dataset", "profile"])))
     rows = []
     for row in out.itertuples(index=False):
         extra = dict(control_run_id=None, excess_gap=None, excess_gap_ci_low=None, excess_gap_ci_high=None, flag=None)

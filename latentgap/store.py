@@ -473,6 +473,14 @@ class Store:
             [run_id] if run_id else [],
         )
 
+    def convergence(self) -> pd.DataFrame:
+        """Each trained classifier's convergence, without its history: what the gap report and the headline read,
+        light enough for every Overview request."""
+        return self._query(
+            """SELECT run_id, arm, seed, fold, epochs_run, best_epoch, converged FROM training
+               ORDER BY run_id, arm, seed, fold"""
+        )
+
     def projections(self, run_id: str) -> pd.DataFrame:
         """2-D UMAP coordinates of one run's samples per space (`latent`, `image`), with label, split and the
         prediction of that space's classifier (null outside the test split)."""

@@ -324,3 +324,12 @@ def test_per_sample_predictions_fidelity_and_noise_intervals(tmp_path):
     assert list(store.sample_fidelity("r1").psnr) == [30.0, 29.0, 28.0]  # in sample order
     curve = store.noise_curves("r1").iloc[0]
     assert (curve.value, curve.ci_low, curve.ci_high) == pytest.approx((0.75, 0.65, 0.85))  # means over folds
+
+
+def test_convergence_is_the_training_table_without_its_histories(tmp_path):
+    store = Store(_v4_store(tmp_path))
+    light, full = store.convergence(), store.training()
+    key = ["run_id", "arm", "seed", "fold"]
+    assert "history" not in light and len(light) == len(full) > 0
+    by_key = lambda df: df.sort_values(key)[list(light.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_key(light), by_key(full))
