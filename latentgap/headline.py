@@ -78,12 +78,16 @@ def _folds(folds) -> str:
     return ",".join("official" if f == str(OFFICIAL) else f for f in str(folds).split(","))
 
 
+def _seeds(row) -> str:
+    """The replicates' seeds (`0,1,2`); the run's seed where the gap table lists none (runs before replicates)."""
+    return str(row.seeds) if not _missing(row.seeds) and row.seeds != "" else str(row.seed)
+
+
 def control_command(row) -> str:
     """The diagnosis that gives `row`'s run its null control: same dataset, profile, seeds and folds."""
     cmd = ["python", "-m", "latentgap", "diagnose", "--ae", CONTROL, "--dataset", row.dataset, "--profile", row.profile]
-    if not _missing(row.seeds) and row.seeds != "":
-        cmd += ["--seeds", str(row.seeds)]
-    if not _missing(row.folds) and row.folds != "":
+    cmd += ["--seeds", _seeds(row)]
+    if _folds(row.folds) != "n/a":
         cmd += ["--folds", _folds(row.folds)]
     return shlex.join(cmd)
 
@@ -110,8 +114,8 @@ def run_headline(row, control, bad_arms: str | None, metric: str, m: Markup) -> 
         f"{m.code(row.autoencoder)} on {m.code(row.dataset)} · {m.strong(data_badge(row.synthetic) + ' data')} · "
         f"{m.text(row.profile)} profile · run {m.code(row.run_id)}"
     )
-    n = row.n_replicates
-    replicates = f"{n} replicate{'' if n == 1 else 's'} (seeds {row.seeds or row.seed}; folds {_folds(row.folds)})"
+    n = "n/a" if _missing(row.n_replicates) else int(row.n_replicates)
+    replicates = f"{n} replicate{'' if n == 1 else 's'} (seeds {_seeds(row)}; folds {_folds(row.folds)})"
     lines = [
         f"{m.strong('Matched gap')} ({MATCHED}): "
         f"{m.strong(interval(row.matched_gap, row.matched_gap_ci_low, row.matched_gap_ci_high))} "
