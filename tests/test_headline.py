@@ -95,6 +95,11 @@ def test_the_controls_flag_is_shown():
     assert "this run is the null control" in control and FLAG in control and "**excess gap" not in control
 
 
+def test_a_run_without_the_matched_arm_says_so():
+    text = _headline([_gap_row("ae", "zoo:x", None, None, None)], [])
+    assert "not measured in this run (it has no reconstruction-s2d arm" in text and "+0.180 [+0.100, +0.250]" in text
+
+
 def test_real_and_synthetic_data_are_marked():
     real = _headline([_gap_row("ae", "zoo:x", 0.1, 0.0, 0.2, dataset="chest-xray-pneumonia", synthetic=False)], [])
     synthetic = _headline([_gap_row("ae", "zoo:x", 0.1, 0.0, 0.2)], [])
