@@ -122,9 +122,7 @@ def _data_kind(dataset: str, synthetic: bool) -> str:
 def gap_rows(store, run_ids: list[str] | None = None) -> pd.DataFrame:
     """The runs' rows of `gaps.gap_report` (read against every stored run, so a null control in the store counts)
     with PSNR / SSIM, in the order given; every stored run's, newest first, without `run_ids`."""
-    from latentgap.gaps import gap_report
-
-    report = gap_report(store.gap_table(METRIC), store.convergence()).set_index("run_id")
+    report = store.gap_report(METRIC).set_index("run_id")
     fidelity = store.fidelity().pivot_table(index="run_id", columns="metric", values="value")
     report = report.join(fidelity, how="left") if not fidelity.empty else report
     order = report.index if run_ids is None else [r for r in run_ids if r in report.index]

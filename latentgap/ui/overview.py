@@ -67,7 +67,6 @@ def gap_view(home: Path, metric: str, family=None, dataset=None, profile=None):
 
     Every run is read against the null controls before the filters apply, so a control the filters hide still
     gives the shown runs their excess gap."""
-    from latentgap.gaps import gap_report
     from latentgap.headline import overview_headline
     from latentgap.plots import gap_bars
     from latentgap.published import published_line
@@ -76,7 +75,7 @@ def gap_view(home: Path, metric: str, family=None, dataset=None, profile=None):
 
     store = Store(home)
     gap, convergence = store.gap_table(metric), store.convergence()
-    every = gap_report(gap, convergence).rename(columns={"gap_replicate_std": "paper_gap_replicate_std"})
+    every = store.gap_report(metric).rename(columns={"gap_replicate_std": "paper_gap_replicate_std"})
     profile = profile or [p for p in [default_profile(store.runs())] if p]
     shown = pd.Series(True, index=gap.index)
     for col, chosen in zip(FILTERS, (family, dataset, profile)):
