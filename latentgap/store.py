@@ -316,14 +316,22 @@ class Store:
     def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """Run a read query; with `cache`, an identical query on unchanged database files is answered from memory
         (every write, from any process, changes the file's or its WAL's size or mtime, so a hit is never stale)."""
-        key = (str(self.path), sql, tuple(params or []), _file_state(self.path)) if self.cache else None
+        return self._cached((sql, tuple(params or [])), lambda: self._read(sql, params))
+
+    def _read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def _cached(self, what: tuple, compute) -> pd.DataFrame:
+        """`compute()`, or with `cache` its frame from memory while the database files are unchanged (`what` names
+        the query or derived table)."""
+        key = (str(self.path), *what, _file_state(self.path)) if self.cache else None
         with _CACHE_GUARD:
             hit = _QUERY_CACHE.get(key) if key else None
             if hit is not None:
                 _QUERY_CACHE.move_to_end(key)
                 return hit.copy()
-        with self._connect(read_only=True) as con:
-            df = con.execute(sql, params or []).df()
+        df = compute()
         if key and len(df) <= CACHE_MAX_ROWS:
             with _CACHE_GUARD:
                 _QUERY_CACHE[key] = df
@@ -471,6 +479,21 @@ class Store:
                        t.best_epoch, t.converged, t.history
                 FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.arm""",
             [run_id] if run_id else [],
+        )
+
+    def gap_report(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
+        """`gaps.gap_report` of every stored run (the `results --kind gap` rows: paper, matched and excess gaps,
+        null control, convergence, flag), derived once per database state: the Overview reads it on every request."""
+        from latentgap.gaps import gap_report
+
+        return self._cached(("gap_report", metric), lambda: gap_report(self.gap_table(metric), self.convergence()))
+
+    def convergence(self) -> pd.DataFrame:
+        """Each trained classifier's convergence, without its history: what the gap report and the headline read,
+        light enough for every Overview request."""
+        return self._query(
+            """SELECT run_id, arm, seed, fold, epochs_run, best_epoch, converged FROM training
+               ORDER BY run_id, arm, seed, fold"""
         )
 
     def projections(self, run_id: str) -> pd.DataFrame:

@@ -324,3 +324,28 @@ def test_per_sample_predictions_fidelity_and_noise_intervals(tmp_path):
     assert list(store.sample_fidelity("r1").psnr) == [30.0, 29.0, 28.0]  # in sample order
     curve = store.noise_curves("r1").iloc[0]
     assert (curve.value, curve.ci_low, curve.ci_high) == pytest.approx((0.75, 0.65, 0.85))  # means over folds
+
+
+def test_convergence_is_the_training_table_without_its_histories(tmp_path):
+    store = Store(_v4_store(tmp_path))
+    light, full = store.convergence(), store.training()
+    key = ["run_id", "arm", "seed", "fold"]
+    assert "history" not in light and len(light) == len(full) > 0
+    by_key = lambda df: df.sort_values(key)[list(light.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_key(light), by_key(full))
+
+
+def test_the_gap_report_is_derived_once_per_database_state(tmp_path):
+    """`Store.gap_report` is `gaps.gap_report` of the stored runs, and a new run is in it at once."""
+    from latentgap.gaps import NO_CONTROL, gap_report
+
+    store = Store(tmp_path)
+    store.write_run(_run("r1"), {"metrics": _metrics("r1")})
+    first = store.gap_report()
+    pd.testing.assert_frame_equal(first, gap_report(store.gap_table(), store.convergence()))
+    assert first.flag.tolist() == [NO_CONTROL]
+    first.loc[0, "paper_gap"] = 99.0  # a caller's edit does not reach the next caller
+    assert store.gap_report().paper_gap.tolist() == [0.18]
+    store.write_run({**_run("r2"), "autoencoder": "zoo:null-s2d"}, {"metrics": _metrics("r2")})
+    report = store.gap_report().set_index("run_id")
+    assert report.loc["r1", "control_run_id"] == "r2" and report.loc["r1", "flag"] is None  # read against it at once

@@ -31,7 +31,10 @@ def build_app(home: Path, supervisor=None):
         gr.Markdown(
             "# latentgap — the learnability gap of image autoencoders\n"
             "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
-            "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
+            "Three gaps (classifier score on reconstructions − on latents): **matched gap**, one network on both "
+            "(the headline); **excess gap**, the matched gap minus the lossless null control's (`zoo:null-s2d`); "
+            "**paper gap**, the paper's protocol (ResNet on reconstructions − ConvNeXt on latents). "
+            "**Fidelity loss** = image − reconstruction. "
             "The default benchmark is **real** (Kermany chest X-rays); the `phantom-*` benchmarks are **SYNTHETIC**."
         )
         with gr.Tabs():
