@@ -203,7 +203,8 @@ def jobs_view(home: Path):
 
     now = time.time()
     jobs = describe_jobs(Store(home).jobs(), now)
-    return jobs[SHOWN_JOB_COLUMNS], jobs_summary(jobs, now)
+    shown = jobs[SHOWN_JOB_COLUMNS].assign(updated_at=jobs.updated_at.dt.strftime("%Y-%m-%d %H:%M:%S"))
+    return shown, jobs_summary(jobs, now)  # times as text: the REST API's JSON encoder refuses pandas Timestamps
 
 
 def jobs_table(home: Path):
