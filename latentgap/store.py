@@ -186,6 +186,10 @@ class Store:
             self._migrate(con)
         _MIGRATED[str(self.path)] = _file_state(self.path)
 
+    def file_state(self) -> tuple:
+        """What every write to the store changes (the files' mtime, size and inode): equal states, no write between."""
+        return _file_state(self.path)
+
     # --- connection -------------------------------------------------------------------------------------
     @contextmanager
     def _connect(self, read_only: bool = False, timeout_s: float = 30.0):

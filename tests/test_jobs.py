@@ -88,6 +88,20 @@ def test_an_idle_worker_exits_and_a_bad_spec_fails_without_server_paths(tmp_path
     assert "<workspace>/uploads/gone.safetensors" in error and str(tmp_path) not in error
 
 
+def test_an_idle_worker_tries_a_claim_only_after_a_write(tmp_path, monkeypatch):
+    """A claim opens the store read-write (slow on a big store): an idle worker skips it while nothing was written."""
+    claims, real = [], Store.claim_job
+    monkeypatch.setattr(Store, "claim_job", lambda self, pid: claims.append(pid) or real(self, pid))
+    Store(tmp_path)
+    worker = threading.Thread(target=work, args=(tmp_path,), kwargs=dict(poll_s=0.05, idle_exit_s=2.0))
+    worker.start()
+    time.sleep(1.0)  # ~20 polls
+    idle_claims = len(claims)
+    job = Store(tmp_path).submit_job({"dataset": "phantom-chest"}, "queued while the worker idles")
+    worker.join(timeout=60)
+    assert idle_claims == 1 and Store(tmp_path).job_status(job) == "failed"  # claimed (and failed: no autoencoder)
+
+
 def test_a_job_whose_spec_is_not_a_diagnosis_fails_once_with_one_line(tmp_path):
     """A spec written by hand or by another version (here without an autoencoder) fails its job; the worker lives on
     and the job is not retried."""
