@@ -46,3 +46,15 @@ def test_concurrent_misses_compute_a_view_once(tmp_path):
     for t in threads:
         t.join()
     assert calls == ["auroc"] and answers == [("auroc", ["r1"])] * 6
+
+
+def test_the_cached_job_list_follows_every_write(tmp_path):
+    from latentgap.ui.diagnose import jobs_table
+    from latentgap.ui.refresh import jobs_version
+
+    store = Store(tmp_path)
+    job = store.submit_job({"a": 1}, "first")
+    cached = cached_view(tmp_path, lambda: jobs_table(tmp_path), version=lambda: jobs_version(tmp_path))
+    assert cached().status.tolist() == ["queued"]
+    store.cancel_job(job)  # a job's change is no run: the runs fingerprint alone would keep the old list
+    assert cached().status.tolist() == ["cancelled"]
