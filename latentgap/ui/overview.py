@@ -14,6 +14,7 @@ import pandas as pd
 
 from latentgap.metrics import CLASSIFICATION_METRICS
 from latentgap.ui.noise import run_choices
+from latentgap.ui.refresh import cached_view
 
 TABLE_COLUMNS = [  # the calibrated gaps first, the paper's protocol after them (names as `results --kind gap`)
     "autoencoder",
@@ -41,6 +42,11 @@ TABLE_COLUMNS = [  # the calibrated gaps first, the paper's protocol after them 
     "run_id",
 ]
 FILTERS = ("family", "dataset", "profile")
+TABLE_ROWS = 50  # rows the table sends, newest first: hundreds of runs are 100+ KB per answer and unreadable
+TABLE_LABEL = (
+    "gap table (test split; means over seed x fold replicates; CI = 95 % two-level bootstrap over replicates and "
+    "test patients)"
+)
 
 
 def paired_test_line(pairs, metric: str, profile: str) -> str:
@@ -88,6 +94,20 @@ def gap_view(home: Path, metric: str, family=None, dataset=None, profile=None):
     tests = "  \n".join([*lines, published_line("latent_vs_reconstruction_p")])
     headline = overview_headline(rows, every, convergence, metric)
     return rows[TABLE_COLUMNS].round(4), gap_bars(gap, metric), tests, headline
+
+
+def shown_rows(view: tuple) -> tuple:
+    """gap_view's outputs with its table cut to the newest TABLE_ROWS runs (the figure and the paired test still
+    read every matching run; `rows_note` says what was cut)."""
+    table, *rest = view
+    return table.head(TABLE_ROWS), *rest
+
+
+def rows_note(n_rows: int) -> str:
+    """Markdown under the table: how many of the matching runs it shows and where the rest are; empty for all."""
+    if n_rows <= TABLE_ROWS:
+        return ""
+    return f"Showing the newest {TABLE_ROWS} of {n_rows:,} runs; the **Export** tab writes them all (CSV / Parquet)."
 
 
 def filter_choices(home: Path):
@@ -140,11 +160,8 @@ def build_overview(app, home: Path, runs_changed=None) -> None:
             )
             for c in FILTERS
         ]
-    table = gr.Dataframe(
-        label="gap table (test split; means over seed x fold replicates; CI = 95 % two-level bootstrap over "
-        "replicates and test patients)",
-        interactive=False,
-    )
+    table = gr.Dataframe(label=TABLE_LABEL, interactive=False)
+    table_note = gr.Markdown()
     plot = gr.Plot(label="image vs reconstruction vs latent")
     tests = gr.Markdown()
     refresh = gr.Button("Refresh")
@@ -153,7 +170,7 @@ def build_overview(app, home: Path, runs_changed=None) -> None:
             choices=[],
             value=[],
             multiselect=True,
-            label="report: one run, or several to compare",
+            label=f"report: one run, or several to compare (the newest {TABLE_ROWS} listed; any run id can be typed)",
             allow_custom_value=True,  # API clients name any run
             scale=4,
         )
@@ -162,7 +179,7 @@ def build_overview(app, home: Path, runs_changed=None) -> None:
     gr.on([app.load, *followed], lambda: filter_choices(home), outputs=filters, api_name=False)
     gr.on(
         [app.load, refresh.click, *followed],
-        lambda: gr.Dropdown(choices=run_choices(home)),
+        lambda: gr.Dropdown(choices=run_choices(home, limit=TABLE_ROWS)),
         outputs=report_runs,
         api_name=False,
     )
@@ -173,10 +190,22 @@ def build_overview(app, home: Path, runs_changed=None) -> None:
         outputs=[report, report_note],
         api_name=False,
     ).then(lambda r: report_download(home, r), inputs=report_runs, outputs=[report, report_note], api_name="report")
+
+    def full(metric, family, dataset, profile):
+        return gap_view(home, metric, family, dataset, profile)
+
+    full = cached_view(home, full)  # computed once per runs fingerprint and filters, read by the two below
+
+    def view(metric, family, dataset, profile):
+        return shown_rows(full(metric, family, dataset, profile))
+
+    def note(metric, family, dataset, profile):
+        return rows_note(len(full(metric, family, dataset, profile)[0]))
+
     gr.on(
         [app.load, metric.change, refresh.click, *followed, *(f.change for f in filters)],
-        lambda m, *f: gap_view(home, m, *f),
+        cached_view(home, view),
         inputs=[metric, *filters],
         outputs=[table, plot, tests, headline],
         api_name="gap_table",
-    )
+    ).then(cached_view(home, note), inputs=[metric, *filters], outputs=table_note, api_name=False)

@@ -102,3 +102,15 @@ def test_report_endpoint_hands_out_the_runs_html_report(serve, tmp_path):
     assert (home / "reports" / f"{run_id}.html").read_text() == page
     with pytest.raises(Exception, match="no run 'nope' in the store"):
         client.predict(["nope"], api_name="/report")
+
+
+def test_the_table_sends_the_newest_rows_and_says_how_many_it_left_out(tmp_path):
+    import pandas as pd
+
+    from latentgap.ui.overview import TABLE_ROWS, rows_note, shown_rows
+
+    many = pd.DataFrame({"run_id": [f"r{i}" for i in range(TABLE_ROWS + 7)]})  # newest first, as gap_view sorts
+    table, plot, tests = shown_rows((many, "figure", "tests"))
+    assert table.run_id.tolist() == many.run_id.tolist()[:TABLE_ROWS] and (plot, tests) == ("figure", "tests")
+    assert rows_note(len(many)).startswith(f"Showing the newest {TABLE_ROWS} of {TABLE_ROWS + 7} runs; the **Export**")
+    assert len(shown_rows((many.head(3), None, None))[0]) == 3 and rows_note(3) == ""
