@@ -505,10 +505,8 @@ def _learning(store):
 
 def _gap(store):
     """One row per run: the gap table joined with reconstruction PSNR / SSIM."""
-    from latentgap.gaps import gap_report
-
     fid = store.fidelity().pivot_table(index="run_id", columns="metric", values="value").reset_index()
-    gap = gap_report(store.gap_table(), store.training())
+    gap = store.gap_report()
     return gap.merge(fid, on="run_id", how="left") if not fid.empty else gap
 
 

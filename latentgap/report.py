@@ -1,10 +1,11 @@
 """A shareable report: one self-contained HTML file for a run, or for a comparison of runs.
 
-It holds what the dashboard shows of a run — the gap table (paper / matched / excess gap with intervals, replicates,
-convergence and the null control's flag, from `gaps.gap_report` as `results --kind gap` reads it), PSNR / SSIM, the
-noise and training curves, the UMAPs and the reconstruction grid, all drawn by `latentgap.plots` — with each run's
-spec, profile, deviations from the paper, versions, and whether its data is real or SYNTHETIC. plotly.js is inlined
-once and every image is a PNG data URI, so the file opens offline, from disk or as a mail attachment.
+It leads with the calibrated headline the Overview shows (`latentgap.headline`), then holds what the dashboard shows
+of a run — the gap table (paper / matched / excess gap with intervals, replicates, convergence and the null control's
+flag, from `gaps.gap_report` as `results --kind gap` reads it), PSNR / SSIM, the noise and training curves, the UMAPs
+and the reconstruction grid, all drawn by `latentgap.plots` — with each run's spec, profile, deviations from the
+paper, versions, and whether its data is real or SYNTHETIC. plotly.js is inlined once and every image is a PNG data
+URI, so the file opens offline, from disk or as a mail attachment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from latentgap.errors import LatentgapError
+from latentgap.headline import HTML, headlines
 from latentgap.workspace import Workspace
 
 METRIC = "balanced_accuracy"
@@ -35,6 +37,8 @@ th { background: #f4f4f4; }
 .synthetic { background: #fff3cd; border: 1px solid #e0b400; padding: 0.5rem 0.8rem; font-weight: 600; }
 .real { background: #e7f4e4; border: 1px solid #55a868; padding: 0.5rem 0.8rem; }
 .note { color: #555; font-size: 0.85rem; }
+.headline { border-left: 4px solid #4c72b0; background: #f5f8fc; padding: 0.4rem 1rem; margin: 1rem 0; }
+.headline h3 { margin: 0.3rem 0; font-size: 1.05rem; }
 pre { background: #f7f7f7; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
 """
 
@@ -115,15 +119,14 @@ def _data_kind(dataset: str, synthetic: bool) -> str:
 
 
 # --- sections -----------------------------------------------------------------------------------------------------
-def gap_rows(store, run_ids: list[str]) -> pd.DataFrame:
+def gap_rows(store, run_ids: list[str] | None = None) -> pd.DataFrame:
     """The runs' rows of `gaps.gap_report` (read against every stored run, so a null control in the store counts)
-    with PSNR / SSIM, in the order given."""
-    from latentgap.gaps import gap_report
-
-    report = gap_report(store.gap_table(METRIC), store.training()).set_index("run_id")
+    with PSNR / SSIM, in the order given; every stored run's, newest first, without `run_ids`."""
+    report = store.gap_report(METRIC).set_index("run_id")
     fidelity = store.fidelity().pivot_table(index="run_id", columns="metric", values="value")
     report = report.join(fidelity, how="left") if not fidelity.empty else report
-    return report.reindex([r for r in run_ids if r in report.index]).reset_index()
+    order = report.index if run_ids is None else [r for r in run_ids if r in report.index]
+    return report.reindex(order).reset_index()
 
 
 def _gap_table(gap: pd.DataFrame) -> str:
@@ -259,7 +262,8 @@ def build_report(home: Path, run_ids: list[str]) -> str:
     all_runs = store.runs()
     _check_runs(all_runs, run_ids, home)
     runs = all_runs.set_index("run_id").loc[run_ids].reset_index()
-    gap = gap_rows(store, run_ids)
+    every = gap_rows(store)
+    gap = every.set_index("run_id").reindex([r for r in run_ids if r in set(every.run_id)]).reset_index()
     by_run = {r.run_id: r for r in gap.itertuples()}
     what = f"run {run_ids[0]}" if len(run_ids) == 1 else f"{len(run_ids)} runs compared"
     synthetic = "; ".join(_data_kind(d, s) for d, s in dict(zip(runs.dataset, runs.synthetic)).items())
@@ -267,6 +271,7 @@ def build_report(home: Path, run_ids: list[str]) -> str:
         f"<h1>latentgap report — {html.escape(what)}</h1>",
         f'<p class="note">Written {time.strftime("%Y-%m-%d %H:%M")} by latentgap {__version__} from its store. '
         f"Data: {html.escape(synthetic)}.</p>",
+        *headlines(gap, every, store.convergence(), METRIC, HTML),  # the calibrated gap leads, as on the Overview
         "<h2>Gaps</h2>",
         _gap_table(gap) + _control_notes(gap) if not gap.empty else "<p>no gap results stored for these runs</p>",
         f'<p class="note">{GAP_NOTE}</p>',

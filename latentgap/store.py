@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,8 +84,31 @@ def _file_lock(path: Path) -> threading.RLock:
 # answering repeated queries from memory while the files are unchanged keeps a request to milliseconds (bench).
 _MIGRATED: dict[str, tuple] = {}  # path -> file state right after this process migrated it
 _QUERY_CACHE: OrderedDict = OrderedDict()  # (path, sql, params, file state) -> DataFrame
+_IN_FLIGHT: dict = {}  # key -> Future of the query (or migration) running for it now
 _CACHE_GUARD = threading.Lock()
 CACHE_ENTRIES, CACHE_MAX_ROWS = 256, 200_000
+
+
+def coalesced(key, compute):
+    """compute() once per key at a time: callers that ask for the same key while it runs wait for its result (or
+    its exception) instead of running it again. Ten dashboard clients opening the page at once then cost one
+    DuckDB query each, not ten queries queued behind the file's lock."""
+    with _CACHE_GUARD:
+        running = _IN_FLIGHT.get(key)
+        if running is None:
+            mine = _IN_FLIGHT[key] = Future()
+    if running is not None:
+        return running.result()
+    try:
+        result = compute()
+        mine.set_result(result)
+        return result
+    except BaseException as e:
+        mine.set_exception(e)
+        raise
+    finally:
+        with _CACHE_GUARD:
+            _IN_FLIGHT.pop(key, None)
 
 
 def _file_state(path: Path) -> tuple:
@@ -152,9 +176,19 @@ class Store:
         if not self.path.exists():
             self._create()
         if _MIGRATED.get(str(self.path)) != _file_state(self.path):  # unchanged since we migrated it: skip
-            with self._connect() as con:
-                self._migrate(con)
-            _MIGRATED[str(self.path)] = _file_state(self.path)
+            coalesced(("migrate", str(self.path)), self._check_schema)
+
+    def _check_schema(self) -> None:
+        """Migrate the file unless it is unchanged since this process last did (another thread may just have)."""
+        if _MIGRATED.get(str(self.path)) == _file_state(self.path):
+            return
+        with self._connect() as con:
+            self._migrate(con)
+        _MIGRATED[str(self.path)] = _file_state(self.path)
+
+    def file_state(self) -> tuple:
+        """What every write to the store changes (the files' mtime, size and inode): equal states, no write between."""
+        return _file_state(self.path)
 
     # --- connection -------------------------------------------------------------------------------------
     @contextmanager
@@ -315,21 +349,35 @@ class Store:
     # --- queries ----------------------------------------------------------------------------------------
     def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """Run a read query; with `cache`, an identical query on unchanged database files is answered from memory
-        (every write, from any process, changes the file's or its WAL's size or mtime, so a hit is never stale)."""
-        key = (str(self.path), sql, tuple(params or []), _file_state(self.path)) if self.cache else None
+        (every write, from any process, changes the file's or its WAL's size or mtime, so a hit is never stale);
+        concurrent misses of one query share one DuckDB read (`coalesced`)."""
+        return self._cached((sql, tuple(params or [])), lambda: self._read(sql, params))
+
+    def _read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def _cached(self, what: tuple, compute) -> pd.DataFrame:
+        """`compute()`, or with `cache` its frame from memory while the database files are unchanged (`what` names
+        the query or derived table); concurrent misses of one key share one computation."""
+        if not self.cache:  # DuckDB itself, every time (the store bench)
+            return compute()
+        key = (str(self.path), *what, _file_state(self.path))
         with _CACHE_GUARD:
-            hit = _QUERY_CACHE.get(key) if key else None
+            hit = _QUERY_CACHE.get(key)
             if hit is not None:
                 _QUERY_CACHE.move_to_end(key)
                 return hit.copy()
-        with self._connect(read_only=True) as con:
-            df = con.execute(sql, params or []).df()
-        if key and len(df) <= CACHE_MAX_ROWS:
+        return coalesced(key, lambda: self._compute_into_cache(key, compute)).copy()
+
+    def _compute_into_cache(self, key: tuple, compute) -> pd.DataFrame:
+        df = compute()
+        if len(df) <= CACHE_MAX_ROWS:
             with _CACHE_GUARD:
                 _QUERY_CACHE[key] = df
                 while len(_QUERY_CACHE) > CACHE_ENTRIES:
                     _QUERY_CACHE.popitem(last=False)
-        return df.copy() if key else df
+        return df
 
     def results(self, run_id: str | None = None) -> pd.DataFrame:
         """Every metric record (of one run when given) joined with its run: the `results --json` contract."""
@@ -471,6 +519,21 @@ class Store:
                        t.best_epoch, t.converged, t.history
                 FROM training t JOIN runs r USING (run_id) {where} ORDER BY r.created_at, t.run_id, t.fold, t.arm""",
             [run_id] if run_id else [],
+        )
+
+    def gap_report(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
+        """`gaps.gap_report` of every stored run (the `results --kind gap` rows: paper, matched and excess gaps,
+        null control, convergence, flag), derived once per database state: the Overview reads it on every request."""
+        from latentgap.gaps import gap_report
+
+        return self._cached(("gap_report", metric), lambda: gap_report(self.gap_table(metric), self.convergence()))
+
+    def convergence(self) -> pd.DataFrame:
+        """Each trained classifier's convergence, without its history: what the gap report and the headline read,
+        light enough for every Overview request."""
+        return self._query(
+            """SELECT run_id, arm, seed, fold, epochs_run, best_epoch, converged FROM training
+               ORDER BY run_id, arm, seed, fold"""
         )
 
     def learning_curve(self, run_id: str | None = None, metric: str = "balanced_accuracy") -> pd.DataFrame:
@@ -621,7 +684,11 @@ class Store:
         return next((j for j, s in zip(df.job_id, df.spec) if json.loads(s) == wanted), None)
 
     def runs_version(self) -> str:
-        """A cheap fingerprint of the stored runs (count and newest id): it changes whenever a run is written, so the
-        dashboard refreshes its views only then."""
-        n, newest = self._query("SELECT count(*) AS n, max(run_id) AS newest FROM runs").iloc[0]
-        return f"{n}:{newest}"
+        """A cheap fingerprint of the stored runs: their count and a hash of every run id with its write time. It
+        changes whenever a run is written, removed or rewritten (and not for a job's progress), so the dashboard
+        refreshes its views, and keys its cached views (`ui.refresh.cached_view`), on it."""
+        n, digest = self._query(
+            """SELECT count(*) AS n, coalesce(md5(string_agg(run_id || '@' || created_at, ',' ORDER BY run_id)), '')
+                      AS digest FROM runs"""
+        ).iloc[0]
+        return f"{n}:{digest[:16]}"

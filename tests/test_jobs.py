@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from latentgap import progress
 from latentgap.jobs import (
     JobCancelled,
     JobProgress,
+    WorkerSupervisor,
     pid_alive,
     public_message,
     queue_diagnosis,
@@ -84,6 +86,71 @@ def test_an_idle_worker_exits_and_a_bad_spec_fails_without_server_paths(tmp_path
     assert work(tmp_path, poll_s=0.05, idle_exit_s=0.5) == 1  # ran the one job, then left the empty queue
     error = store.jobs().set_index("job_id").loc[job, "error"]
     assert "<workspace>/uploads/gone.safetensors" in error and str(tmp_path) not in error
+
+
+def test_an_idle_worker_tries_a_claim_only_after_a_write(tmp_path, monkeypatch):
+    """A claim opens the store read-write (slow on a big store): an idle worker skips it while nothing was written."""
+    claims, real = [], Store.claim_job
+    monkeypatch.setattr(Store, "claim_job", lambda self, pid: claims.append(pid) or real(self, pid))
+    Store(tmp_path)
+    worker = threading.Thread(target=work, args=(tmp_path,), kwargs=dict(poll_s=0.05, idle_exit_s=2.0))
+    worker.start()
+    time.sleep(1.0)  # ~20 polls
+    idle_claims = len(claims)
+    job = Store(tmp_path).submit_job({"dataset": "phantom-chest"}, "queued while the worker idles")
+    worker.join(timeout=60)
+    assert idle_claims == 1 and Store(tmp_path).job_status(job) == "failed"  # claimed (and failed: no autoencoder)
+
+
+def test_a_job_whose_spec_is_not_a_diagnosis_fails_once_with_one_line(tmp_path):
+    """A spec written by hand or by another version (here without an autoencoder) fails its job; the worker lives on
+    and the job is not retried."""
+    store = Store(tmp_path)
+    job = store.submit_job({"dataset": "phantom-chest", "seed": 0}, "no autoencoder")
+    assert work(tmp_path, poll_s=0.05, idle_exit_s=0.5) == 1
+    row = store.jobs().set_index("job_id").loc[job]
+    assert row.status == "failed" and row.attempts == 1 and "\n" not in row.error
+    assert (
+        row.error.startswith("the job's spec is not a diagnosis this latentgap can run (") and "queue it" in row.error
+    )
+    assert store.recover_jobs(pid_alive) == []  # not a crashed job: nothing to requeue
+
+
+def _workers(home) -> list[int]:
+    """Pids of the worker processes running for `home` (read from /proc)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:  # the process ended meanwhile
+            continue
+        if b"worker" in args and str(home).encode() in args:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts processes in /proc")
+def test_pages_ticking_together_start_one_worker(tmp_path):
+    """Every open page's 2 s tick calls ensure_running on its own thread: one worker starts, not one per page."""
+    import signal
+
+    supervisor, start = WorkerSupervisor(tmp_path), threading.Barrier(8)
+
+    def tick():
+        start.wait()
+        supervisor.ensure_running()
+
+    threads = [threading.Thread(target=tick) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert _workers(tmp_path) == [supervisor.proc.pid]
+    finally:
+        supervisor.stop()
+        for pid in _workers(tmp_path):  # any extra worker this test caught
+            os.kill(pid, signal.SIGTERM)
 
 
 def test_public_message_hides_the_workspace_location(tmp_path):

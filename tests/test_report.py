@@ -107,6 +107,18 @@ def test_report_of_a_stored_run_holds_its_numbers_figures_and_images_offline(hom
     assert np.array_equal(shown, thumbnail_rgb(gallery["image"][0]))  # class 0's first sample, as stored
 
 
+def test_the_report_leads_with_the_calibrated_headline(home):
+    """Above the gap table: the matched gap named in plain words, the null control's gap beside the excess gap, the
+    control's flag and the data's kind, as the Overview's headline says them."""
+    home, run_id = home
+    top = build_report(home, [run_id]).split("<h2>Gaps</h2>")[0]
+    assert '<div class="headline"><h3><code>zoo:' in top and f"run <code>{run_id}</code>" in top
+    assert "<b>Matched gap</b> (reconstruction-s2d − latent, same network): <b>+0.000 [+0.000, +0.000]</b>" in top
+    assert f"(run <code>{CONTROL_RUN}</code>): matched gap +0.050 [+0.010, +0.090]" in top
+    assert "<b>excess gap -0.050 [-0.090, -0.010]</b>" in top
+    assert f"⚠ <b>{html.escape(FLAG)}</b>" in top and "<b>SYNTHETIC data</b>" in top
+
+
 def test_a_comparison_report_and_an_unknown_run(home, tmp_path):
     home, run_id = home
     out = write_report(home, [run_id, CONTROL_RUN, run_id])

@@ -343,3 +343,96 @@ def test_per_sample_predictions_fidelity_and_noise_intervals(tmp_path):
     assert list(store.sample_fidelity("r1").psnr) == [30.0, 29.0, 28.0]  # in sample order
     curve = store.noise_curves("r1").iloc[0]
     assert (curve.value, curve.ci_low, curve.ci_high) == pytest.approx((0.75, 0.65, 0.85))  # means over folds
+
+
+def test_convergence_is_the_training_table_without_its_histories(tmp_path):
+    store = Store(_v4_store(tmp_path))
+    light, full = store.convergence(), store.training()
+    key = ["run_id", "arm", "seed", "fold"]
+    assert "history" not in light and len(light) == len(full) > 0
+    by_key = lambda df: df.sort_values(key)[list(light.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_key(light), by_key(full))
+
+
+def test_the_gap_report_is_derived_once_per_database_state(tmp_path):
+    """`Store.gap_report` is `gaps.gap_report` of the stored runs, and a new run is in it at once."""
+    from latentgap.gaps import NO_CONTROL, gap_report
+
+    store = Store(tmp_path)
+    store.write_run(_run("r1"), {"metrics": _metrics("r1")})
+    first = store.gap_report()
+    pd.testing.assert_frame_equal(first, gap_report(store.gap_table(), store.convergence()))
+    assert first.flag.tolist() == [NO_CONTROL]
+    first.loc[0, "paper_gap"] = 99.0  # a caller's edit does not reach the next caller
+    assert store.gap_report().paper_gap.tolist() == [0.18]
+    store.write_run({**_run("r2"), "autoencoder": "zoo:null-s2d"}, {"metrics": _metrics("r2")})
+    report = store.gap_report().set_index("run_id")
+    assert report.loc["r1", "control_run_id"] == "r2" and report.loc["r1", "flag"] is None  # read against it at once
+
+
+def _counting(monkeypatch, method: str, pause_s: float = 0.3) -> list:
+    """Count calls of a Store method (and slow each down, so concurrent callers overlap); the method still runs."""
+    import time
+
+    calls, real = [], getattr(Store, method)
+
+    def counted(self, *args):
+        calls.append(args)
+        time.sleep(pause_s)
+        return real(self, *args)
+
+    monkeypatch.setattr(Store, method, counted)
+    return calls
+
+
+def _together(fn, n: int = 8) -> list:
+    """fn() on n threads released at once; their results (or exceptions) in order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(n)
+
+    def call(_):
+        start.wait()
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001 — compared by the test
+            return e
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(call, range(n)))
+
+
+def test_concurrent_identical_queries_share_one_read(tmp_path, monkeypatch):
+    """Ten clients opening the page at once: one DuckDB read per distinct query, the others wait for its result."""
+    store = Store(tmp_path)
+    store.write_run(_run("r0"), {"metrics": _metrics("r0")})  # a write: the next read is a miss
+    reads = _counting(monkeypatch, "_read")
+    tables = _together(lambda: Store(tmp_path).gap_table())
+    assert len(reads) == 1 and all(t.run_id.tolist() == ["r0"] for t in tables)
+    tables[0].loc[0, "run_id"] = "changed by one caller"
+    assert tables[1].run_id.tolist() == ["r0"]  # each caller has its own copy
+    failed = _together(lambda: Store(tmp_path)._query("SELECT * FROM no_such_table"))
+    assert len(reads) == 2 and all(isinstance(e, duckdb.CatalogException) for e in failed)  # one read, one error each
+
+
+def test_concurrent_stores_check_the_schema_once(tmp_path, monkeypatch):
+    Store(tmp_path).write_run(_run("r0"), {"metrics": _metrics("r0")})  # the file changed: the next Store checks it
+    checks = _counting(monkeypatch, "_migrate")
+    _together(lambda: Store(tmp_path))
+    assert len(checks) == 1
+
+
+def test_runs_version_follows_every_run_and_ignores_jobs(tmp_path):
+    a, b, empty = tmp_path / "a", tmp_path / "b", tmp_path / "empty"
+    for folder in (a, b, empty):
+        folder.mkdir()
+    for home, first in ((a, "r1"), (b, "r2")):  # same count, same highest id, different runs
+        Store(home).write_run(_run(first), {"metrics": _metrics(first)})
+        Store(home).write_run(_run("r9"), {"metrics": _metrics("r9")})
+    assert Store(a).runs_version() != Store(b).runs_version()
+    before = Store(a).runs_version()
+    Store(a).update_job(Store(a).submit_job({"a": 1}, "a job"), progress=0.5)
+    assert Store(a).runs_version() == before
+    Store(a).write_run(_run("r0"), {"metrics": _metrics("r0")})  # sorts before the others
+    assert Store(a).runs_version() != before and Store(empty).runs_version() == "0:"

@@ -15,10 +15,10 @@ from latentgap.ui.efficiency import build_efficiency_tab
 from latentgap.ui.explorer import build_explorer_tab
 from latentgap.ui.export import build_export_tab
 from latentgap.ui.guard import guard_handlers
-from latentgap.ui.noise import build_noise_tab, fill_run_pickers
+from latentgap.ui.noise import MAX_PICKER_RUNS, build_noise_tab, fill_run_pickers, picker_filters
 from latentgap.ui.overview import build_overview
 from latentgap.ui.reconstructions import build_reconstructions_tab
-from latentgap.ui.refresh import build_run_watch
+from latentgap.ui.refresh import build_run_watch, cached_view
 from latentgap.workspace import Workspace
 
 
@@ -31,9 +31,20 @@ def build_app(home: Path, supervisor=None):
         gr.Markdown(
             "# latentgap — the learnability gap of image autoencoders\n"
             "Same classifier recipe trained on **images**, their **reconstructions** and the **latents**. "
-            "**Gap** = reconstruction − latent; **fidelity loss** = image − reconstruction. "
+            "Three gaps (classifier score on reconstructions − on latents): **matched gap**, one network on both "
+            "(the headline); **excess gap**, the matched gap minus the lossless null control's (`zoo:null-s2d`); "
+            "**paper gap**, the paper's protocol (ResNet on reconstructions − ConvNeXt on latents). "
+            "**Fidelity loss** = image − reconstruction. "
             "The default benchmark is **real** (Kermany chest X-rays); the `phantom-*` benchmarks are **SYNTHETIC**."
         )
+        with gr.Accordion(
+            f"Run pickers list the newest {MAX_PICKER_RUNS} runs (any run id can be typed): filter them", open=False
+        ):
+            with gr.Row():
+                pick_filters = [
+                    gr.Dropdown(choices=[], value=[], multiselect=True, label=f"{name} (all when empty)")
+                    for name in ("benchmark", "profile")
+                ]
         with gr.Tabs():
             with gr.Tab("Overview"):
                 build_overview(app, home, runs_changed)
@@ -54,14 +65,26 @@ def build_app(home: Path, supervisor=None):
             with gr.Tab("Export"):
                 build_export_tab(app, home)
         pickers = [noise_run, classes_run, explorer_run, recon_a]  # one store query fills every run dropdown
-        runs_changed.change(  # a new run: every picker lists it and keeps the run it shows
-            lambda *shown: fill_run_pickers(home, len(pickers), 1, shown),
-            inputs=[*pickers, recon_b],
-            outputs=[*pickers, recon_b],
+        shown = [*pickers, recon_b]
+
+        def runs(dataset, profile, *current):
+            return fill_run_pickers(home, len(pickers), 1, current, dataset, profile)
+
+        # a new run or a filter change: every picker lists the newest matching runs and keeps the run it shows
+        gr.on(
+            [runs_changed.change, *(f.input for f in pick_filters)],
+            runs,
+            inputs=[*pick_filters, *shown],
+            outputs=shown,
             api_name=False,
             show_progress="hidden",
         )
-        app.load(lambda: fill_run_pickers(home, len(pickers), 1), outputs=[*pickers, recon_b], api_name="runs")
+        gr.on([app.load, runs_changed.change], lambda: picker_filters(home), outputs=pick_filters, api_name=False)
+
+        def newest_runs():
+            return fill_run_pickers(home, len(pickers), 1)
+
+        app.load(cached_view(home, newest_runs), outputs=shown, api_name="runs")
     guard_handlers(app)  # a user error: its one line in the page and the log, no traceback
     return app
 
@@ -79,6 +102,9 @@ def launch(
 
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Workspace(Path(home)).gradio_tmp))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio summarises its per-event records (up to 10,000, into a DataFrame) after every request by default: tens of
+    # ms per request once a dashboard has served thousands; every 1,000 events is plenty for its monitoring page
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     supervisor = WorkerSupervisor(home)
     supervisor.ensure_running()  # requeues jobs a previous app left running
     app = build_app(home, supervisor)

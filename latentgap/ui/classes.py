@@ -19,9 +19,14 @@ def classes_view(home: Path, run_id: str | None):
 def build_classes_tab(app, home: Path, tab):
     import gradio as gr
 
+    from latentgap.ui.refresh import cached_view
+
     run = gr.Dropdown(label="run", choices=[], allow_custom_value=True)  # API clients name any stored run
     bars = gr.Plot(label="per-class accuracy")
     grid = gr.Plot(label="confusion matrices")
 
-    gr.on([tab.select, run.input], lambda r: classes_view(home, r), run, [bars, grid], api_name="classes")
+    def view(run_id):
+        return classes_view(home, run_id)
+
+    gr.on([tab.select, run.input], cached_view(home, view), run, [bars, grid], api_name="classes")
     return run

@@ -203,7 +203,8 @@ def jobs_view(home: Path):
 
     now = time.time()
     jobs = describe_jobs(Store(home).jobs(), now)
-    return jobs[SHOWN_JOB_COLUMNS], jobs_summary(jobs, now)
+    shown = jobs[SHOWN_JOB_COLUMNS].assign(updated_at=jobs.updated_at.dt.strftime("%Y-%m-%d %H:%M:%S"))
+    return shown, jobs_summary(jobs, now)  # times as text: the REST API's JSON encoder refuses pandas Timestamps
 
 
 def jobs_table(home: Path):
@@ -218,6 +219,7 @@ def build_diagnose_tab(app, home: Path, supervisor=None, timer=None) -> None:
     from latentgap.autoencoders.zoo import DEFAULT_AE, ZOO
     from latentgap.datasets.registry import BENCHMARKS, DEFAULT_DATASET
     from latentgap.spec import PROFILES
+    from latentgap.ui.refresh import cached_view, jobs_version
 
     gr.Markdown(
         "Upload an autoencoder checkpoint (`.safetensors` preferred; `.ckpt`/`.pt`/`.bin` are read with "
@@ -309,5 +311,8 @@ def build_diagnose_tab(app, home: Path, supervisor=None, timer=None) -> None:
     jobs.select(on_select, None, job_id, api_name=False)  # clicking a job fills its id
     # the summary line rides on the 2 s tick; the API endpoints keep their one-table answers
     (timer or gr.Timer(2.0)).tick(on_refresh, outputs=[jobs, summary], api_name=False, show_progress="hidden")
-    app.load(lambda: on_refresh()[0], outputs=jobs, api_name="jobs")
+    # a page load (and an API client) reads the job list; the 2 s tick above also keeps the worker alive
+    app.load(
+        cached_view(home, lambda: jobs_table(home), version=lambda: jobs_version(home)), outputs=jobs, api_name="jobs"
+    )
     app.load(lambda: jobs_view(home)[1], outputs=summary, api_name=False)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MAX_PICKER_RUNS = 50  # choices a run picker lists: the newest runs (of the chosen benchmarks and profiles); with
+# hundreds of runs a full list is hundreds of KB per page load and unreadable; any stored run id can still be typed
 
-def run_choices(home: Path) -> list[tuple[str, str]]:
-    """(label, run id) of every stored run, newest first; the label says whether its data is real or SYNTHETIC."""
-    from latentgap.store import Store
 
-    runs = Store(home).runs()
+def _labelled(runs) -> list[tuple[str, str]]:
+    """(label, run id) per row of a runs frame; the label says whether the run's data is real or SYNTHETIC."""
     return [
         (
             f"{r.autoencoder} · {r.dataset} ({'SYNTHETIC' if r.synthetic else 'real'}) · {r.profile} · seed {r.seed}"
@@ -21,23 +21,57 @@ def run_choices(home: Path) -> list[tuple[str, str]]:
     ]
 
 
-def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0, current=()) -> list:
+def _filtered(runs, dataset=None, profile=None):
+    """The runs of the chosen benchmarks and profiles (empty or None: all)."""
+    for col, chosen in (("dataset", dataset), ("profile", profile)):
+        if chosen:
+            runs = runs[runs[col].isin(chosen)]
+    return runs
+
+
+def run_choices(home: Path, limit: int | None = None) -> list[tuple[str, str]]:
+    """(label, run id) of the stored runs, newest first (the newest `limit` when given)."""
+    from latentgap.store import Store
+
+    runs = Store(home).runs()
+    return _labelled(runs if limit is None else runs.head(limit))
+
+
+def fill_run_pickers(home: Path, n_newest: int, n_optional: int = 0, current=(), dataset=None, profile=None) -> list:
     """Run dropdown updates for every per-run tab from one store query: `n_newest` with the newest run selected,
-    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view). With `current` (the
-    pickers' values, on a refresh after a new run) a picker keeps its run while that run is stored."""
+    then `n_optional` that start at "none" (e.g. the second run of a side-by-side view). Each lists the newest
+    MAX_PICKER_RUNS runs of the chosen benchmarks and profiles (`dataset`, `profile`: empty = all). With `current`
+    (the pickers' values, on a refresh after a new run or a filter change) a picker keeps its run while that run is
+    stored, listed first when the filter leaves it out."""
     import gradio as gr
 
-    choices = run_choices(home)
-    stored = {c[1] for c in choices}
+    from latentgap.store import Store
+
+    runs = Store(home).runs()
+    listed = _filtered(runs, dataset, profile).head(MAX_PICKER_RUNS)
+    choices = _labelled(listed)
+    stored = set(runs.run_id)
     current = list(current) + [None] * (n_newest + n_optional - len(current))
     newest = choices[0][1] if choices else None
     out = []
     for i, value in enumerate(current):
+        kept = value if value in stored else None
+        own = _labelled(runs[runs.run_id == kept]) if kept and kept not in set(listed.run_id) else []
         if i < n_newest:
-            out.append(gr.Dropdown(choices=choices, value=value if value in stored else newest))
+            out.append(gr.Dropdown(choices=[*own, *choices], value=kept or newest))
         else:
-            out.append(gr.Dropdown(choices=[("none", ""), *choices], value=value if value in stored else ""))
+            out.append(gr.Dropdown(choices=[("none", ""), *own, *choices], value=kept or ""))
     return out
+
+
+def picker_filters(home: Path) -> list:
+    """The run pickers' benchmark and profile filters: their choices from the stored runs."""
+    import gradio as gr
+
+    from latentgap.store import Store
+
+    runs = Store(home).runs()
+    return [gr.Dropdown(choices=sorted(runs[c].unique().tolist())) for c in ("dataset", "profile")]
 
 
 NOISE_ARMS = ("latent-noise", "latent-film", "latent-film-distilled")  # the arms trained on noisy latents (arms.py)
@@ -94,6 +128,8 @@ def learning_view(home: Path, run_id: str | None):
 def build_noise_tab(app, home: Path, tab):
     import gradio as gr
 
+    from latentgap.ui.refresh import cached_view
+
     with gr.Row():
         run = gr.Dropdown(  # API clients name any run
             label="run", choices=[], scale=3, allow_custom_value=True, elem_id="noise-run"
@@ -102,9 +138,12 @@ def build_noise_tab(app, home: Path, tab):
     plot = gr.Plot(label="per-noise-level accuracy")
     learning = gr.Plot(label="learning curves (accuracy and gap vs training images)")
 
+    def view(run_id, metric):
+        return noise_view(home, run_id, metric)
+
     gr.on(
         [tab.select, run.input, metric.input],
-        lambda r, m: noise_view(home, r, m),
+        cached_view(home, view),
         inputs=[run, metric],
         outputs=plot,
         api_name="noise_curves",

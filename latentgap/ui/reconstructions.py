@@ -123,6 +123,7 @@ def build_reconstructions_tab(app, home: Path, tab):
 
     from latentgap.thumbnails import ERROR_COLORSCALE, ERROR_MAX
     from latentgap.ui.media import colorbar_html, serve_media
+    from latentgap.ui.refresh import cached_view
 
     serve_media(home)
     with gr.Row():
@@ -157,7 +158,7 @@ def build_reconstructions_tab(app, home: Path, tab):
 
     gr.on(
         [tab.select, run_a.input, run_b.input, per_class.release],
-        view,
+        cached_view(home, view),
         inputs=[run_a, run_b, per_class],
         outputs=[gallery, caption],
         api_name="reconstructions",

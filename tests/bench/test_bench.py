@@ -107,3 +107,38 @@ def test_families_section_builds_each_family_at_its_full_size_config(tiny_result
         )
         assert row["throughput"]["n"] == 1 and row["throughput"]["median"] > 0 and row["gflop_per_image"] > 0
     assert out["families"]["taesd"]["parameters"] == families.full_size_autoencoder("taesd").parameters > 2e6
+
+
+def _dashboard_out(p95s: dict, errors=0) -> dict:
+    from latentgap.tools.bench import dashboard
+
+    endpoints = {
+        n: dict(n=8, p50_ms=p95 / 2, p95_ms=p95, max_ms=p95 + 1, passed=p95 <= dashboard.P95_TARGET_MS)
+        for n, p95 in p95s.items()
+    }
+    out = dict(clients=10, rounds=4, time_limit_s=60, requests=8 * len(p95s), errors=errors, unfinished=0)
+    out |= dict(endpoints=endpoints, warmup_requests_per_client=7, p95_target_ms=500.0)
+    out["endpoints_p95_over_500ms"] = [n for n, e in endpoints.items() if not e["passed"]]
+    out["verdict"] = dashboard.verdict(out)
+    return out
+
+
+def test_dashboard_verdict_grades_every_endpoints_p95_against_the_target():
+    from latentgap.tools.bench import dashboard
+
+    fast = {n: 120.0 for n in dashboard.ENDPOINTS}
+    assert _dashboard_out(fast)["verdict"].startswith("PASS: every endpoint answered with p95 <= 500 ms under 10")
+    slow = _dashboard_out({**fast, "/runs": 500.5})
+    assert slow["verdict"] == "FAIL (10 concurrent clients): p95 over 500 ms: /runs"
+    assert "2 failed requests" in _dashboard_out(fast, errors=2)["verdict"]
+    missing = _dashboard_out({n: 1.0 for n in list(dashboard.ENDPOINTS)[1:]})
+    assert missing["verdict"].endswith(f"no answer from {list(dashboard.ENDPOINTS)[0]}")
+    table = "\n".join(report._dashboard(slow))
+    assert (
+        "| `/runs` | 8 | 250 | 500 | 502 | **FAIL** |" in table and "| `/jobs` | 8 | 60 | 120 | 121 | pass |" in table
+    )
+    assert "7 untimed warm-up requests per client" in table and "**Verdict: FAIL" in table
+    old = {k: v for k, v in slow.items() if k not in ("verdict", "warmup_requests_per_client")}
+    for e in old["endpoints"].values():
+        e.pop("passed")
+    assert "Verdict" not in "\n".join(report._dashboard(old))  # results written before the verdict still render

@@ -25,6 +25,8 @@ def test_dashboard_under_load_answers_every_endpoint(tmp_path):
     assert out["errors"] == 0 and out["requests"] == 2 * len(dashboard.ENDPOINTS)
     assert set(out["endpoints"]) == set(dashboard.ENDPOINTS)
     assert all(e["p50_ms"] <= e["p95_ms"] for e in out["endpoints"].values())
+    assert out["warmup_requests_per_client"] == 1 + len(dashboard.ENDPOINTS)
+    assert out["verdict"].startswith("PASS" if not out["endpoints_p95_over_500ms"] else "FAIL")
 
 
 def test_serve_skips_a_port_taken_before_the_dashboard_binds_it(tmp_path, monkeypatch):

@@ -60,7 +60,14 @@ def test_overview_and_noise_curves_render_a_real_diagnosis(page, serve, diagnose
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     headers = page.locator("table th").all_inner_texts()
     assert any("gap" in h for h in headers) and any("latent" in h for h in headers)
-    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+    # the tab leads with the calibrated headline: which gap, its interval, the data's kind, the missing control
+    headline = page.locator("#headline")
+    headline.get_by_text("Matched gap").first.wait_for(timeout=60_000)
+    text = headline.inner_text()
+    assert "reconstruction-s2d − latent, same network" in text and "SYNTHETIC data" in text
+    assert "python -m latentgap diagnose --ae zoo:null-s2d --dataset phantom-chest --profile quick" in text
+    assert headline.bounding_box()["y"] < page.locator("table").first.bounding_box()["y"]  # above the table
+    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)  # scripts/screenshots.sh: docs/screenshots
 
     page.get_by_role("tab", name="Noise curves").click()
     page.get_by_text("Learnability along the diffusion trajectory").wait_for(timeout=60_000)

@@ -40,9 +40,9 @@ def test_upload_detect_diagnose_and_read_the_gap(serve, tmp_path):
     assert message.startswith("queued 1 job")
     [job] = _wait_for_jobs(client, 1)
     assert job["status"] == "done" and job["run_id"] and job["label"].startswith("upload:myvaev2.safetensors (sd-vae)")
-    table, _, _ = client.predict("balanced_accuracy", [], [], [], api_name="/gap_table")
+    table, _, _, headline = client.predict("balanced_accuracy", [], [], [], api_name="/gap_table")
     rows = [dict(zip(table["headers"], r)) for r in table["data"]]
-    assert [r["run_id"] for r in rows] == [job["run_id"]]
+    assert [r["run_id"] for r in rows] == [job["run_id"]] and f"run `{job['run_id']}`" in headline
     assert [p.name for p in (home / "uploads").iterdir()] == [p.name for p in (home / "uploads").glob("*.safetensors")]
 
 

@@ -96,3 +96,40 @@ def test_run_pickers_say_which_data_is_real_and_which_synthetic(tmp_path):
     store.write_run({**_run("r2"), "dataset": "chest-xray-pneumonia", "synthetic": False}, {"metrics": _metrics("r2")})
     labels = {c[1]: c[0] for c in fill_run_pickers(tmp_path, 1)[0].choices}
     assert "(SYNTHETIC)" in labels["r1"] and "chest-xray-pneumonia (real)" in labels["r2"]
+
+
+def test_run_pickers_list_the_newest_runs_of_the_chosen_benchmark_and_keep_an_older_pick(tmp_path, monkeypatch):
+    from latentgap.ui import noise
+
+    monkeypatch.setattr(noise, "MAX_PICKER_RUNS", 3)
+    store = Store(tmp_path)
+    for i in range(5):
+        dataset = "phantom-ct" if i == 1 else "phantom-chest"
+        store.write_run({**_run(f"r{i}"), "dataset": dataset}, {"metrics": _metrics(f"r{i}")})
+    first, optional = fill_run_pickers(tmp_path, 1, 1, ["r0", ""])
+    assert [c[1] for c in first.choices] == ["r0", "r4", "r3", "r2"] and first.value == "r0"  # its own run, then 3
+    assert [c[1] for c in optional.choices] == ["", "r4", "r3", "r2"] and optional.value == ""
+    [ct] = fill_run_pickers(tmp_path, 1, 0, [], dataset=["phantom-ct"])
+    assert [c[1] for c in ct.choices] == ["r1"] and ct.value == "r1"
+    [quick] = fill_run_pickers(tmp_path, 1, 0, ["r4"], profile=["paper"])  # nothing matches: the pick stays
+    assert [c[1] for c in quick.choices] == ["r4"] and quick.value == "r4"
+
+
+def test_the_jobs_endpoint_answers_rest_api_calls(serve, tmp_path):
+    """`POST /gradio_api/call/jobs`, then its event stream: the table, not an encoder error on its times."""
+    import json
+    import urllib.request
+
+    store = Store(tmp_path)
+    store.submit_job({"a": 1}, "first")
+    url = serve(tmp_path)
+    post = urllib.request.Request(
+        f"{url}/gradio_api/call/jobs", data=b'{"data": []}', headers={"Content-Type": "application/json"}
+    )
+    event_id = json.loads(urllib.request.urlopen(post, timeout=60).read())["event_id"]
+    stream = urllib.request.urlopen(f"{url}/gradio_api/call/jobs/{event_id}", timeout=60).read().decode()
+    assert "event: complete" in stream, stream[-500:]
+    data = json.loads(stream.split("event: complete\ndata: ")[1].splitlines()[0])
+    [table] = data
+    row = dict(zip(table["headers"], table["data"][0]))
+    assert row["label"] == "first" and row["updated_at"][:2] == "20"

@@ -221,18 +221,31 @@ def _store(s: dict) -> list[str]:
 
 
 def _dashboard(d: dict) -> list[str]:
+    target = d.get("p95_target_ms", 500)
     rows = [
         [f"`{n}`", str(e["n"]), f"{e['p50_ms']:.0f}", f"{e['p95_ms']:.0f}", f"{e['max_ms']:.0f}"]
+        + ([("pass" if e["passed"] else "**FAIL**")] if "passed" in e else [])
         for n, e in d["endpoints"].items()
     ]
+    graded = any("passed" in e for e in d["endpoints"].values())
     slow = ", ".join(d["endpoints_p95_over_500ms"]) or "none"
+    warmup = (
+        f"; timed after {d['warmup_requests_per_client']} untimed warm-up requests per client"
+        if "warmup_requests_per_client" in d
+        else ""
+    )
     return [
         f"**Dashboard under load** ({d['clients']} clients on loopback, at most {d['rounds']} rounds and "
-        f"{d['time_limit_s']:.0f} s; {d['requests']} requests, {d['errors']} errors, {d.get('unfinished', 0)} unfinished at the limit, over the store above):",
+        f"{d['time_limit_s']:.0f} s{warmup}; {d['requests']} requests, {d['errors']} errors, "
+        f"{d.get('unfinished', 0)} unfinished at the limit, over the store above):",
         "",
-        *_table(["endpoint", "requests", "p50 ms", "p95 ms", "max ms"], rows),
+        *_table(
+            ["endpoint", "requests", "p50 ms", "p95 ms", "max ms", *([f"p95 <= {target:.0f} ms"] if graded else [])],
+            rows,
+        ),
         "",
-        f"Endpoints with p95 over 500 ms: {slow}.",
+        f"Endpoints with p95 over {target:.0f} ms: {slow}."
+        + (f" **Verdict: {d['verdict']}**" if "verdict" in d else ""),
     ]
 
 
