@@ -225,6 +225,7 @@ def _run_section(store, run, gap_row) -> str:
             f"<p><b>Deviations from the paper ({html.escape(run.profile)} profile):</b> {html.escape(deviations)}</p>",
             _figure(noise_curves(store.noise_curves(run.run_id), results[results.noise_level.isna()], METRIC)),
             _figure(training_curves(store.training(run.run_id))),
+            *_learning_figure(store, run.run_id, names),
             _figure(umap_grid(panels, "class", names)),
             _details("spec (as stored with the run, profile settings included)", spec["spec"]),
             _details("dataset card", spec["summary"].get("dataset_card", {})),
@@ -232,6 +233,15 @@ def _run_section(store, run, gap_row) -> str:
             _details("timing (s)", spec["timing"]),
         ]
     )
+
+
+def _learning_figure(store, run_id: str, class_names: list[str]) -> list[str]:
+    """The learning-curve figure of a run trained at several training fractions; nothing for a run without one."""
+    from latentgap.plots import learning_curves
+
+    curve = store.learning_curve(run_id)
+    chance = 1 / len(class_names) if class_names else None
+    return [_figure(learning_curves(curve, chance))] if len(curve) else []
 
 
 def _reconstruction_grids(home: Path, store, runs: pd.DataFrame) -> list[str]:

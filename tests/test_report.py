@@ -107,6 +107,15 @@ def test_report_of_a_stored_run_holds_its_numbers_figures_and_images_offline(hom
     assert np.array_equal(shown, thumbnail_rgb(gallery["image"][0]))  # class 0's first sample, as stored
 
 
+def test_a_run_with_a_learning_curve_gets_its_figure(learning_home):
+    """`--train-fractions`: the report adds the learning-curve figure (a run without one has none: the test above
+    counts five figures)."""
+    home, run_id, _ = learning_home
+    page = build_report(home, [run_id])
+    assert page.count("Plotly.newPlot(") == 6 and "test balanced accuracy" in page
+    assert "training images" in page  # the learning curve's x axis
+
+
 def test_the_report_leads_with_the_calibrated_headline(home):
     """Above the gap table: the matched gap named in plain words, the null control's gap beside the excess gap, the
     control's flag and the data's kind, as the Overview's headline says them."""
