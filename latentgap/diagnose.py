@@ -46,6 +46,8 @@ from latentgap.thumbnails import MAX_SAMPLES as THUMBNAIL_SAMPLES
 from latentgap.thumbnails import save_thumbnails
 from latentgap.workspace import Workspace
 
+PIXEL_PROBE_VALUES = 256  # 16x16 grayscale values: what the image and reconstruction probes see, whatever the AE
+
 
 def versions() -> dict:
     import diffusers
@@ -399,7 +401,11 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         rec.add("metrics", arm=None, quantity=FIDELITY, metric=name, value=value)
     if psnr is not None:  # per sample: the Latent explorer colours points by it
         rec.add_columns("sample_fidelity", sample_index=np.arange(len(labels)), psnr=psnr, ssim=ssim)
-    pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the probe sees
+    pixel_feats = pixel_features(images, pooled_latents(latents[:1]).shape[1])  # as many values as the latent probe
+    # the pixel probes see a fixed size for every AE, so probes on images and reconstructions compare across AEs
+    probe_pixels = {"-image": pixel_features(images, PIXEL_PROBE_VALUES)}
+    if recons is not None:
+        probe_pixels["-reconstruction"] = pixel_features(recons, PIXEL_PROBE_VALUES)
     for row in structure_statistics(latents, pixel_feats, labels, spec.seed):
         rec.add("structure", **row)
     lap("structure")
@@ -462,7 +468,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
 
             # --- probes on frozen features: latents vs image space -------------------------------------------
             step(f"probes {tag}", 0.0)
-            features = {"": pooled_latents(z), "-image": pixel_feats}
+            features = {"": pooled_latents(z), **probe_pixels}
             jobs = {
                 f"probe-{kind}{suffix}": (kind, feats[train], labels[train], feats[test], n_classes)
                 for suffix, feats in features.items()

@@ -230,6 +230,8 @@ def test_diagnose_quick_end_to_end(diagnosed_home):
         "probe-knn",
         "probe-linear-image",
         "probe-knn-image",
+        "probe-linear-reconstruction",
+        "probe-knn-reconstruction",
         "image-s2d",
         "reconstruction-s2d",
         "matched_gap",

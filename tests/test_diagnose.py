@@ -58,6 +58,7 @@ def test_an_encoder_only_autoencoder_runs_and_stores_no_reconstruction(tmp_path)
     spaces = set(results.arm) | set(results.quantity)
     assert {"image", "latent", "latent-film"} <= spaces
     assert not spaces & {"reconstruction", "reconstruction-s2d", "gap", "fidelity_loss", "matched_gap"}
+    assert "probe-linear-image" in spaces and "probe-linear-reconstruction" not in spaces
     summary = store.run_spec(run_id)["summary"]
     assert summary["reconstruction"].startswith("not available") and summary["gallery"] is None
     assert summary["latent_shape"] == [32, 4, 4] and "at 128 px" in summary["ae_input"]  # f32: 128 px in, 4x4 out
@@ -80,6 +81,13 @@ def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
     history = lambda run: store.training(run).set_index("arm").history
     assert history(first)["image"] == history(second)["image"]
     assert history(first)["latent"] != history(second)["latent"]  # the AE's own arms are trained for it
+    # probes on reconstructions are pooled exactly like those on images: lossless null-s2d scores them the same
+    probe = lambda run, arm, metric: store.results(run).query("arm == @arm and metric == @metric").value.item()
+    for kind in ("linear", "knn"):
+        for metric in ("balanced_accuracy", "accuracy"):
+            assert probe(first, f"probe-{kind}-reconstruction", metric) == probe(first, f"probe-{kind}-image", metric)
+    blur = [probe(second, f"probe-linear-{space}", "auroc") for space in ("reconstruction", "image")]
+    assert blur[0] != blur[1]  # the blurred reconstruction's features are not the image's
 
 
 def test_seeds_make_every_seed_and_fold_a_replicate_with_a_run_level_interval(tmp_path):
