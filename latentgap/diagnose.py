@@ -33,6 +33,7 @@ from latentgap.metrics import (
     difference_draws,
     metric_value,
     per_sample_fidelity,
+    percentile_interval,
     replicate_interval,
     resample_counts,
 )
@@ -205,6 +206,11 @@ def _record_arm(
     return report["proba"]
 
 
+def _differences(proba: dict):
+    """(quantity, (arm a, arm b)) of every difference (`records.DIFFERENCES`) whose two arms ran in this replicate."""
+    return ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba))
+
+
 def _record_differences(
     rec: Records,
     fold: int,
@@ -217,10 +223,10 @@ def _record_differences(
 ) -> None:
     """Every difference of two arms (gap, fidelity loss, ...) of one replicate with its patient-level bootstrap CI;
     the bootstrap draws are kept in `draws` for the run-level interval."""
-    for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
+    for quantity, (a, b) in _differences(proba):
         for metric in CLASSIFICATION_METRICS:
             value, diffs = difference_draws(y_test, proba[a], proba[b], metric, n_boot, seed, g_test)
-            lo, hi = np.quantile(diffs, [0.025, 0.975]) if len(diffs) else (np.nan, np.nan)
+            lo, hi = percentile_interval(diffs)
             draws.setdefault((quantity, metric), []).append((value, diffs))
             rec.add(
                 "metrics",
@@ -228,8 +234,8 @@ def _record_differences(
                 quantity=quantity,
                 metric=metric,
                 value=value,
-                ci_low=float(lo),
-                ci_high=float(hi),
+                ci_low=lo,
+                ci_high=hi,
                 fold=fold,
                 seed=seed,
             )
@@ -256,12 +262,12 @@ def _record_learning(
     counts = resample_counts(len(y_test), n_boot, seed, g_test)
     rows = {(arm, SCORE): bootstrap_values(LEARNING_METRIC, y_test, p, counts) for arm, p in proba.items()}
     points = {key: metric_value(LEARNING_METRIC, y_test, proba[key[0]]) for key in rows}
-    for quantity, (a, b) in ((q, ab) for q, ab in DIFFERENCES.items() if set(ab) <= set(proba)):
+    for quantity, (a, b) in _differences(proba):
         rows[None, quantity] = rows[a, SCORE] - rows[b, SCORE]  # paired: both arms on the same resamples
         points[None, quantity] = points[a, SCORE] - points[b, SCORE]
     for (arm, quantity), values in rows.items():
         values = values[np.isfinite(values)]
-        lo, hi = np.quantile(values, [0.025, 0.975]) if len(values) else (np.nan, np.nan)
+        lo, hi = percentile_interval(values)
         draws.setdefault((arm, quantity, fraction), []).append((points[arm, quantity], values, n_train))
         rec.add(
             "learning_curve",
@@ -273,8 +279,8 @@ def _record_learning(
             n_train=n_train,
             metric=LEARNING_METRIC,
             value=points[arm, quantity],
-            ci_low=float(lo),
-            ci_high=float(hi),
+            ci_low=lo,
+            ci_high=hi,
         )
 
 

@@ -186,6 +186,14 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def percentile_interval(draws: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
+    """The percentile interval of bootstrap draws; NaN bounds when there are none (every resample had one class)."""
+    if not len(draws):
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
 def replicate_interval(
     points: list[float], draws: list[np.ndarray], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> tuple[float, float, float]:

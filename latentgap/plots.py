@@ -125,14 +125,7 @@ def noise_curves(
         fig.add_scatter(
             x=c.noise_level, y=c.value, name=space, legendgroup=space, mode="lines+markers", line_color=color
         )
-    if chance is not None:
-        fig.add_hline(
-            y=chance,
-            line_dash="dashdot",
-            line_color="#7f7f7f",
-            annotation_text=f"chance ({chance:.2g})",
-            annotation_position="bottom left",
-        )
+    _chance_line(fig, chance)
     for space, dash, where in (("image", "dash", "top right"), ("reconstruction", "dot", "bottom right")):
         v = clean[(clean.arm == space) & (clean.metric == metric)].value
         if len(v):
@@ -628,6 +621,19 @@ LEARNING_GAPS = {  # quantity -> (legend, colour, dash)
 }
 
 
+def _chance_line(fig: go.Figure, chance: float | None, **where) -> None:
+    """The chance level (1 / classes) as a labelled dash-dot line; `where`: the subplot's row and col."""
+    if chance is not None:
+        fig.add_hline(
+            y=chance,
+            line_dash="dashdot",
+            line_color="#7f7f7f",
+            annotation_text=f"chance ({chance:.2g})",
+            annotation_position="bottom left",
+            **where,
+        )
+
+
 def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figure:
     """Learning curves of one run: each arm's test balanced accuracy against the training images it saw (log axis),
     and the matched and paper gap against the same axis, each with its interval band (means over the run's
@@ -677,16 +683,7 @@ def learning_curves(curve: pd.DataFrame, chance: float | None = None) -> go.Figu
             col=2,
         )
     fig.add_hline(y=0, line_color="#7f7f7f", line_dash="dash", row=1, col=2)
-    if chance is not None:
-        fig.add_hline(
-            y=chance,
-            line_color="#7f7f7f",
-            line_dash="dashdot",
-            annotation_text=f"chance ({chance:.2g})",
-            annotation_position="bottom left",
-            row=1,
-            col=1,
-        )
+    _chance_line(fig, chance, row=1, col=1)
     ticks = sorted(means.n_train.unique())
     fig.update_xaxes(type="log", title_text="training images", tickvals=ticks, ticktext=[str(t) for t in ticks])
     n = int(curve[curve.fold.notna()].groupby(["fold", "seed"]).ngroups)
