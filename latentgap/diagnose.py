@@ -379,6 +379,7 @@ def _diagnose(spec: DiagnosisSpec, executor, home=None, on_step: Callable[[str, 
         data = data.subset(subsample_groups(data.labels, data.groups, spec.max_samples, spec.seed))
     images, labels, groups = data.images, data.labels, data.groups
     n_classes = len(data.class_names)
+    ae = ae.for_channels(images.shape[1])  # controls take the data's channels; trained AEs keep theirs
     lap("load")
 
     # --- encode ------------------------------------------------------------------------------------------

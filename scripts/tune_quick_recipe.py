@@ -82,6 +82,15 @@ def measure(
     return row
 
 
+def ablate_image_augmentation(kind: str) -> None:
+    """Give the pixel arms `kind` augmentation instead of flip + rotation (an ablation only: `arms.train_arm` picks
+    augmentation by the arm's input, which a recipe override cannot change, so the script swaps it here)."""
+    from latentgap.classifiers import train
+
+    augment = train._augment
+    train._augment = lambda x, cfg, gen: augment(x, replace(cfg, augment=kind) if cfg.augment == "image" else cfg, gen)
+
+
 def parse_set(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -106,8 +115,17 @@ def main() -> None:
         default=",".join(ARMS),
         help="train only these (a change of layer_scale alone leaves `image` as it was)",
     )
+    ap.add_argument(
+        "--image-augment",
+        choices=("image", "latent", "none"),
+        default="image",
+        help="ablation: the image arm's augmentation (flip + rotation as frozen; latent: the latent arms' 20 %% "
+        "masking; none)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.image_augment != "image":
+        ablate_image_augmentation(args.image_augment)
     overrides = parse_set(args.set)
     arms = tuple(args.arms.split(","))
     assert set(arms) <= set(ARMS), arms
@@ -115,6 +133,7 @@ def main() -> None:
     result = dict(
         dataset=args.dataset,
         overrides=overrides,
+        image_augment=args.image_augment,
         train=asdict(profile.train),
         latent_model=profile.latent_model,
         date=time.strftime("%Y-%m-%d"),

@@ -86,6 +86,10 @@ def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
     for kind in ("linear", "knn"):
         for metric in ("balanced_accuracy", "accuracy"):
             assert probe(first, f"probe-{kind}-reconstruction", metric) == probe(first, f"probe-{kind}-image", metric)
+    # on grayscale phantoms the lossless control encodes the one channel: its matched arms see identical inputs
+    assert store.run_spec(first)["summary"]["latent_shape"][0] == 64
+    scores = store.results(first).query("metric == 'balanced_accuracy' and noise_level.isna()").set_index("arm")
+    assert abs(scores.value["latent"] - scores.value["reconstruction-s2d"]) < 0.02  # the same up to float rounding
     blur = [probe(second, f"probe-linear-{space}", "auroc") for space in ("reconstruction", "image")]
     assert blur[0] != blur[1]  # the blurred reconstruction's features are not the image's
 

@@ -21,7 +21,7 @@ import os
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from latentgap.autoencoders.detection import Detection, detect
@@ -90,6 +90,15 @@ class LoadedAutoencoder:
         """The family's own latent scaling of latents (N, c, h, w), (z − shift)·scale — the alternative to the
         paper's per-channel normalisation; FLUX.2 standardises 2x2 patches with its batch-norm statistics instead."""
         return self.family.normalize(self.model, self.config, latents)
+
+    def for_channels(self, channels: int) -> LoadedAutoencoder:
+        """This AE for data with `channels` channels: itself, or (code-built controls) the same control rebuilt for
+        them, with its own identity (`weights_hash` keys the latent cache)."""
+        config = self.family.config_for_channels(self.config, channels)
+        if config is None or config == self.config:
+            return self
+        model = self.family.build_model(config)
+        return replace(self, model=model, config=config, weights_hash=self.family.weights_hash(config))
 
     def describe(self) -> dict:
         """What `inspect --json` prints."""

@@ -118,3 +118,21 @@ def test_diagnose_runs_on_every_zoo_model(name, tmp_path):
         assert np.isfinite(row.gap) and np.isfinite(row.matched_gap)
     else:  # encoder-only: no reconstruction, so no gap (not a zero)
         assert np.isnan(row.reconstruction) and np.isnan(row.gap)
+
+
+@pytest.mark.parametrize("name", ["null-s2d", "null-s2d-rot", "null-s2d-flow", "blur-f8"])
+def test_controls_take_the_datas_channels_and_trained_aes_keep_theirs(name):
+    """On grayscale data a control encodes the one channel (a lossless one then holds each pixel once, as the s2d
+    arms do), under its own identity; an AE with trained weights is left as it is (grayscale repeated to RGB)."""
+    rgb = load_autoencoder(f"zoo:{name}")
+    gray = rgb.for_channels(1)
+    assert rgb.for_channels(3) is rgb and gray.in_channels == 1 and gray.weights_hash != rgb.weights_hash
+    x = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        z = gray.encode(x)
+        y = gray.decode(z)
+    assert z.shape[1] == gray.latent_channels == (1 if name == "blur-f8" else 64)
+    if name != "blur-f8":
+        torch.testing.assert_close(y, x, atol=1e-5, rtol=1e-5)
+    taef2 = load_autoencoder("zoo:taef2")
+    assert taef2.for_channels(1) is taef2

@@ -100,6 +100,11 @@ class Family:
         """Full-size config (a copy), from data/configs/NAME.json (no hub access)."""
         return dict(_config_file(self.name))
 
+    def config_for_channels(self, config: dict, channels: int) -> dict | None:
+        """A config of this model for data with `channels` channels, or None when its channels are fixed (trained
+        weights: grayscale is then repeated for RGB AEs, `encode.to_ae_input`). Code-built controls override it."""
+        return None
+
     def tiny_config(self) -> dict:
         """A tiny random config for tests (a few thousand parameters) that round-trips (2, in_channels, 32, 32)."""
         raise NotImplementedError(f"{self.name}: no tiny config")

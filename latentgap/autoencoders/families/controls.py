@@ -88,13 +88,25 @@ class ControlFamily(Family):
         return dict(self.defaults)
 
     def build_model(self, config: dict):
-        kwargs = {k: v for k, v in {**dict(self.defaults), **config}.items() if not k.startswith("_")}
+        kwargs = {
+            k: v
+            for k, v in {**dict(self.defaults), **config}.items()
+            if not k.startswith("_") and k != "latent_channels"  # latent_channels follows from the others
+        }
         return (Blur(**kwargs) if self.name == "blur" else SpaceToDepth(**kwargs)).eval()
 
     def weights_hash(self, config: dict) -> str:
         """Content identity of a code-built model: its family and settings (keys the latent cache)."""
         text = json.dumps({**dict(self.defaults), **config, "family": self.name}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def config_for_channels(self, config: dict, channels: int) -> dict:
+        """The data's own channels: a lossless control stays lossless and its latent holds each pixel once (with
+        grayscale repeated to RGB, the latent arm would see every value three times, the s2d arms once)."""
+        if channels == int(config["in_channels"]):
+            return config
+        factor = 1 if self.name == "blur" else int(config["factor"]) ** 2
+        return {**config, "in_channels": channels, "latent_channels": channels * factor}
 
     def tiny_config(self) -> dict:
         return {**dict(self.defaults), "factor": 4}
