@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "its training split (whole patients; same validation and test split); 1 must be included (default: the "
         "profile's: 0.25,0.5,1 in standard, none otherwise); `results --kind learning` reads them",
     )
+    p.add_argument(
+        "--arms",
+        help="train only these of the profile's arms, e.g. reconstruction-s2d (the matched gap's other side); image "
+        "and latent are always trained; gaps whose arms did not run are left empty (default: every arm)",
+    )
     p.add_argument("--max-samples", type=int, help="use at most N images (whole patients); for previews and tests")
     p.add_argument(
         "--folds",
@@ -420,6 +425,7 @@ def cmd_diagnose(args) -> int:
         seed=0 if args.seed is None else args.seed,
         seeds=args.seeds,
         train_fractions=args.train_fractions,
+        only_arms=args.arms,
         device=args.device,
         max_samples=args.max_samples,
         data_format=args.data_format,

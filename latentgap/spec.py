@@ -216,6 +216,8 @@ class DiagnosisSpec:
     latent_weights: str | None = None  # ConvNeXt backbone weights for latent classifiers (stem replaced; else random)
     train_fractions: tuple[float, ...] | None = None  # learning curve (--train-fractions 0.25,0.5,1); None: the
     # profile's (1.0 alone but in standard)
+    only_arms: tuple[str, ...] | None = None  # --arms: train these of the profile's arms (plus image and latent,
+    # always: the reference and the subject); None: all of them
     backend: str = "local"  # "local": in-process; "ray": encoding and training on a Ray cluster (ray_backend.py)
     ray_address: str | None = None  # backend ray: join this cluster ("auto" or HOST:PORT); None: start a local Ray
     extra: dict = field(default_factory=dict)
@@ -228,6 +230,8 @@ class DiagnosisSpec:
             object.__setattr__(self, "seed", seeds[0])
         if self.train_fractions is not None:  # frozen: normalise a list (from JSON) or text to a tuple
             object.__setattr__(self, "train_fractions", parse_train_fractions(self.train_fractions))
+        if self.only_arms is not None:  # frozen: normalise a list (from JSON) or text to a tuple
+            object.__setattr__(self, "only_arms", parse_arms(self.only_arms, self._all_arms()))
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise LatentgapError(f"--device {self.device!r}: choose auto, cpu, cuda or mps")
         if self.latent_norm not in ("paper", "family"):
@@ -262,7 +266,11 @@ class DiagnosisSpec:
         return self.train_fractions or get_profile(self.profile).train_fractions
 
     def arms(self) -> tuple[str, ...]:
-        """The profile's classifiers, plus random-init ablations of the arms that start from given weights."""
+        """The classifiers this run trains, in the profile's order (the image arm, the distillation teacher, first):
+        the profile's plus random-init ablations of the arms that start from given weights, or `only_arms` of them."""
+        return tuple(a for a in self._all_arms() if self.only_arms is None or a in ALWAYS_ARMS + self.only_arms)
+
+    def _all_arms(self) -> tuple[str, ...]:
         extra = ("image-random-init",) * bool(self.image_weights) + ("latent-random-init",) * bool(self.latent_weights)
         return get_profile(self.profile).arms + extra
 
@@ -270,6 +278,21 @@ class DiagnosisSpec:
         d = asdict(self)
         d["profile_settings"] = asdict(get_profile(self.profile))
         return d
+
+
+ALWAYS_ARMS = ("image", "latent")  # every run trains them: the reference and the subject (explorer, teacher)
+
+
+def parse_arms(arms, available: tuple[str, ...]) -> tuple[str, ...]:
+    """`--arms`: "reconstruction-s2d,latent-film" (or a list) -> a tuple of arms the run's profile trains."""
+    out = tuple(a.strip() for a in (arms.split(",") if isinstance(arms, str) else arms) if a.strip())
+    unknown = [a for a in out if a not in available]
+    if not out or unknown:
+        raise LatentgapError(
+            f"--arms {','.join(out) or repr(arms)}: {'unknown ' + ', '.join(unknown) if unknown else 'name one'}; "
+            f"choose from {', '.join(available)} (image and latent are always trained)"
+        )
+    return out
 
 
 def parse_seeds(seeds) -> tuple[int, ...]:

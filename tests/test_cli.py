@@ -51,6 +51,7 @@ def test_help_on_every_verb(verb):
         (["diagnose", "--train-fractions", "0.25,0.5"], "--train-fractions 0.25,0.5: include 1"),
         (["diagnose", "--seeds", "0,0"], "--seeds '0,0': give distinct non-negative integers"),
         (["diagnose", "--seed", "1", "--seeds", "0,1"], "give --seed N (one replicate per fold) or --seeds LIST"),
+        (["diagnose", "--arms", "latent-vit"], "--arms latent-vit: unknown latent-vit; choose from image, "),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):

@@ -94,6 +94,21 @@ def test_a_second_autoencoder_reuses_the_image_arm(tmp_path):
     assert blur[0] != blur[1]  # the blurred reconstruction's features are not the image's
 
 
+def test_arms_trains_only_the_named_arms_and_leaves_the_gaps_of_the_others_empty(tmp_path):
+    """`--arms reconstruction-s2d`: image, latent and reconstruction-s2d are trained and stored, nothing else; the
+    matched gap is there, the paper gap (needs the reconstruction arm) is not."""
+    spec = DiagnosisSpec(
+        "zoo:null-s2d-rot", "phantom-ct", profile="smoke", max_samples=150, device="cpu", only_arms="reconstruction-s2d"
+    )
+    run_id = diagnose(spec, tmp_path)
+    store = Store(tmp_path)
+    assert set(store.training(run_id).arm) == {"image", "latent", "reconstruction-s2d"}
+    trained = {a for a in store.results(run_id).arm.dropna() if not a.startswith("probe-")}
+    assert trained <= {"image", "latent", "reconstruction-s2d", "matched_gap"}, trained
+    row = store.gap_report().query("run_id == @run_id").iloc[0]
+    assert np.isfinite(row.matched_gap) and pd.isna(row.paper_gap)
+
+
 def test_seeds_make_every_seed_and_fold_a_replicate_with_a_run_level_interval(tmp_path):
     """`--seeds 0,1` with two folds: four (seed, fold) replicates in one run, each training every arm; the gap is
     their mean with one stored run-level interval (not the mean of the replicates' bounds)."""

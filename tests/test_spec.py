@@ -109,3 +109,15 @@ def test_train_fractions_are_normalised_and_survive_the_job_queue():
     assert spec.train_fractions == (0.25, 1.0) and spec.learning_fractions() == (0.25, 1.0)
     queued = spec_from_dict(json.loads(json.dumps(spec.to_dict())))
     assert queued.train_fractions == (0.25, 1.0)
+
+
+def test_arms_keeps_image_and_latent_in_the_profiles_order_and_survives_the_job_queue():
+    import json
+
+    from latentgap.jobs import spec_from_dict
+    from latentgap.spec import DiagnosisSpec
+
+    spec = DiagnosisSpec("zoo:null-s2d", "phantom-chest", only_arms="latent-film-distilled, reconstruction-s2d")
+    assert spec.arms() == ("image", "latent", "reconstruction-s2d", "latent-film-distilled")  # image: the teacher
+    assert spec_from_dict(json.loads(json.dumps(spec.to_dict()))).arms() == spec.arms()
+    assert DiagnosisSpec("zoo:null-s2d", "phantom-chest").arms()[-1] == "latent-film-distilled"  # default: all
