@@ -4,7 +4,9 @@
 - `matched_gap`: `reconstruction-s2d` − `latent`, one network on both sides (the headline);
 - `excess_gap`: a run's matched gap − the null control's (`zoo:null-s2d`) matched gap on the same dataset and profile
   (the control's run with the same seeds and folds when there is one, else its latest); null for the control itself.
-A control whose matched-gap interval excludes 0 flags every run it is read against: the protocol cannot separate the
+A lossless control (`null-s2d`, or `null-s2d-rot` / `null-s2d-flow` where they were run: their matched arms see
+inputs that differ by an invertible map, so training noise shows there, while null-s2d's see the same pixels) whose
+matched-gap interval excludes 0 flags every run on its dataset and profile: the protocol cannot separate the
 autoencoder from the classifier there. A gap is the mean over the run's `n_replicates` (seed, fold) replicates; its
 interval is the stored two-level bootstrap interval of that mean (replicates, then test patients within each:
 `metrics.replicate_interval`). The excess gap's interval is the conservative difference of the two runs' intervals.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 CONTROL = "zoo:null-s2d"
+NULL_CONTROLS = (CONTROL, "zoo:null-s2d-rot", "zoo:null-s2d-flow")  # lossless: each matched gap must hold 0
 MAIN_ARMS = ("image", "reconstruction", "latent", "image-s2d", "reconstruction-s2d")
 FLAG = "protocol cannot separate AE from classifier here (the null control's matched gap excludes 0)"
 NO_CONTROL = "no null-control run on this dataset and profile: run --ae zoo:null-s2d to read this gap"
@@ -25,11 +28,11 @@ NO_CONTROL = "no null-control run on this dataset and profile: run --ae zoo:null
 CONTROL_COLUMNS = ["run_id", "matched_gap", "matched_gap_ci_low", "matched_gap_ci_high"]
 
 
-def _controls(out: pd.DataFrame) -> pd.DataFrame:
-    """Per row of `out`, its null control's `CONTROL_COLUMNS` (NaN without one): the newest control run on the same
+def _controls(out: pd.DataFrame, control: str = CONTROL) -> pd.DataFrame:
+    """Per row of `out`, the `control` AE's `CONTROL_COLUMNS` (NaN without one): its newest run on the same
     dataset and profile with the same seeds and folds, else the newest on that dataset and profile. Dictionary
     lookups, not a frame operation per run: the Overview reads every stored run on each request."""
-    controls = out[out.autoencoder == CONTROL].sort_values("created_at", kind="stable")
+    controls = out[out.autoencoder == control].sort_values("created_at", kind="stable")
     exact, loose = {}, {}
     for c in controls[["dataset", "profile", "seeds", "folds", *CONTROL_COLUMNS]].itertuples(index=False):
         exact[c.dataset, c.profile, c.seeds, c.folds] = loose[c.dataset, c.profile] = c  # oldest first: newest wins
@@ -50,9 +53,12 @@ def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
     ctl = _controls(out)
     found, is_control = ctl.run_id.notna().to_numpy(), (out.autoencoder == CONTROL).to_numpy()
     low, high = ctl.matched_gap_ci_low.astype(float), ctl.matched_gap_ci_high.astype(float)
-    excludes_zero = (low.notna() & ~((low <= 0) & (high >= 0))).to_numpy()
     excess = found & ~is_control & out.matched_gap.notna().to_numpy() & ctl.matched_gap.notna().to_numpy()
-    flags = [FLAG if f and x else None if f or c else NO_CONTROL for f, x, c in zip(found, excludes_zero, is_control)]
+    failed = [_excludes_zero(_controls(out, c) if c != CONTROL else ctl) for c in NULL_CONTROLS]
+    flags = [
+        _flag(failed_here) if f and failed_here else None if f or c else NO_CONTROL
+        for f, c, *failed_here in zip(found, is_control, *failed)
+    ]
     extra = {  # one concat, not a column insert each: inserts into a frame of ~30 columns cost ~1 ms apiece
         "converged": out.run_id.map(converged).astype(object).where(out.run_id.isin(converged.index), None),
         "control_run_id": ctl.run_id,
@@ -62,6 +68,20 @@ def gap_report(gap: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
         "flag": pd.Series(flags, index=out.index, dtype=object),  # None, not NaN: `results --json` prints null
     }
     return pd.concat([out, pd.DataFrame(extra, index=out.index)], axis=1)
+
+
+def _excludes_zero(ctl: pd.DataFrame) -> list[bool]:
+    """Per row: whether the control's matched-gap interval was measured and leaves 0 out."""
+    low, high = ctl.matched_gap_ci_low.astype(float), ctl.matched_gap_ci_high.astype(float)
+    return (low.notna() & ~((low <= 0) & (high >= 0))).tolist()
+
+
+def _flag(failed: list[bool]) -> str | None:
+    """The flag for the lossless controls that left 0 out (one bool per `NULL_CONTROLS`), None when none did."""
+    names = [c.removeprefix("zoo:") for c, x in zip(NULL_CONTROLS, failed) if x]
+    if not names:
+        return None
+    return FLAG if names == ["null-s2d"] else FLAG.replace("the null control's", f"null control {', '.join(names)}:")
 
 
 LEARNING_GAPS = {"gap": "paper_gap", "matched_gap": "matched_gap"}  # stored quantity -> its name in the report

@@ -51,6 +51,27 @@ def test_a_control_whose_interval_excludes_zero_flags_the_runs_read_against_it()
     assert rows.loc["ae"].flag == FLAG and rows.loc["ctl"].flag == FLAG
 
 
+def test_a_rotated_or_flow_control_that_excludes_zero_flags_the_dataset_and_names_itself():
+    """null-s2d's matched arms see the same pixels (its interval is about [0, 0]); -rot and -flow show training
+    noise, so they flag too: every run on that dataset and profile, with the failing control named."""
+    gap = pd.DataFrame(
+        [
+            _gap_row("ctl", CONTROL, 0.0, 0.0, 0.0),
+            _gap_row("rot", "zoo:null-s2d-rot", 0.09, 0.04, 0.14),
+            _gap_row("flow", "zoo:null-s2d-flow", 0.01, -0.03, 0.05),
+            _gap_row("ae", "zoo:x", 0.2, 0.1, 0.3),
+            _gap_row("ae-ct", "zoo:x", 0.2, 0.1, 0.3, dataset="phantom-ct"),
+            _gap_row("ctl-ct", CONTROL, 0.0, 0.0, 0.0, dataset="phantom-ct"),
+        ]
+    )
+    rows = gap_report(gap, pd.DataFrame(columns=["run_id", "arm", "converged"])).set_index("run_id")
+    assert rows.loc["ae"].flag == rows.loc["ctl"].flag == rows.loc["rot"].flag
+    assert "null control null-s2d-rot: matched gap excludes 0" in rows.loc["ae"].flag
+    assert rows.loc["ae"].flag.startswith("protocol cannot separate AE from classifier here")
+    assert rows.loc["ae-ct"].flag is None  # another dataset: its own controls held 0
+    assert abs(rows.loc["ae"].excess_gap - 0.2) < 1e-12  # the excess is still read against null-s2d
+
+
 def test_the_control_is_matched_by_dataset_and_replicates():
     gap = pd.DataFrame(
         [

@@ -1,0 +1,12 @@
+"""The blurring control shows fidelity loss on phantom-derm (quick, seeds 0, 1, 2): else the protocol is wrong."""
+
+import pytest
+
+from tests.autoencoders.control_answers import control_rows
+
+
+@pytest.mark.slow  # the quick profile's ConvNeXt on image-s2d and reconstruction-s2d, 3 seeds of 2,400 images
+def test_the_blurring_control_loses_fidelity_on_phantom_derm(tmp_path):
+    row = control_rows(tmp_path, "phantom-derm", ("zoo:blur-f8",), "image-s2d,reconstruction-s2d").loc["zoo:blur-f8"]
+    assert row.n_replicates == 3
+    assert row.matched_fidelity_loss > 0.1, f"blur-f8 matched fidelity loss {row.matched_fidelity_loss:+.3f}"
