@@ -5,7 +5,7 @@ import pytest
 from tests.autoencoders.control_answers import control_rows
 
 
-@pytest.mark.slow  # the quick profile's ConvNeXt on image-s2d and reconstruction-s2d, 3 seeds of 2,400 images
+@pytest.mark.slow  # the quick profile's ConvNeXt on image-s2d and reconstruction-s2d, 3 seeds of 1,200 images (CI-sized)
 def test_the_blurring_control_loses_fidelity_on_phantom_derm(tmp_path):
     row = control_rows(tmp_path, "phantom-derm", ("zoo:blur-f8",), "image-s2d,reconstruction-s2d").loc["zoo:blur-f8"]
     assert row.n_replicates == 3
