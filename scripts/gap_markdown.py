@@ -11,6 +11,8 @@ import math
 import subprocess
 import sys
 
+CONTROLS = {"zoo:null-s2d", "zoo:null-s2d-rot", "zoo:null-s2d-flow", "zoo:blur-f8"}
+
 
 def interval(row: dict, key: str) -> str:
     value = row.get(key)
@@ -45,16 +47,17 @@ def main() -> int:
         key=lambda r: (r["dataset"], r["control_run_id"] is not None, r["autoencoder"]),
     )
     print(
-        "| dataset | autoencoder | image | reconstruction | latent | paper gap [95 % CI] | matched gap [95 % CI] "
-        "| excess gap [95 % CI] | fidelity loss | PSNR / SSIM | converged | flag |"
+        "| dataset | autoencoder | replicates | image | reconstruction | latent | paper gap [95 % CI] "
+        "| matched gap [95 % CI] | excess gap [95 % CI] | fidelity loss | PSNR / SSIM | converged | flag |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        control = " (control)" if r["autoencoder"] == "zoo:null-s2d" else ""
+        control = " (control)" if r["autoencoder"] in CONTROLS else ""
         print(
-            f"| {r['dataset']} | `{r['autoencoder']}`{control} | {score(r, 'image')} | {score(r, 'reconstruction')} "
+            f"| {r['dataset']} | `{r['autoencoder']}`{control} | {r['n_replicates']} | {score(r, 'image')} "
+            f"| {score(r, 'reconstruction')} "
             f"| {score(r, 'latent')} | {interval(r, 'paper_gap')} | {interval(r, 'matched_gap')} "
-            f"| {interval(r, 'excess_gap') if not control else '—'} | {interval(r, 'fidelity_loss')} | {fidelity(r)} "
+            f"| {interval(r, 'excess_gap') if r['autoencoder'] != 'zoo:null-s2d' else '—'} | {interval(r, 'fidelity_loss')} | {fidelity(r)} "
             f"| {'yes' if r['converged'] else 'no'} | {r['flag'] or ''} |"
         )
     return 0
