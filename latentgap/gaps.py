@@ -2,8 +2,9 @@
 
 - `paper_gap`: the paper's protocol, ResNet on reconstructions − ConvNeXt on latents (stored as `gap`);
 - `matched_gap`: `reconstruction-s2d` − `latent`, one network on both sides (the headline);
-- `excess_gap`: a run's matched gap − the null control's (`zoo:null-s2d`) matched gap on the same dataset and profile
-  (the control's run with the same seeds and folds when there is one, else its latest); null for the control itself.
+- `excess_gap`: a run's matched gap − the null control's (`zoo:null-s2d`) matched gap on the same dataset, number of
+  images and profile (the control's run with the same seeds and folds when there is one, else its latest); null for
+  the control itself.
 A lossless control (`null-s2d`, or `null-s2d-rot` / `null-s2d-flow` where they were run: their matched arms see
 inputs that differ by an invertible map, so training noise shows there, while null-s2d's see the same pixels) whose
 matched-gap interval excludes 0 flags every run on its dataset and profile: the protocol cannot separate the
@@ -26,20 +27,20 @@ NO_CONTROL = "no null-control run on this dataset and profile: run --ae zoo:null
 
 
 CONTROL_COLUMNS = ["run_id", "matched_gap", "matched_gap_ci_low", "matched_gap_ci_high"]
+SAME_DATA = ("dataset", "n_images", "profile")  # what a control must share with a run to be read against it
 
 
 def _controls(out: pd.DataFrame, control: str = CONTROL) -> pd.DataFrame:
     """Per row of `out`, the `control` AE's `CONTROL_COLUMNS` (NaN without one): its newest run on the same
-    dataset and profile with the same seeds and folds, else the newest on that dataset and profile. Dictionary
-    lookups, not a frame operation per run: the Overview reads every stored run on each request."""
+    dataset, number of images and profile with the same seeds and folds, else the newest on that dataset, number of
+    images and profile (a control on another subsample of the set is no control). Dictionary lookups, not a frame
+    operation per run: the Overview reads every stored run on each request."""
     controls = out[out.autoencoder == control].sort_values("created_at", kind="stable")
     exact, loose = {}, {}
-    for c in controls[["dataset", "profile", "seeds", "folds", *CONTROL_COLUMNS]].itertuples(index=False):
-        exact[c.dataset, c.profile, c.seeds, c.folds] = loose[c.dataset, c.profile] = c  # oldest first: newest wins
-    keys = zip(
-        *(out[k].tolist() for k in ("dataset", "profile", "seeds", "folds"))
-    )  # lists: arrow strings iterate slowly
-    chosen = [exact.get(k) or loose.get(k[:2]) for k in keys]
+    for c in controls[[*SAME_DATA, "seeds", "folds", *CONTROL_COLUMNS]].itertuples(index=False):
+        exact[c.dataset, c.n_images, c.profile, c.seeds, c.folds] = loose[c.dataset, c.n_images, c.profile] = c
+    keys = zip(*(out[k].tolist() for k in (*SAME_DATA, "seeds", "folds")))  # lists: arrow strings iterate slowly
+    chosen = [exact.get(k) or loose.get(k[:3]) for k in keys]  # oldest first above: the newest run wins
     values = [[getattr(c, k) for k in CONTROL_COLUMNS] if c else [None] * 4 for c in chosen]
     return pd.DataFrame(values, columns=CONTROL_COLUMNS, index=out.index, dtype=object)
 

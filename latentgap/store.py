@@ -411,7 +411,7 @@ class Store:
     def gap_table(self, metric: str = "balanced_accuracy") -> pd.DataFrame:
         """One row per run: image / reconstruction / latent value, gap and fidelity loss — means over the run's
         (seed, fold) replicates, with their spread (`*_replicate_std`, null for one), `n_replicates`, `n_folds`,
-        `folds` and `seeds`. A difference's interval is the stored run-level one (two-level bootstrap over replicates
+        `folds`, `seeds` and `n_images` (the images diagnosed, after --max-samples). A difference's interval is the stored run-level one (two-level bootstrap over replicates
         and test patients); a run without one (written before replicates existed) shows its single replicate's
         interval, or none when it has several (averaging their bounds would not be an interval)."""
         return self._query(
@@ -454,9 +454,11 @@ class Store:
                       max(CASE WHEN key = 'latent' THEN n_folds END) AS n_folds,
                       max(CASE WHEN key = 'latent' THEN folds END) AS folds,
                       max(CASE WHEN key = 'latent' THEN seeds END) AS seeds,
+                      TRY_CAST(json_extract(r.summary, '$.n_images') AS INTEGER) AS n_images,
                       r.created_at
                FROM m JOIN runs r USING (run_id)
-               GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.created_at
+               GROUP BY r.run_id, r.autoencoder, r.family, r.dataset, r.synthetic, r.profile, r.seed, r.summary,
+                        r.created_at
                ORDER BY r.created_at DESC""",
             [metric, metric],
         )

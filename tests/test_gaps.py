@@ -6,7 +6,7 @@ import pytest
 from latentgap.gaps import CONTROL, FLAG, NO_CONTROL, gap_report
 
 
-def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="2026-11-30 10:00"):
+def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="2026-11-30 10:00", n_images=2400):
     return dict(
         run_id=run_id,
         autoencoder=ae,
@@ -23,6 +23,7 @@ def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", seed=0, t="20
         n_folds=1,
         folds="0",
         seeds=str(seed),
+        n_images=n_images,
         created_at=pd.Timestamp(t),
     )
 
@@ -80,12 +81,14 @@ def test_the_control_is_matched_by_dataset_and_replicates():
             _gap_row("ctl-s0", CONTROL, 0.0, -0.1, 0.1, seed=0, t="2026-11-30 09:00"),
             _gap_row("ae", "zoo:x", 0.1, 0.0, 0.2),
             _gap_row("lonely", "zoo:x", 0.1, 0.0, 0.2, dataset="phantom-echo"),
+            _gap_row("smaller", "zoo:x", 0.1, 0.0, 0.2, n_images=1200),
         ]
     )
     rows = gap_report(gap, pd.DataFrame(columns=["run_id", "arm", "converged"])).set_index("run_id")
     assert rows.loc["ae"].control_run_id == "ctl-s0"  # same seeds and folds win over the newer run of another seed
     assert rows.loc["ae"].n_replicates == 1
     assert pd.isna(rows.loc["lonely"].control_run_id) and rows.loc["lonely"].flag == NO_CONTROL
+    assert pd.isna(rows.loc["smaller"].control_run_id)  # another subsample of the set: not its control
     assert pd.isna(rows.loc["ae"].converged)  # no stored histories: unknown, not true
 
 

@@ -33,6 +33,7 @@ def _gap_row(run_id, ae, matched, lo, hi, dataset="phantom-chest", synthetic=Tru
         n_folds=1,
         folds=folds,
         seeds=SEEDS,
+        n_images=2400,
         created_at=pd.Timestamp(t),
     )
 
