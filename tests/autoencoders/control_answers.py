@@ -19,7 +19,14 @@ def control_rows(home, dataset: str, controls: tuple[str, ...], arms: str):
     for ae in controls:
         spec = DiagnosisSpec(ae, dataset, "quick", seeds=SEEDS, max_samples=MAX_SAMPLES, device="cpu", only_arms=arms)
         diagnose(spec, home)
-    return Store(home).gap_report().set_index("autoencoder")
+    rows = Store(home).gap_report().set_index("autoencoder")
+    for ae, r in rows.iterrows():  # the measured answers, in the log (pytest -s) whether the test passes or not
+        print(
+            f"{ae} on {dataset} ({r.n_images} images, {r.n_replicates} replicates): matched gap {r.matched_gap:+.3f} "
+            f"[{r.matched_gap_ci_low:+.3f}, {r.matched_gap_ci_high:+.3f}], matched fidelity loss "
+            f"{r.matched_fidelity_loss:+.3f}"
+        )
+    return rows
 
 
 def assert_null_controls_show_no_matched_gap(rows) -> None:
