@@ -63,8 +63,8 @@ def home(tmp_path_factory):
         **_run(CONTROL_RUN),
         "autoencoder": "zoo:null-s2d",
         "profile": "smoke",
-        "summary": {"class_names": names},
-    }
+        "summary": {"class_names": names, "n_images": store.run_spec(run_id)["summary"].get("n_images")},
+    }  # the same images: a control is read against runs on the same subsample only
     store.write_run(control, {"metrics": _control_metrics(CONTROL_RUN)})
     return home, run_id
 
