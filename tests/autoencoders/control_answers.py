@@ -1,7 +1,7 @@
-"""The control protocol of `scripts/control_check.sh`, shared by the test_control_answers_* files (one per benchmark,
-so that the suite's workers run them side by side): each control on a SYNTHETIC phantom, quick profile, seeds 0, 1,
-2, training only the arms its answer needs (`--arms`; image and latent always run), at 1,200 of the quick profile's
-2,400 images (whole groups). Even so it is about 2 CPU-hours (measured: 40-50 CPU-minutes per file), so the files are
+"""The control protocol of `scripts/control_check.sh`, shared by the test_control_answers_* files: each control on
+a SYNTHETIC phantom, quick profile, seeds 0, 1, 2, training only the arms its answer needs (`--arms`; image and
+latent always run), at 1,200 of the quick profile's 2,400 images (whole groups). Even so it is about 2 CPU-hours
+(measured: 40-50 CPU-minutes per benchmark), so the files are
 marked `control` and run only with LATENTGAP_CONTROL_TESTS=1 (tests/conftest.py); `scripts/control_check.sh`
 measures the same at the full 2,400 (README, *Controls*)."""
 
@@ -42,12 +42,13 @@ def control_rows(home, dataset: str, controls: tuple[str, ...], arms: str):
 
 
 def cases(dataset: str, controls: tuple[str, ...]) -> list:
-    """pytest params of `controls` on `dataset`; a control the protocol is known to fail there is an xfail (not
-    strict: replicate training on another CPU may land on either side) that names what was measured."""
+    """pytest params (dataset, control) of `controls` on `dataset`; a control the protocol is known to fail there is
+    an xfail (not strict: replicate training on another CPU may land on either side) that names what was measured."""
+    known = KNOWN_FAILURES.get
     return [
-        pytest.param(ae, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[dataset, ae]))
-        if (dataset, ae) in KNOWN_FAILURES
-        else ae
+        pytest.param(
+            dataset, ae, marks=[pytest.mark.xfail(reason=known((dataset, ae)))] if known((dataset, ae)) else []
+        )
         for ae in controls
     ]
 
