@@ -23,6 +23,7 @@ CONTROL = "zoo:null-s2d"
 NULL_CONTROLS = (CONTROL, "zoo:null-s2d-rot", "zoo:null-s2d-flow")  # lossless: each matched gap must hold 0
 MAIN_ARMS = ("image", "reconstruction", "latent", "image-s2d", "reconstruction-s2d")
 FLAG = "protocol cannot separate AE from classifier here (the null control's matched gap excludes 0)"
+FLAG_NAMED = "protocol cannot separate AE from classifier here (null control {}: matched gap excludes 0)"
 NO_CONTROL = "no null-control run on this dataset and profile: run --ae zoo:null-s2d to read this gap"
 
 
@@ -82,7 +83,7 @@ def _flag(failed: list[bool]) -> str | None:
     names = [c.removeprefix("zoo:") for c, x in zip(NULL_CONTROLS, failed) if x]
     if not names:
         return None
-    return FLAG if names == ["null-s2d"] else FLAG.replace("the null control's", f"null control {', '.join(names)}:")
+    return FLAG if names == ["null-s2d"] else FLAG_NAMED.format(", ".join(names))
 
 
 LEARNING_GAPS = {"gap": "paper_gap", "matched_gap": "matched_gap"}  # stored quantity -> its name in the report
