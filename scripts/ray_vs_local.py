@@ -23,27 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's l
 from latentgap import ray_backend
 from latentgap.diagnose import diagnose
 from latentgap.spec import DiagnosisSpec
-from latentgap.store import Store
-
-
-def tables(home: Path, run_id: str) -> dict[str, pd.DataFrame]:
-    """The run's stored records without ids and times, in a fixed row order (Ray records arms as they finish)."""
-    store = Store(home)
-    out = {
-        "metrics": store.results(run_id).drop(columns=["run_id", "created_at"]),
-        "class_metrics": store.class_metrics(run_id),
-        "confusion": store.confusion(run_id),
-        "training": store.training(run_id).drop(columns=["run_id"]),
-        "projections": store.projections(run_id),
-    }
-    return {name: df.sort_values(list(df.columns), key=lambda c: c.astype(str)) for name, df in out.items()}
+from latentgap.tools.backend_parity import stored_records
 
 
 def largest_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
     """Max |a − b| over numeric columns of two equally shaped tables (inf if their shape or text differs)."""
     if a.shape != b.shape:
         return float("inf")
-    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
     numeric = a.select_dtypes("number").columns
     text = [c for c in a.columns if c not in numeric]
     if not a[text].astype(str).equals(b[text].astype(str)):
@@ -72,7 +58,7 @@ def main() -> None:
             runs[backend] = diagnose(DiagnosisSpec(**spec), home)
         seconds[backend] = time.perf_counter() - t0
         print(f"{backend}: run {runs[backend]} in {seconds[backend]:.0f} s", flush=True)
-    local, ray = (tables(Path(args.out) / b, runs[b]) for b in ("local", "ray"))
+    local, ray = (stored_records(Path(args.out) / b, runs[b]) for b in ("local", "ray"))
     worst = 0.0
     for name in local:
         d = largest_difference(local[name], ray[name])

@@ -19,6 +19,7 @@ from latentgap.diagnose import diagnose
 from latentgap.errors import LatentgapError
 from latentgap.spec import DiagnosisSpec
 from latentgap.store import Store
+from latentgap.tools.backend_parity import stored_records
 
 MAX_SAMPLES = 200
 SPEC = dict(
@@ -45,22 +46,9 @@ def local_tables(tmp_path_factory):
     torch.set_num_threads(1)
     try:
         home = tmp_path_factory.mktemp("local")
-        return stored(home, diagnose(DiagnosisSpec(**SPEC), home))
+        return stored_records(home, diagnose(DiagnosisSpec(**SPEC), home))
     finally:
         torch.set_num_threads(threads)
-
-
-def stored(home: Path, run_id: str) -> dict[str, pd.DataFrame]:
-    """Every record of the run, without its id and time, in a fixed row order (Ray records arms as they finish)."""
-    store = Store(home)
-    tables = {
-        "metrics": store.results().drop(columns=["run_id", "created_at"]),
-        "class_metrics": store.class_metrics(run_id),
-        "confusion": store.confusion(run_id),
-        "structure": store.structure().drop(columns=["run_id"]),
-        "projections": store.projections(run_id),
-    }
-    return {name: df.sort_values(list(df.columns)).reset_index(drop=True) for name, df in tables.items()}
 
 
 def assert_same_records(got: dict, want: dict) -> None:
@@ -72,7 +60,7 @@ def assert_same_records(got: dict, want: dict) -> None:
 @pytest.mark.slow
 def test_ray_backend_matches_local(cluster, local_tables, tmp_path):
     run_id = diagnose(DiagnosisSpec(**SPEC, backend="ray"), tmp_path)
-    assert_same_records(stored(tmp_path, run_id), local_tables)  # exactly equal: tolerance 0
+    assert_same_records(stored_records(tmp_path, run_id), local_tables)  # exactly equal: tolerance 0
     [shards] = (tmp_path / "cache" / "shards").iterdir()
     latents, recons = ray_backend.read_shards(shards, MAX_SAMPLES)
     assert latents.shape == (MAX_SAMPLES, 4, 8, 8) and recons.shape == (MAX_SAMPLES, 3, 64, 64)
@@ -155,7 +143,7 @@ def test_killed_workers_are_retried(cluster, local_tables, tmp_path):
     assert set(killer.killed) == {"encode", "train"}, killer.killed
     n_shards = len(list(tmp_path.glob("cache/shards/*/*.parquet")))
     assert killer.killed["encode"][1] < n_shards  # the encoder died with shards still to write
-    assert_same_records(stored(tmp_path, run_id), local_tables)  # complete and exactly as undisturbed
+    assert_same_records(stored_records(tmp_path, run_id), local_tables)  # complete and exactly as undisturbed
 
 
 def test_bad_backend_options_are_refused():
